@@ -1,0 +1,71 @@
+"""Typed dependencies: the gateway context, the caller, its JSON body."""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from gateway.api.body import read_json
+from gateway.api.ratelimit import RateLimiter
+from gateway.auth.clients import authenticate, require_role
+from gateway.context import GatewayContext
+from gateway.errors import AuthenticationError, RateLimitedError
+from gateway.storage.db import transaction
+from gateway.storage.models import ClientRow
+
+
+def get_ctx(request: Request) -> GatewayContext:
+    """The context built at start-up."""
+    ctx: GatewayContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[GatewayContext, Depends(get_ctx)]
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise AuthenticationError("send Authorization: Bearer <api key or token>")
+    return credential.strip()
+
+
+def get_client(request: Request, ctx: CtxDep) -> ClientRow:
+    """The authenticated, unrevoked client, within its rate limit."""
+    credential = _bearer(request)
+    with transaction(ctx.read_sessions) as session:
+        client = authenticate(session, ctx, credential)
+    request.state.client_id = client.id
+    limiter: RateLimiter = request.app.state.rate_limiter
+    if not limiter.allow(client.id, ctx.clock()):
+        raise RateLimitedError("slow down: over the per-minute request limit")
+    return client
+
+
+ClientDep = Annotated[ClientRow, Depends(get_client)]
+
+
+def role(*roles: str) -> Callable[[ClientRow], ClientRow]:
+    """A dependency that admits only clients of these roles."""
+
+    def check(client: ClientDep) -> ClientRow:
+        require_role(client, *roles)
+        return client
+
+    return check
+
+
+PartnerDep = Annotated[ClientRow, Depends(role("partner"))]
+DestinationDep = Annotated[ClientRow, Depends(role("destination"))]
+DpoDep = Annotated[ClientRow, Depends(role("dpo"))]
+
+
+async def json_body(request: Request, ctx: CtxDep) -> Any:
+    """The request's JSON body, within the size and depth limits."""
+    return await read_json(
+        request, ctx.settings.max_body_bytes, ctx.settings.max_json_depth
+    )
+
+
+JsonBody = Annotated[Any, Depends(json_body)]

@@ -1,0 +1,96 @@
+"""POST /v1/consents: partners record consent events."""
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from gateway.api.deps import CtxDep, JsonBody, PartnerDep
+from gateway.consent import service
+from gateway.errors import InvalidRequestError
+from gateway.storage.db import transaction
+
+router = APIRouter(tags=["consent"])
+
+
+class ConsentEventIn(BaseModel):
+    """One consent event (documented shape; events are checked one by one)."""
+
+    identifier_type: str
+    identifier: str
+    purpose: str
+    status: Literal["granted", "withdrawn"]
+    timestamp: str
+    source: str
+    explicit: bool = False
+
+
+class ConsentsIn(BaseModel):
+    """A batch of consent events."""
+
+    events: list[ConsentEventIn]
+
+
+class ConsentResultOut(BaseModel):
+    """The outcome of one event."""
+
+    index: int
+    status: Literal["recorded", "rejected"]
+    identifier_key: str | None
+    reason: str | None
+    errors: list[dict[str, str]]
+
+
+class ConsentsOut(BaseModel):
+    """Per-event outcomes."""
+
+    recorded: int
+    rejected: int
+    results: list[ConsentResultOut]
+
+
+def _events(body: Any, limit: int) -> list[Any]:
+    if not isinstance(body, dict) or set(body) != {"events"}:
+        raise InvalidRequestError("the body must be an object with one key: events")
+    events = body["events"]
+    if not isinstance(events, list) or not events:
+        raise InvalidRequestError("events: required, as a non-empty list")
+    if len(events) > limit:
+        raise InvalidRequestError(f"events: at most {limit} per request")
+    return events
+
+
+@router.post(
+    "/consents",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ConsentsIn.model_json_schema()}},
+        }
+    },
+)
+def record_consents(
+    request: Request, ctx: CtxDep, client: PartnerDep, body: JsonBody
+) -> ConsentsOut:
+    """Record granted and withdrawn consents, stored by pseudonym only."""
+    events = _events(body, ctx.settings.max_batch_records)
+    with transaction(ctx.sessions) as session:
+        results = service.record(session, ctx, client, events)
+    metrics = request.app.state.metrics
+    for result in results:
+        metrics.consent_events.labels(result.status).inc()
+    rejected = sum(1 for r in results if r.status == "rejected")
+    return ConsentsOut(
+        recorded=len(results) - rejected,
+        rejected=rejected,
+        results=[
+            ConsentResultOut(
+                index=r.index,
+                status="recorded" if r.status == "recorded" else "rejected",
+                identifier_key=r.identifier_key,
+                reason=r.reason,
+                errors=r.errors,
+            )
+            for r in results
+        ],
+    )

@@ -1,0 +1,184 @@
+"""The `gateway` command: one typer sub-app per area."""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from gateway.audit import verify
+from gateway.auth.clients import create_client, revoke_client
+from gateway.bootstrap import build_context, initialise
+from gateway.context import GatewayContext
+from gateway.errors import GatewayError
+from gateway.policy.loader import load_policies
+from gateway.settings import get_settings
+from gateway.storage.db import transaction
+
+app = typer.Typer(
+    help="Consent Gateway: consent-checked, pseudonymizing ingestion.",
+    pretty_exceptions_show_locals=False,
+    no_args_is_help=True,
+)
+clients_app = typer.Typer(
+    help="API clients: partners, destinations, DPOs.", no_args_is_help=True
+)
+policies_app = typer.Typer(help="The policy directory.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(policies_app, name="policies")
+app.add_typer(audit_app, name="audit")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    typer.echo(json.dumps(payload, indent=None if as_json else 2) if as_json else text)
+
+
+@contextmanager
+def _context() -> Iterator[GatewayContext]:
+    ctx = build_context(get_settings())
+    try:
+        yield ctx
+    finally:
+        ctx.dispose()
+
+
+def _guarded(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except GatewayError as exc:
+        raise _fail(exc.detail) from None
+
+
+@app.command()
+def init(as_json: JsonOpt = False) -> None:
+    """Create the data directory and keyring if absent, migrate, check policies."""
+
+    def run() -> None:
+        report = initialise(get_settings())
+        _emit(
+            as_json,
+            asdict(report),
+            f"initialised {report.home} (database {report.database}, "
+            f"policy {report.policy_version[:19]})",
+        )
+
+    _guarded(run)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    with _context():
+        pass  # fail fast, before forking workers, when keys or policies are missing
+    uvicorn.run(
+        "gateway.main:app_from_settings",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@clients_app.command("add")
+def clients_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="partner, destination or dpo.")],
+    dataset: Annotated[list[str] | None, typer.Option(help="Dataset granted.")] = None,
+    purpose: Annotated[list[str] | None, typer.Option(help="Purpose granted.")] = None,
+    audience: Annotated[
+        list[str] | None, typer.Option(help="Audience granted.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Default phone region (ISO 3166), e.g. FR.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a client; its API key is printed once (only a hash is stored)."""
+
+    def run() -> None:
+        with _context() as ctx, transaction(ctx.sessions) as session:
+            made = create_client(
+                session,
+                ctx,
+                name,
+                role,
+                dataset or [],
+                purpose or [],
+                audience or [],
+                region,
+            )
+        payload = {"client_id": made.client_id, "api_key": made.api_key}
+        _emit(as_json, payload, f"client_id: {made.client_id}\napi_key: {made.api_key}")
+
+    _guarded(run)
+
+
+@clients_app.command("revoke")
+def clients_revoke(name: str, as_json: JsonOpt = False) -> None:
+    """Revoke a client's key and tokens at once."""
+
+    def run() -> None:
+        with _context() as ctx, transaction(ctx.sessions) as session:
+            client_id = revoke_client(session, ctx, name)
+        _emit(as_json, {"client_id": client_id, "revoked": True}, f"revoked {name}")
+
+    _guarded(run)
+
+
+@policies_app.command("check")
+def policies_check(as_json: JsonOpt = False) -> None:
+    """Validate the policy directory; errors name file, line and field."""
+
+    def run() -> None:
+        policies = load_policies(get_settings().policies)
+        payload = {
+            "version": policies.version,
+            "purposes": sorted(policies.purposes),
+            "datasets": sorted(policies.datasets),
+            "audiences": sorted(policies.audiences),
+        }
+        _emit(as_json, payload, f"policies valid: {policies.version}")
+
+    _guarded(run)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Recompute the whole log; exit 1 naming the first bad event."""
+    with _context() as ctx, transaction(ctx.read_sessions) as session:
+        report = verify(session)
+    if as_json:
+        typer.echo(json.dumps(asdict(report)))
+    elif report.ok:
+        typer.echo(f"audit log intact: {report.size} events, head {report.head_hash}")
+    if not report.ok:
+        raise _fail(
+            f"audit log broken at event {report.first_bad_seq}: {report.problem}"
+        )
+
+
+def main() -> None:
+    """Entry point of the `gateway` script."""
+    try:
+        app()
+    except GatewayError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)

@@ -1,0 +1,50 @@
+"""What a running gateway holds: settings, policies, keys, database, clock."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.consent.identifiers import IdentifierKind, identifier_kinds
+from gateway.crypto.keyring import KeyPurpose, Keyring
+from gateway.crypto.pseudonym import Pseudonymizer
+from gateway.policy.models import PolicySet
+from gateway.settings import Settings
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC: the one place the gateway reads it."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class GatewayContext:
+    """Built once per process at start-up and handed to every service."""
+
+    settings: Settings
+    policies: PolicySet
+    keyring: Keyring
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @cached_property
+    def pseudonymizer(self) -> Pseudonymizer:
+        """Keyed HMAC pseudonyms under the active pseudonymization key."""
+        return Pseudonymizer(self.keyring.active(KeyPurpose.PSEUDONYM))
+
+    @cached_property
+    def identifier_kinds(self) -> dict[str, IdentifierKind]:
+        """Identifier fields by name, from the policies."""
+        return identifier_kinds(self.policies)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (both engines on SQLite)."""
+        self.engine.dispose()
+        read_bind = self.read_sessions.kw.get("bind")
+        if read_bind is not None and read_bind is not self.engine:
+            read_bind.dispose()

@@ -1,0 +1,332 @@
+"""Ingest a batch of records: validate, pseudonymize, check consent, store, audit.
+
+The accepted records of a request, their vault entries and every audit event
+are written in one transaction; the caller answers only after it committed.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from gateway.audit import AuditEvent, append_events
+from gateway.consent.service import decide_many
+from gateway.context import GatewayContext
+from gateway.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from gateway.ingest.receipt import RecordResult, receipt
+from gateway.ingest.transform import StoredForm, transform
+from gateway.ingest.validate import FieldIssue, InvalidRecord, validate_record
+from gateway.ingest.vault import VaultWriter
+from gateway.policy.models import Dataset, Purpose
+from gateway.storage import idempotency_repo, records_repo
+from gateway.storage.db import transaction
+from gateway.storage.models import ClientRow
+
+BODY_KEYS = {"purpose", "records"}
+# Concurrent requests for the same source_id race on its unique key; the loser
+# retries and then sees the winner's row (duplicate or update, never twice).
+MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """The response of a request, and whether it was replayed."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass
+class _Batch:
+    """The writes of one request, gathered before they go to the database."""
+
+    inserts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vault: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    audits: list[AuditEvent] = field(default_factory=list)
+
+
+def _check_body(ctx: GatewayContext, body: Any) -> tuple[str, list[Any]]:
+    if not isinstance(body, dict):
+        raise InvalidRequestError("the body must be a JSON object")
+    unknown = sorted(set(body) - BODY_KEYS)
+    if unknown:
+        raise InvalidRequestError(
+            "unknown top-level field: send only purpose and records"
+        )
+    purpose, records = body.get("purpose"), body.get("records")
+    if not isinstance(purpose, str) or not purpose:
+        raise InvalidRequestError("purpose: required, as a string")
+    if not isinstance(records, list) or not records:
+        raise InvalidRequestError("records: required, as a non-empty list")
+    limit = ctx.settings.max_batch_records
+    if len(records) > limit:
+        raise InvalidRequestError(f"records: at most {limit} per request")
+    return purpose, records
+
+
+def _dataset_for(ctx: GatewayContext, client: ClientRow, name: str) -> Dataset:
+    dataset = ctx.policies.datasets.get(name)
+    if dataset is None:
+        raise NotFoundError("no such dataset")
+    if name not in client.datasets:
+        raise PermissionDeniedError("this client may not submit this dataset")
+    return dataset
+
+
+def _allowed_purpose(
+    ctx: GatewayContext, client: ClientRow, dataset: Dataset, purpose: str
+) -> Purpose | None:
+    if purpose not in dataset.purposes or purpose not in client.purposes:
+        return None
+    return ctx.policies.purposes.get(purpose)
+
+
+def request_hash(ctx: GatewayContext, body: Any) -> str:
+    """A keyed digest of the body, so a replay can be told from a reuse."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return ctx.pseudonymizer("idempotency", digest)[-64:]
+
+
+def ingest(
+    ctx: GatewayContext,
+    client: ClientRow,
+    dataset_name: str,
+    body: Any,
+    idempotency_key: str | None,
+) -> IngestOutcome:
+    """Process one request; retries whole when a concurrent twin won a race."""
+    dataset = _dataset_for(ctx, client, dataset_name)
+    purpose_name, records = _check_body(ctx, body)
+    digest = request_hash(ctx, body) if idempotency_key else ""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            with transaction(ctx.sessions) as session:
+                if idempotency_key:
+                    stored = idempotency_repo.find(session, client.id, idempotency_key)
+                    if stored is not None:
+                        if stored.request_hash != digest:
+                            raise ConflictError(
+                                "this Idempotency-Key was used with another body"
+                            )
+                        return IngestOutcome(
+                            stored.status_code, json.loads(stored.response), True
+                        )
+                result = _process(session, ctx, client, dataset, purpose_name, records)
+                outcome = IngestOutcome(200, receipt(result))
+                if idempotency_key:
+                    idempotency_repo.save(
+                        session,
+                        client.id,
+                        idempotency_key,
+                        digest,
+                        outcome.status_code,
+                        json.dumps(outcome.body).encode(),
+                        ctx.clock(),
+                    )
+            return outcome
+        except (IntegrityError, OperationalError):
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _reject(
+    ctx: GatewayContext,
+    batch: _Batch,
+    client: ClientRow,
+    dataset: Dataset,
+    purpose: str,
+    result: RecordResult,
+) -> RecordResult:
+    batch.audits.append(
+        AuditEvent(
+            actor=client.id,
+            action="record.rejected",
+            subject_id=result.subject_id,
+            purpose=purpose,
+            dataset=dataset.name,
+            reason=result.reason,
+            policy_version=ctx.policies.version,
+            details={"index": result.index, "fields": [e.field for e in result.errors]},
+        )
+    )
+    result.status = "rejected"
+    return result
+
+
+def _validated(
+    ctx: GatewayContext,
+    client: ClientRow,
+    dataset: Dataset,
+    purpose: str,
+    allowed: bool,
+    records: list[Any],
+) -> tuple[list[RecordResult], list[tuple[RecordResult, StoredForm]], _Batch]:
+    batch = _Batch()
+    done: list[RecordResult] = []
+    forms: list[tuple[RecordResult, StoredForm]] = []
+    for index, raw in enumerate(records):
+        checked = validate_record(dataset, raw, client.default_region)
+        if isinstance(checked, InvalidRecord):
+            result = RecordResult(
+                index,
+                checked.source_id,
+                "rejected",
+                reason="invalid",
+                errors=checked.errors,
+            )
+            done.append(_reject(ctx, batch, client, dataset, purpose, result))
+            continue
+        if not allowed:
+            issue = FieldIssue("purpose", "purpose_not_allowed", "purpose not allowed")
+            result = RecordResult(
+                index,
+                checked.source_id,
+                "rejected",
+                reason="purpose_not_allowed",
+                errors=[issue],
+            )
+            done.append(_reject(ctx, batch, client, dataset, purpose, result))
+            continue
+        form = transform(
+            checked,
+            dataset,
+            ctx.identifier_kinds,
+            client.id,
+            purpose,
+            ctx.pseudonymizer,
+        )
+        result = RecordResult(
+            index,
+            checked.source_id,
+            "accepted",
+            subject_id=form.subject_id,
+            warnings=form.warnings,
+        )
+        forms.append((result, form))
+    return done, forms, batch
+
+
+def _process(
+    session: Session,
+    ctx: GatewayContext,
+    client: ClientRow,
+    dataset: Dataset,
+    purpose_name: str,
+    records: list[Any],
+) -> list[RecordResult]:
+    purpose = _allowed_purpose(ctx, client, dataset, purpose_name)
+    done, forms, batch = _validated(
+        ctx, client, dataset, purpose_name, purpose is not None, records
+    )
+    if purpose is not None and forms:
+        decisions = decide_many(
+            session,
+            [list(f.identifiers.values()) for _, f in forms],
+            purpose.name,
+            purpose.basis,
+        )
+        kept: list[tuple[RecordResult, StoredForm]] = []
+        for (result, form), decision in zip(forms, decisions, strict=True):
+            if not decision.allowed:
+                issue = FieldIssue("purpose", "consent_missing", decision.detail or "")
+                result.reason, result.errors = "consent_missing", [issue]
+                done.append(_reject(ctx, batch, client, dataset, purpose.name, result))
+            elif form.special_fields and not (
+                purpose.basis == "consent" and decision.explicit
+            ):
+                result.reason = "special_category"
+                result.errors = [
+                    FieldIssue(name, "special_category", "needs explicit consent")
+                    for name in form.special_fields
+                ]
+                done.append(_reject(ctx, batch, client, dataset, purpose.name, result))
+            else:
+                kept.append((result, form))
+        _store(session, ctx, client, dataset, purpose.name, kept, batch)
+        done.extend(result for result, _ in kept)
+    append_events(session, batch.audits, ctx.clock())
+    return done
+
+
+def _store(
+    session: Session,
+    ctx: GatewayContext,
+    client: ClientRow,
+    dataset: Dataset,
+    purpose: str,
+    kept: list[tuple[RecordResult, StoredForm]],
+    batch: _Batch,
+) -> None:
+    now = ctx.clock()
+    known = records_repo.existing_by_source(
+        session, client.id, dataset.name, (r.source_id or "" for r, _ in kept)
+    )
+    vault = VaultWriter(session, ctx.keyring, now)
+    vault.load(form.subject_id for _, form in kept if form.vault)
+    for result, form in kept:
+        source_id = result.source_id or ""
+        previous = known.get(source_id)
+        if previous is not None and previous[1] == form.content_hash:
+            result.status, result.record_id = "duplicate", previous[0]
+            action = "record.duplicate"
+        else:
+            record_id = previous[0] if previous else str(uuid.uuid4())
+            version = previous[2] + 1 if previous else 1
+            row = {
+                "id": record_id,
+                "client_id": client.id,
+                "dataset": dataset.name,
+                "source_id": source_id,
+                "subject_id": form.subject_id,
+                "purpose": purpose,
+                "content_hash": form.content_hash,
+                "identifiers": form.identifiers,
+                "data": form.data,
+                "policy_version": ctx.policies.version,
+                "version": version,
+                "created_at": now,
+                "updated_at": now,
+            }
+            if previous is None or record_id in batch.inserts:
+                batch.inserts[record_id] = row | {"version": 1}
+            else:
+                batch.updates[record_id] = row
+            batch.vault[record_id] = vault.entries(
+                record_id, form.subject_id, form.vault
+            )
+            known[source_id] = (record_id, form.content_hash, version)
+            result.record_id = record_id
+            result.status = "updated" if previous else "accepted"
+            action = f"record.{result.status}"
+        batch.audits.append(
+            AuditEvent(
+                actor=client.id,
+                action=action,
+                subject_id=form.subject_id,
+                purpose=purpose,
+                dataset=dataset.name,
+                record_id=result.record_id,
+                policy_version=ctx.policies.version,
+                details={"index": result.index},
+            )
+        )
+    records_repo.insert_records(
+        session, sorted(batch.inserts.values(), key=lambda r: r["source_id"])
+    )
+    records_repo.replace_records(session, list(batch.updates.values()))
+    records_repo.insert_vault_entries(
+        session, [entry for entries in batch.vault.values() for entry in entries]
+    )

@@ -1,0 +1,74 @@
+"""Encrypt records' personal fields under their subjects' data keys."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.crypto.envelope import (
+    FieldCipher,
+    new_data_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from gateway.crypto.keyring import KeyPurpose, Keyring
+from gateway.storage import records_repo
+
+
+def vault_aad(record_id: str, field_name: str) -> bytes:
+    """Bind a ciphertext to its record and field, so it cannot be moved."""
+    return f"{record_id}\x1f{field_name}".encode()
+
+
+class VaultWriter:
+    """Data keys for the subjects of one unit of work, created on first use."""
+
+    def __init__(self, session: Session, keyring: Keyring, now: datetime) -> None:
+        self._session = session
+        self._keyring = keyring
+        self._now = now
+        self._ciphers: dict[str, FieldCipher] = {}
+
+    def load(self, subject_ids: Iterable[str]) -> None:
+        """Fetch existing keys in one query; make keys for new or erased subjects."""
+        wanted = set(subject_ids) - set(self._ciphers)
+        stored = records_repo.subject_keys(self._session, wanted)
+        fresh: list[dict[str, Any]] = []
+        renewed: list[dict[str, Any]] = []
+        for subject_id in wanted:
+            row = stored.get(subject_id)
+            if row is not None and row.wrapped_key is not None:
+                master = self._keyring.get(KeyPurpose.MASTER, row.master_kid)
+                dek = unwrap_data_key(master, row.wrapped_key, subject_id)
+            else:
+                # An erased subject's old key is gone for good; data lawfully
+                # received after the erasure gets a new key.
+                dek = new_data_key()
+                master = self._keyring.active(KeyPurpose.MASTER)
+                entry = {
+                    "subject_id": subject_id,
+                    "master_kid": master.kid,
+                    "wrapped_key": wrap_data_key(master, dek, subject_id),
+                    "created_at": self._now,
+                    "destroyed_at": None,
+                }
+                (renewed if row is not None else fresh).append(entry)
+            self._ciphers[subject_id] = FieldCipher(dek)
+        records_repo.add_subject_keys(self._session, fresh)
+        records_repo.renew_subject_keys(self._session, renewed)
+
+    def entries(
+        self, record_id: str, subject_id: str, plaintexts: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Vault rows for one record (its subject's key must be loaded)."""
+        cipher = self._ciphers[subject_id]
+        return [
+            {
+                "record_id": record_id,
+                "field": name,
+                "subject_id": subject_id,
+                "ciphertext": cipher.encrypt(value, vault_aad(record_id, name)),
+            }
+            for name, value in plaintexts.items()
+        ]

@@ -1,0 +1,83 @@
+"""create_app(): routers, problem handlers, middleware and start-up wiring."""
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from starlette.routing import Match
+
+from gateway import __version__
+from gateway.api import problems
+from gateway.api.metrics import Metrics
+from gateway.api.ratelimit import RateLimiter
+from gateway.api.routes import audit, consents, health, records, token
+from gateway.bootstrap import build_context
+from gateway.context import GatewayContext
+from gateway.logs import configure_logging
+from gateway.settings import get_settings
+
+access_log = logging.getLogger("gateway.access")
+
+
+def _route_template(request: Request) -> str:
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
+
+
+def _observe(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        route = _route_template(request)
+        metrics: Metrics = app.state.metrics
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(elapsed)
+        response.headers["X-Request-Id"] = request_id
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "client_id": getattr(request.state, "client_id", None),
+            },
+        )
+        return response
+
+
+def create_app(ctx: GatewayContext | None = None) -> FastAPI:
+    """Build the HTTP app around a context (built from the settings if not given)."""
+    if ctx is None:
+        ctx = build_context(get_settings())
+    configure_logging(ctx.settings.log_dir, ctx.settings.log_level)
+    app = FastAPI(
+        title="Consent Gateway",
+        version=__version__,
+        description="Consent-checked, pseudonymizing ingestion for segmentation.",
+    )
+    app.state.ctx = ctx
+    app.state.metrics = Metrics()
+    app.state.rate_limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
+    problems.install(app)
+    for router in (token.router, consents.router, records.router, audit.router):
+        app.include_router(router, prefix="/v1")
+    app.include_router(health.router)
+    _observe(app)
+    return app
+
+
+def app_from_settings() -> FastAPI:
+    """Factory for `uvicorn --factory` (one app per worker process)."""
+    return create_app()

@@ -1,0 +1,29 @@
+"""Policies as code: load `policies/*.yaml` into strict, frozen models."""
+
+from gateway.policy.loader import load_policies
+from gateway.policy.models import (
+    Audience,
+    Dataset,
+    FieldClass,
+    FieldSpec,
+    FieldType,
+    Generalization,
+    PolicyConstraintError,
+    PolicySet,
+    Purpose,
+    UnknownPolicyName,
+)
+
+__all__ = [
+    "Audience",
+    "Dataset",
+    "FieldClass",
+    "FieldSpec",
+    "FieldType",
+    "Generalization",
+    "PolicyConstraintError",
+    "PolicySet",
+    "Purpose",
+    "UnknownPolicyName",
+    "load_policies",
+]

@@ -1,0 +1,308 @@
+"""Strict, frozen models of the policies (purposes, datasets, audiences).
+
+Every model forbids unknown keys and is immutable once loaded. Checks that span
+several fields raise `PolicyConstraintError`, which carries the location of each
+problem relative to the model, so the loader can point at the offending YAML line.
+"""
+
+from collections import Counter
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Loc = tuple[str | int, ...]
+Problems = list[tuple[Loc, str]]
+
+FieldType = Literal[
+    "string",
+    "email",
+    "phone",
+    "date",
+    "datetime",
+    "integer",
+    "number",
+    "boolean",
+    "enum",
+    "currency",
+    "postal_code",
+]
+FieldClass = Literal[
+    "identifier",
+    "direct_pii",
+    "quasi_identifier",
+    "attribute",
+    "free_text",
+    "special_category",
+]
+Generalization = Literal["year", "prefix2", "prefix3", "suppress"]
+Basis = Literal["consent", "legitimate_interest", "contract", "legal_obligation"]
+
+PolicyName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")]
+FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+# Strict scalars: a quoted "395" or a "yes" in a reviewed policy file is a typo,
+# not something to coerce silently.
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+TcfPurpose = Annotated[int, Field(strict=True, ge=1, le=11)]
+StrictBool = Annotated[bool, Field(strict=True)]
+
+# Every record carries the partner's source_id as a top-level key.
+RESERVED_FIELDS = frozenset({"source_id"})
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnknownPolicyName(LookupError):  # noqa: N818 - name fixed by the public API
+    """A purpose, dataset or audience name that the policies do not define."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"unknown {kind} '{name}'")
+        self.kind = kind
+        self.name = name
+
+
+class PolicyConstraintError(ValueError):
+    """One or more cross-field rules broken; each problem has its own location."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in problems))
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc) or "(top)"
+
+
+def _raise_if(problems: Problems) -> None:
+    if problems:
+        raise PolicyConstraintError(problems)
+
+
+def _duplicates(items: tuple[str, ...], loc: Loc) -> Problems:
+    counts = Counter(items)
+    return [
+        ((*loc, index), f"duplicate '{item}'")
+        for index, item in enumerate(items)
+        if counts[item] > 1 and items.index(item) != index
+    ]
+
+
+class FieldSpec(BaseModel):
+    """One field of a dataset: its type, its class and how it is handled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: FieldType
+    field_class: FieldClass = Field(alias="class")
+    required: StrictBool = False
+    values: tuple[str, ...] | None = None
+    max_length: PositiveInt = 256
+    generalize: Generalization | None = None
+    scope: Literal["partner", "global"] | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check_dependent_keys(self) -> Self:
+        problems: Problems = []
+        if self.type == "enum" and not self.values:
+            problems.append((("values",), "required (non-empty) for type enum"))
+        elif self.type != "enum" and self.values is not None:
+            problems.append((("values",), "only allowed for type enum"))
+        elif self.values:
+            problems += _duplicates(self.values, ("values",))
+        quasi = self.field_class == "quasi_identifier"
+        if quasi and self.generalize is None:
+            problems.append((("generalize",), "required for class quasi_identifier"))
+        elif not quasi and self.generalize is not None:
+            only = "only allowed for class quasi_identifier"
+            problems.append((("generalize",), only))
+        identifier = self.field_class == "identifier"
+        if identifier and self.scope is None:
+            problems.append((("scope",), "required for class identifier"))
+        elif not identifier and self.scope is not None:
+            problems.append((("scope",), "only allowed for class identifier"))
+        _raise_if(problems)
+        return self
+
+
+class Purpose(BaseModel):
+    """A purpose of processing, its legal basis and its retention."""
+
+    model_config = _STRICT
+
+    name: PolicyName
+    description: str
+    basis: Basis
+    retention_days: PositiveInt
+    tcf_purposes: tuple[TcfPurpose, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_tcf(self) -> Self:
+        problems: Problems = []
+        if self.tcf_purposes and self.basis != "consent":
+            problems.append((("tcf_purposes",), "only allowed for basis consent"))
+        problems += _duplicates(tuple(map(str, self.tcf_purposes)), ("tcf_purposes",))
+        _raise_if(problems)
+        return self
+
+
+class Dataset(BaseModel):
+    """A dataset partners submit: its subject key, fields and allowed purposes."""
+
+    model_config = _STRICT
+
+    name: PolicyName
+    description: str = ""
+    subject_key: str
+    purposes: tuple[str, ...] = Field(min_length=1)
+    fields: dict[FieldName, FieldSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_fields(self) -> Self:
+        problems = _duplicates(self.purposes, ("purposes",))
+        for name in sorted(RESERVED_FIELDS & self.fields.keys()):
+            problems.append(
+                (("fields", name), "reserved (every record carries it); remove it")
+            )
+        subject = self.fields.get(self.subject_key)
+        if subject is None:
+            problems.append((("subject_key",), f"no field named '{self.subject_key}'"))
+        elif subject.field_class != "identifier":
+            problems.append((("subject_key",), "must name a field of class identifier"))
+        _raise_if(problems)
+        return self
+
+    def fields_of(self, cls: FieldClass) -> tuple[str, ...]:
+        """Return the names of the fields of one class, in declaration order.
+
+        Args:
+            cls: The field class, e.g. "identifier".
+
+        Returns:
+            The field names of that class.
+        """
+        return tuple(n for n, spec in self.fields.items() if spec.field_class == cls)
+
+
+class Audience(BaseModel):
+    """Datasets segmented together for one purpose, with a k-anonymity floor."""
+
+    model_config = _STRICT
+
+    name: PolicyName
+    description: str = ""
+    datasets: tuple[str, ...] = Field(min_length=1)
+    purpose: str
+    k_min: Annotated[int, Field(strict=True, ge=2)] = 100
+
+    @model_validator(mode="after")
+    def _check_datasets(self) -> Self:
+        _raise_if(_duplicates(self.datasets, ("datasets",)))
+        return self
+
+
+class PolicySet(BaseModel):
+    """Every policy, cross-checked, with the content hash of the files it came from."""
+
+    model_config = _STRICT
+
+    purposes: dict[str, Purpose]
+    datasets: dict[str, Dataset]
+    audiences: dict[str, Audience]
+    version: str
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Self:
+        problems = self._name_problems()
+        for name, dataset in self.datasets.items():
+            for index, purpose in enumerate(dataset.purposes):
+                if purpose not in self.purposes:
+                    loc = ("datasets", name, "purposes", index)
+                    problems.append((loc, f"unknown purpose '{purpose}'"))
+        for name, audience in self.audiences.items():
+            problems += self._audience_problems(name, audience)
+        problems += self._identifier_problems()
+        _raise_if(problems)
+        return self
+
+    def _name_problems(self) -> Problems:
+        tables: dict[str, dict[str, Purpose] | dict[str, Dataset] | dict[str, Audience]]
+        tables = {"purposes": self.purposes, "datasets": self.datasets}
+        tables["audiences"] = self.audiences
+        return [
+            ((kind, key, "name"), f"must equal its key '{key}'")
+            for kind, table in tables.items()
+            for key, item in table.items()
+            if item.name != key
+        ]
+
+    def _audience_problems(self, name: str, audience: Audience) -> Problems:
+        problems: Problems = []
+        if audience.purpose not in self.purposes:
+            unknown = f"unknown purpose '{audience.purpose}'"
+            problems.append((("audiences", name, "purpose"), unknown))
+        for index, dataset_name in enumerate(audience.datasets):
+            loc: Loc = ("audiences", name, "datasets", index)
+            dataset = self.datasets.get(dataset_name)
+            if dataset is None:
+                problems.append((loc, f"unknown dataset '{dataset_name}'"))
+            elif audience.purpose not in dataset.purposes:
+                problems.append(
+                    (
+                        loc,
+                        f"dataset '{dataset_name}' does not allow purpose "
+                        f"'{audience.purpose}'",
+                    )
+                )
+        return problems
+
+    def _identifier_problems(self) -> Problems:
+        # Consent is kept per identifier pseudonym across datasets, so one
+        # identifier name must have one type and one scope everywhere.
+        seen: dict[str, tuple[str, str | None, str]] = {}
+        problems: Problems = []
+        for dataset_name, dataset in self.datasets.items():
+            for field in dataset.fields_of("identifier"):
+                spec = dataset.fields[field]
+                first = seen.setdefault(field, (spec.type, spec.scope, dataset_name))
+                if first[:2] != (spec.type, spec.scope):
+                    problems.append(
+                        (
+                            ("datasets", dataset_name, "fields", field),
+                            f"identifier declared with another type or scope in "
+                            f"dataset '{first[2]}'",
+                        )
+                    )
+        return problems
+
+    def purpose(self, name: str) -> Purpose:
+        """Return the purpose of that name.
+
+        Raises:
+            UnknownPolicyName: No purpose has that name.
+        """
+        try:
+            return self.purposes[name]
+        except KeyError:
+            raise UnknownPolicyName("purpose", name) from None
+
+    def dataset(self, name: str) -> Dataset:
+        """Return the dataset of that name.
+
+        Raises:
+            UnknownPolicyName: No dataset has that name.
+        """
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise UnknownPolicyName("dataset", name) from None
+
+    def audience(self, name: str) -> Audience:
+        """Return the audience of that name.
+
+        Raises:
+            UnknownPolicyName: No audience has that name.
+        """
+        try:
+            return self.audiences[name]
+        except KeyError:
+            raise UnknownPolicyName("audience", name) from None

@@ -1,0 +1,51 @@
+"""The gateway's settings: one class, read from GATEWAY_* once, passed by dependency."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; paths derive from `home` when not set."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_nested_delimiter="__")
+
+    home: Path = Path("var")
+    database_url: str | None = None
+    policies: Path = Path("policies")
+    keyring: Path | None = None
+    # Production may hand the keyring over in the environment instead of a file.
+    keyring_json: str | None = Field(default=None, repr=False)
+
+    default_region: str = "FR"
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_batch_records: int = 1000
+    max_json_depth: int = 32
+    token_ttl_seconds: int = 900
+    rate_limit_per_minute: int = 6000
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL, defaulting to the SQLite file under `home`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home.resolve() / 'gateway.db'}"
+
+    @property
+    def keyring_path(self) -> Path:
+        """Where the keyring file lives."""
+        return self.keyring or self.home / "keys" / "keyring.json"
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the JSON log file is written."""
+        return self.home / "logs"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Build the settings once per process (tests clear the cache to override)."""
+    return Settings()

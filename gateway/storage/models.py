@@ -1,0 +1,170 @@
+"""SQLAlchemy models: every table the gateway writes.
+
+Nothing here holds personal data in clear: identifiers are keyed pseudonyms,
+direct personal data is AES-GCM ciphertext in `vault_entries`, and the audit
+trail holds pseudonyms, names of fields and reasons only.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# JSONB on PostgreSQL (indexable, compact); plain JSON text on SQLite.
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+PSEUDONYM_LEN = 80
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class ClientRow(Base):
+    """An API client (partner, destination or DPO) and its grants."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    datasets: Mapped[list[str]] = mapped_column(JSONType)
+    purposes: Mapped[list[str]] = mapped_column(JSONType)
+    audiences: Mapped[list[str]] = mapped_column(JSONType)
+    default_region: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentEventRow(Base):
+    """One consent event, append-only; the current state is derived, never stored."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (
+        Index("ix_consent_lookup", "identifier_key", "purpose", "event_time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    identifier_key: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
+    identifier_type: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(64))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    explicit: Mapped[bool] = mapped_column(Boolean)
+    event_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SubjectKeyRow(Base):
+    """A data subject's data key, wrapped by the master key; erasure destroys it."""
+
+    __tablename__ = "subject_keys"
+
+    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    master_kid: Mapped[str] = mapped_column(String(16))
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecordRow(Base):
+    """The current, pseudonymized version of a partner's record."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("client_id", "dataset", "source_id", name="uq_records_source"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    dataset: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(128))
+    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), index=True)
+    purpose: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
+    identifiers: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    policy_version: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VaultEntryRow(Base):
+    """One encrypted field of a record, under its subject's data key."""
+
+    __tablename__ = "vault_entries"
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), index=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditEventRow(Base):
+    """One audit event; triggers refuse UPDATE and DELETE (append-only).
+
+    Every column is either part of `canonical` or derived from it, so that a
+    change to any column is caught by recomputing the log.
+    """
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    occurred_at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    subject_id: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    dataset: Mapped[str | None] = mapped_column(String(64))
+    record_id: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[str | None] = mapped_column(String(80))
+    details: Mapped[str] = mapped_column(Text)
+    canonical: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHeadRow(Base):
+    """The single row that serializes appends: size and last chain hash."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class IdempotencyRow(Base):
+    """The first response to an Idempotency-Key, replayed for the same body."""
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,86 @@
+"""SQL for records, their vault entries and the subjects' data keys."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from gateway.storage.consent_repo import LOOKUP_CHUNK
+from gateway.storage.models import RecordRow, SubjectKeyRow, VaultEntryRow
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(set(values))
+    for start in range(0, len(items), LOOKUP_CHUNK):
+        yield items[start : start + LOOKUP_CHUNK]
+
+
+def existing_by_source(
+    session: Session, client_id: str, dataset: str, source_ids: Iterable[str]
+) -> dict[str, tuple[str, str, int]]:
+    """Map source_id to (record id, content hash, version) for stored records."""
+    found: dict[str, tuple[str, str, int]] = {}
+    for chunk in _chunks(source_ids):
+        stmt = select(
+            RecordRow.source_id, RecordRow.id, RecordRow.content_hash, RecordRow.version
+        ).where(
+            RecordRow.client_id == client_id,
+            RecordRow.dataset == dataset,
+            RecordRow.source_id.in_(chunk),
+        )
+        for source_id, record_id, content_hash, version in session.execute(stmt):
+            found[source_id] = (record_id, content_hash, version)
+    return found
+
+
+def subject_keys(
+    session: Session, subject_ids: Iterable[str]
+) -> dict[str, SubjectKeyRow]:
+    """The stored data keys of these subjects."""
+    found: dict[str, SubjectKeyRow] = {}
+    for chunk in _chunks(subject_ids):
+        stmt = select(SubjectKeyRow).where(SubjectKeyRow.subject_id.in_(chunk))
+        for row in session.scalars(stmt):
+            found[row.subject_id] = row
+    return found
+
+
+def add_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new subjects' wrapped data keys."""
+    if rows:
+        session.execute(insert(SubjectKeyRow), list(rows))
+
+
+def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new records."""
+    if rows:
+        session.execute(insert(RecordRow), list(rows))
+
+
+def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace stored records by their new version; their vault entries go first."""
+    for row in rows:
+        values = {k: v for k, v in row.items() if k not in ("id", "created_at")}
+        session.execute(
+            update(RecordRow).where(RecordRow.id == row["id"]).values(values)
+        )
+    for chunk in _chunks(row["id"] for row in rows):
+        session.execute(delete(VaultEntryRow).where(VaultEntryRow.record_id.in_(chunk)))
+
+
+def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert encrypted fields."""
+    if rows:
+        session.execute(insert(VaultEntryRow), list(rows))
+
+
+def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Give erased subjects a new data key for data received after the erasure."""
+    for row in rows:
+        values = {k: v for k, v in row.items() if k != "subject_id"}
+        session.execute(
+            update(SubjectKeyRow)
+            .where(SubjectKeyRow.subject_id == row["subject_id"])
+            .values(values)
+        )

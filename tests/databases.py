@@ -1,0 +1,104 @@
+"""Throwaway databases for tests: an SQLite file, or a PostgreSQL database."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from gateway.bootstrap import build_context
+from gateway.context import GatewayContext
+from gateway.crypto.keyring import ensure_keyring
+from gateway.settings import Settings
+from gateway.storage import migrate
+from gateway.storage.db import make_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+POLICIES = PROJECT_ROOT / "policies"
+
+
+@dataclass(frozen=True)
+class Database:
+    """A migrated test database."""
+
+    backend: str
+    url: str
+
+
+def postgres_admin_url() -> str:
+    """The PostgreSQL URL tests may create databases with; fails under CI if unset."""
+    url = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("GATEWAY_TEST_POSTGRES_URL is required in CI")
+        pytest.skip("GATEWAY_TEST_POSTGRES_URL unset")
+    return url
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    admin_url = make_url(postgres_admin_url())
+    name = f"gateway_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def throwaway_database(
+    backend: str, directory: Path, migrate_to: str = "head"
+) -> Iterator[Database]:
+    """A new database migrated to `migrate_to`, removed afterwards."""
+    if backend == "sqlite":
+        directory.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{directory / 'gateway.db'}"
+        urls: AbstractContextManager[str] = nullcontext(url)
+    else:
+        urls = _postgres_database()
+    with urls as url:
+        engine = make_engine(url)
+        try:
+            if migrate_to:
+                migrate.upgrade(engine, migrate_to)
+        finally:
+            engine.dispose()
+        yield Database(backend, url)
+
+
+def settings_for(database: Database, home: Path, **overrides: object) -> Settings:
+    """Settings for a test: its own home, the project's policies, a test keyring."""
+    values: dict[str, object] = {
+        "home": home,
+        "database_url": database.url,
+        "policies": POLICIES,
+        "keyring": home / "keys" / "keyring.json",
+        "rate_limit_per_minute": 1_000_000,
+    }
+    return Settings(**(values | overrides))  # type: ignore[arg-type]
+
+
+@contextmanager
+def gateway_context(
+    database: Database, home: Path, **overrides: object
+) -> Iterator[GatewayContext]:
+    """A context with keys made for the test, over a migrated database."""
+    settings = settings_for(database, home, **overrides)
+    ensure_keyring(settings.keyring_path, datetime.now(UTC))
+    context = build_context(settings)
+    try:
+        yield context
+    finally:
+        context.dispose()

@@ -1,0 +1,374 @@
+"""The policy loader: the real policies load; every broken one names file and line."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import PolicyError
+from gateway.policy import (
+    FieldSpec,
+    PolicySet,
+    UnknownPolicyName,
+    load_policies,
+)
+
+POLICIES = Path(__file__).resolve().parents[3] / "policies"
+
+
+def copy_policies(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def load_error(directory: Path) -> str:
+    with pytest.raises(PolicyError) as info:
+        load_policies(directory)
+    return str(info.value)
+
+
+# The real policies
+
+
+def test_real_policies_load() -> None:
+    policies = load_policies(POLICIES)
+    assert set(policies.purposes) == {"segmentation", "analytics"}
+    assert set(policies.datasets) == {"customers", "events"}
+    assert policies.purpose("segmentation").tcf_purposes == (1, 3, 4)
+    assert policies.purpose("analytics").basis == "legitimate_interest"
+    customers = policies.dataset("customers")
+    assert customers.subject_key == "customer_id"
+    assert customers.fields_of("identifier") == ("customer_id", "email", "phone")
+    assert customers.fields_of("quasi_identifier") == (
+        "birth_date",
+        "postal_code",
+        "city",
+    )
+    assert customers.fields["customer_id"].scope == "partner"
+    assert customers.fields["email"].scope == "global"
+    assert policies.dataset("events").fields["event_type"].required
+    assert policies.audience("retail_default").k_min == 100
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", policies.version)
+
+
+def test_models_are_frozen() -> None:
+    policies = load_policies(POLICIES)
+    with pytest.raises(ValueError, match="frozen"):
+        policies.version = "x"  # type: ignore[misc]
+
+
+def test_unknown_name_is_a_lookup_error() -> None:
+    policies = load_policies(POLICIES)
+    with pytest.raises(UnknownPolicyName):
+        policies.dataset("nope")
+    with pytest.raises(LookupError):
+        policies.purpose("nope")
+    with pytest.raises(LookupError):
+        policies.audience("nope")
+
+
+def test_field_class_by_alias_or_name() -> None:
+    assert FieldSpec.model_validate({"type": "string", "class": "attribute"})
+    spec = FieldSpec(type="string", field_class="attribute")
+    assert spec.model_dump(by_alias=True)["class"] == "attribute"
+
+
+def test_version_is_stable_across_loads(tmp_path: Path) -> None:
+    assert load_policies(POLICIES).version == load_policies(POLICIES).version
+    assert load_policies(copy_policies(tmp_path)).version == (
+        load_policies(POLICIES).version
+    )
+
+
+def test_version_changes_when_one_byte_changes(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    before = load_policies(directory).version
+    edit(directory / "datasets" / "events.yaml", "max_length: 64", "max_length: 65")
+    assert load_policies(directory).version != before
+
+
+def test_version_changes_on_a_comment(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    before = load_policies(directory).version
+    with (directory / "audiences.yaml").open("a") as out:
+        out.write("#\n")
+    assert load_policies(directory).version != before
+
+
+# Broken policies: the message names file, line and field
+
+
+def test_unknown_field_names_file_line_and_field(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(path, "    scope: global\n", "    scope: global\n    colour: blue\n")
+    line = line_of(path, "colour: blue")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/customers.yaml:{line}: fields.email.colour:")
+    assert "Extra inputs are not permitted" in message
+
+
+def test_wrong_class_value(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(
+        path,
+        "    type: phone\n    class: identifier",
+        "    type: phone\n    class: idd",
+    )
+    line = line_of(path, "class: idd")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/customers.yaml:{line}: fields.phone.class:")
+    assert "'identifier'" in message
+
+
+def test_enum_without_values(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "    values: [desktop, mobile, tablet, other]\n", "")
+    line = line_of(path, "  device:")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/events.yaml:{line}: fields.device.values:")
+    assert "type enum" in message
+
+
+def test_values_on_a_non_enum(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "    max_length: 64", "    values: [a]")
+    line = line_of(path, "values: [a]")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/events.yaml:{line}: fields.category.values:")
+
+
+def test_quasi_identifier_without_generalize(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(path, "    generalize: year\n", "")
+    line = line_of(path, "  birth_date:")
+    message = load_error(directory)
+    assert message.startswith(
+        f"datasets/customers.yaml:{line}: fields.birth_date.generalize:"
+    )
+
+
+def test_generalize_on_a_non_quasi_identifier(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(
+        path,
+        "    class: free_text\n",
+        "    class: free_text\n    generalize: prefix3\n",
+    )
+    line = line_of(path, "generalize: prefix3")
+    assert f"customers.yaml:{line}: fields.comment.generalize:" in load_error(directory)
+
+
+def test_identifier_without_scope(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(path, "    class: identifier\n    scope: global\n", "    class: identifier\n")
+    assert "fields.phone.scope: required for class identifier" in load_error(directory)
+
+
+def test_subject_key_not_an_identifier(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(path, "subject_key: customer_id", "subject_key: first_name")
+    line = line_of(path, "subject_key:")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/customers.yaml:{line}: subject_key:")
+    assert "identifier" in message
+
+
+def test_subject_key_not_a_field(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    edit(
+        directory / "datasets" / "events.yaml",
+        "subject_key: customer_id",
+        "subject_key: x",
+    )
+    assert "events.yaml:" in load_error(directory)
+
+
+def test_dataset_purpose_unknown(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "purposes: [segmentation, analytics]", "purposes: [segmentation, ads]")
+    line = line_of(path, "purposes:")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/events.yaml:{line}: purposes[1]:")
+    assert "unknown purpose 'ads'" in message
+
+
+def test_audience_references_unknown_dataset(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "audiences.yaml"
+    edit(path, "datasets: [customers, events]", "datasets: [customers, orders]")
+    line = line_of(path, "datasets:")
+    message = load_error(directory)
+    assert message.startswith(
+        f"audiences.yaml:{line}: audiences.retail_default.datasets[1]:"
+    )
+    assert "unknown dataset 'orders'" in message
+
+
+def test_audience_purpose_not_allowed_by_a_dataset(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    edit(
+        directory / "datasets" / "events.yaml",
+        "purposes: [segmentation, analytics]",
+        "purposes: [analytics]",
+    )
+    message = load_error(directory)
+    assert "audiences.retail_default.datasets[1]:" in message
+    assert "does not allow purpose 'segmentation'" in message
+
+
+def test_tcf_purposes_only_for_consent(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "purposes.yaml"
+    edit(
+        path,
+        "basis: legitimate_interest",
+        "basis: legitimate_interest\n    tcf_purposes: [7]",
+    )
+    line = line_of(path, "tcf_purposes: [7]")
+    assert load_error(directory).startswith(
+        f"purposes.yaml:{line}: purposes.analytics.tcf_purposes:"
+    )
+
+
+def test_tcf_purpose_out_of_range(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    edit(
+        directory / "purposes.yaml",
+        "tcf_purposes: [1, 3, 4]",
+        "tcf_purposes: [1, 3, 12]",
+    )
+    assert "purposes.segmentation.tcf_purposes[2]:" in load_error(directory)
+
+
+def test_quoted_number_is_not_coerced(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    edit(directory / "purposes.yaml", "retention_days: 730", 'retention_days: "730"')
+    assert "purposes.analytics.retention_days:" in load_error(directory)
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(path, "    max_length: 2000\n", "    max_length: 2000\n    max_length: 10\n")
+    first, second = line_of(path, "max_length: 2000"), line_of(path, "max_length: 10")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/customers.yaml:{second}: max_length:")
+    assert f"duplicate key (first on line {first})" in message
+
+
+def test_duplicate_top_level_entry(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "audiences.yaml"
+    with path.open("a") as out:
+        out.write("  retail_default:\n    datasets: [events]\n    purpose: analytics\n")
+    assert "audiences.yaml:" in load_error(directory)
+    assert "retail_default: duplicate key" in load_error(directory)
+
+
+def test_yaml_syntax_error_with_line(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "    values: [web, app, store, email, social]", "    values: [web, app")
+    message = load_error(directory)
+    assert re.match(r"datasets/events\.yaml:\d+: YAML syntax error: ", message)
+    reported = int(message.split(":")[1])
+    assert reported >= line_of(path, "values: [web, app")
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    assert "policy directory not found" in load_error(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("name", ["purposes.yaml", "audiences.yaml"])
+def test_missing_file(tmp_path: Path, name: str) -> None:
+    directory = copy_policies(tmp_path)
+    (directory / name).unlink()
+    assert load_error(directory).startswith(f"{name}: file not found")
+
+
+def test_missing_datasets_directory(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    shutil.rmtree(directory / "datasets")
+    assert "datasets/" in load_error(directory)
+
+
+def test_source_id_declared_as_field_is_rejected(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(
+        path,
+        "fields:\n",
+        "fields:\n  source_id:\n    type: string\n    class: attribute\n",
+    )
+    line = line_of(path, "  source_id:")
+    message = load_error(directory)
+    assert message.startswith(f"datasets/events.yaml:{line}: fields.source_id:")
+    assert "reserved" in message
+
+
+def test_name_must_equal_file_stem(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "name: events", "name: customers")
+    line = line_of(path, "name: customers")
+    assert load_error(directory).startswith(f"datasets/events.yaml:{line}: name:")
+
+
+def test_bad_field_name(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "  amount:", "  Amount:")
+    line = line_of(path, "  Amount:")
+    assert load_error(directory).startswith(
+        f"datasets/events.yaml:{line}: fields.Amount:"
+    )
+
+
+def test_identifier_declared_differently_in_two_datasets(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "    scope: partner\n", "    scope: global\n")
+    assert "fields.customer_id: identifier declared" in load_error(directory)
+
+
+def test_every_error_is_listed(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "    class: attribute\n    required: true\n", "    class: x\n")
+    edit(path, "    type: number\n", "    type: decimal\n")
+    with pytest.raises(PolicyError) as info:
+        load_policies(directory)
+    assert len(info.value.extra["errors"]) == 2
+    assert "(and 1 more)" in str(info.value)
+
+
+def test_policy_set_cross_checks_when_built_in_code() -> None:
+    policies = load_policies(POLICIES)
+    data = policies.model_dump(by_alias=True)
+    data["audiences"]["retail_default"]["purpose"] = "nope"
+    with pytest.raises(ValueError, match="unknown purpose 'nope'"):
+        PolicySet.model_validate(data)

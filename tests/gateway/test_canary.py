@@ -1,0 +1,112 @@
+"""Canary: unique personal values go in over HTTP; none of them comes out in clear.
+
+Scans every file under the data directory (SQLite database and WAL, keyring,
+logs), a dump of every PostgreSQL table, and every response body.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
+
+from gateway.context import GatewayContext
+from gateway.main import create_app
+from gateway.storage.db import make_engine
+from tests.databases import Database, gateway_context
+from tests.factories import consent, customer, make_client, unique_person
+
+
+@pytest.fixture
+def canary_ctx(fresh_database: Database, tmp_path: Path) -> Iterator[GatewayContext]:
+    with gateway_context(fresh_database, tmp_path / "home") as context:
+        yield context
+
+
+def _needles(person: dict[str, str]) -> list[bytes]:
+    values = [v for k, v in person.items() if k not in ("postal_code",)]
+    national_phone = "0" + person["phone"][3:]
+    values += [national_phone, person["email"].upper(), "1984-07-19"]
+    return [v.encode() for v in values] + [v.encode("utf-16-le") for v in values]
+
+
+def _postgres_dump(url: str) -> bytes:
+    engine = make_engine(url)
+    try:
+        chunks: list[bytes] = []
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                rows = conn.execute(text(f'SELECT t::text FROM "{table}" t'))  # noqa: S608
+                chunks.extend(row[0].encode() for row in rows)
+        return b"\n".join(chunks)
+    finally:
+        engine.dispose()
+
+
+def _files_under(*roots: Path) -> Iterator[Path]:
+    for root in roots:
+        yield from (p for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(
+    "fresh_database",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+def test_no_personal_value_is_stored_logged_or_returned_in_clear(
+    canary_ctx: GatewayContext, fresh_database: Database
+) -> None:
+    people = [unique_person() for _ in range(3)]
+    responses: list[bytes] = []
+    with TestClient(create_app(canary_ctx)) as http:
+        partner = make_client(canary_ctx)
+        events = [consent("email", p["email"], explicit=True) for p in people[:2]]
+        responses.append(
+            http.post(
+                "/v1/consents", json={"events": events}, headers=partner.headers
+            ).content
+        )
+        records = [
+            customer(people[0], comment=f"rappelez-moi au {people[0]['phone']}"),
+            customer(
+                people[1],
+                health_interest="asthma",
+                comment=f"mail {people[1]['email']}",
+            ),
+            customer(people[2]),  # no consent: rejected
+            customer(unique_person(), email=f"broken {people[2]['email']}"),  # invalid
+        ]
+        for _ in range(2):  # the second time: duplicates
+            responses.append(
+                http.post(
+                    "/v1/datasets/customers/records",
+                    json={"purpose": "segmentation", "records": records},
+                    headers=partner.headers,
+                ).content
+            )
+        statuses = [
+            r["status"]
+            for r in http.post(
+                "/v1/datasets/customers/records",
+                json={"purpose": "segmentation", "records": records[:2]},
+                headers=partner.headers,
+            ).json()["results"]
+        ]
+        assert statuses == ["duplicate", "duplicate"]
+        responses.append(http.get("/metrics").content)
+    haystacks = [(f"response {i}", body) for i, body in enumerate(responses)]
+    db_dir = Path(fresh_database.url.removeprefix("sqlite:///")).parent
+    roots = [canary_ctx.settings.home] + (
+        [db_dir] if fresh_database.backend == "sqlite" else []
+    )
+    haystacks += [(str(path), path.read_bytes()) for path in _files_under(*roots)]
+    if fresh_database.backend == "postgres":
+        haystacks.append(("postgres dump", _postgres_dump(fresh_database.url)))
+    assert any("gateway.log" in name for name, _ in haystacks), (
+        "the log was not written"
+    )
+    for person in people:
+        for needle in _needles(person):
+            for name, data in haystacks:
+                assert needle not in data, f"{needle!r} found in {name}"
