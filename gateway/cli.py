@@ -10,13 +10,14 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from gateway.audit import verify
+from gateway.audit import VerifyReport, verify
 from gateway.auth.clients import create_client, revoke_client
 from gateway.bootstrap import build_context, initialise
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.policy.loader import load_policies
 from gateway.settings import get_settings
+from gateway.storage import migrate
 from gateway.storage.db import transaction
 
 app = typer.Typer(
@@ -84,8 +85,14 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs)."""
-    with _context():
-        pass  # fail fast, before forking workers, when keys or policies are missing
+
+    def check() -> None:
+        # Fail fast, before forking workers, when keys, policies or schema are off.
+        with _context() as ctx:
+            if not migrate.is_current(ctx.engine):
+                raise _fail("the database is not migrated to head: run `gateway init`")
+
+    _guarded(check)
     uvicorn.run(
         "gateway.main:app_from_settings",
         factory=True,
@@ -163,8 +170,14 @@ def policies_check(as_json: JsonOpt = False) -> None:
 @audit_app.command("verify")
 def audit_verify(as_json: JsonOpt = False) -> None:
     """Recompute the whole log; exit 1 naming the first bad event."""
-    with _context() as ctx, transaction(ctx.read_sessions) as session:
-        report = verify(session)
+    reports: list[VerifyReport] = []
+
+    def run() -> None:
+        with _context() as ctx, transaction(ctx.read_sessions) as session:
+            reports.append(verify(session))
+
+    _guarded(run)
+    report = reports[0]
     if as_json:
         typer.echo(json.dumps(asdict(report)))
     elif report.ok:

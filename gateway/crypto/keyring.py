@@ -296,7 +296,9 @@ def load_keyring(path: Path) -> Keyring:
     try:
         text = _read_private(path)
     except FileNotFoundError:
-        raise KeyringError(f"keyring file {path} not found") from None
+        raise KeyringError(
+            f"keyring file {path} not found: run `gateway init`"
+        ) from None
     return Keyring.from_json(text)
 
 

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -32,3 +34,11 @@ def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def is_current(engine: Engine) -> bool:
+    """Tell whether the database is migrated to the newest revision."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+    return set(current) == set(script.get_heads())

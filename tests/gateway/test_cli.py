@@ -1,0 +1,157 @@
+"""The `gateway` command through typer's CliRunner, against real files and databases."""
+
+import json
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from gateway.settings import get_settings
+from gateway.storage.db import make_engine
+from tests.databases import POLICIES
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    values = {
+        "GATEWAY_HOME": str(tmp_path / "home"),
+        "GATEWAY_POLICIES": str(POLICIES),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("GATEWAY_KEYRING", raising=False)
+    get_settings.cache_clear()
+    yield values
+    get_settings.cache_clear()
+
+
+def gateway(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_is_idempotent_and_makes_a_private_keyring(env: dict[str, str]) -> None:
+    code, out, _ = gateway("init", "--json")
+    assert code == 0, out
+    first = json.loads(out)
+    assert first["keyring_created"] is True
+    assert first["policy_loaded"] is True
+    keyring = Path(env["GATEWAY_HOME"]) / "keys" / "keyring.json"
+    assert stat.S_IMODE(keyring.stat().st_mode) == 0o600
+    before = keyring.read_bytes()
+    code, out, _ = gateway("init", "--json")
+    assert code == 0
+    second = json.loads(out)
+    assert second["keyring_created"] is False
+    assert second["policy_loaded"] is False
+    assert keyring.read_bytes() == before
+    assert (Path(env["GATEWAY_HOME"]) / "gateway.db").exists()
+
+
+def test_clients_add_prints_the_key_once_and_revoke(env: dict[str, str]) -> None:
+    assert gateway("init")[0] == 0
+    code, out, _ = gateway(
+        "clients",
+        "add",
+        "shop",
+        "--role",
+        "partner",
+        "--dataset",
+        "customers",
+        "--purpose",
+        "segmentation",
+        "--json",
+    )
+    assert code == 0, out
+    made = json.loads(out)
+    assert set(made) == {"client_id", "api_key"}
+    db = (Path(env["GATEWAY_HOME"]) / "gateway.db").read_bytes()
+    assert made["api_key"].encode() not in db
+    code, _, err = gateway("clients", "add", "shop", "--role", "partner")
+    assert code == 1
+    assert err.startswith("error:")
+    assert len(err.strip().splitlines()) == 1
+    assert gateway("clients", "revoke", "shop")[0] == 0
+    assert gateway("clients", "revoke", "nobody")[0] == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("clients", "add", "x", "--role", "admin"),
+        ("clients", "add", "x", "--role", "partner", "--dataset", "nope"),
+        ("clients", "add", "x", "--role", "destination", "--audience", "nope"),
+    ],
+)
+def test_clients_add_refuses_bad_grants(
+    env: dict[str, str], args: tuple[str, ...]
+) -> None:
+    assert gateway("init")[0] == 0
+    code, _, err = gateway(*args)
+    assert code == 1
+    assert err.startswith("error:")
+
+
+def test_policies_check_names_file_line_and_field(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = gateway("policies", "check", "--json")
+    assert code == 0
+    assert json.loads(out)["version"].startswith("sha256:")
+    broken = tmp_path / "policies"
+    shutil.copytree(POLICIES, broken)
+    path = broken / "datasets" / "customers.yaml"
+    path.write_text(path.read_text().replace("class: direct_pii", "class: secret", 1))
+    monkeypatch.setenv("GATEWAY_POLICIES", str(broken))
+    get_settings.cache_clear()
+    code, _, err = gateway("policies", "check")
+    assert code == 1
+    assert "datasets/customers.yaml:" in err
+    assert ".class" in err
+
+
+def test_audit_verify_exits_1_on_a_tampered_log(env: dict[str, str]) -> None:
+    assert gateway("init")[0] == 0
+    assert gateway("clients", "add", "dpo", "--role", "dpo")[0] == 0
+    code, out, _ = gateway("audit", "verify", "--json")
+    assert code == 0
+    assert json.loads(out)["ok"] is True
+    engine = make_engine(f"sqlite:///{env['GATEWAY_HOME']}/gateway.db")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_events_no_update"))
+        conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1"))
+    engine.dispose()
+    code, out, err = gateway("audit", "verify", "--json")
+    assert code == 1
+    assert json.loads(out)["first_bad_seq"] == 1
+    assert "event 1" in err
+
+
+def test_every_command_has_help(env: dict[str, str]) -> None:
+    for args in (
+        (),
+        ("init",),
+        ("serve",),
+        ("clients",),
+        ("clients", "add"),
+        ("clients", "revoke"),
+        ("policies", "check"),
+        ("audit", "verify"),
+    ):
+        code, out, _ = gateway(*args, "--help")
+        assert code == 0
+        assert "Usage" in out
+
+
+def test_serve_without_init_fails_with_one_line(env: dict[str, str]) -> None:
+    code, _, err = gateway("serve", "--port", "1")
+    assert code == 1
+    assert err.startswith("error:")

@@ -1,0 +1,224 @@
+"""The real server process: `gateway serve --workers N`, and a SIGKILL mid-load."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from gateway.storage.db import make_engine, make_session_factory
+from gateway.storage.models import RecordRow
+from tests.databases import POLICIES, Database
+from tests.factories import consent, customer
+
+BIN = Path(sys.executable).parent
+BOTH = pytest.mark.parametrize(
+    "fresh_database",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(database: Database, home: Path) -> dict[str, str]:
+    return os.environ | {
+        "GATEWAY_HOME": str(home),
+        "GATEWAY_DATABASE_URL": database.url,
+        "GATEWAY_POLICIES": str(POLICIES),
+        "GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000",
+    }
+
+
+def _cli(env: dict[str, str], *args: str) -> Any:
+    done = subprocess.run(  # noqa: S603 -- our own command, fixed arguments
+        [str(BIN / "gateway"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+@contextmanager
+def _server(env: dict[str, str], workers: int) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [str(BIN / "gateway"), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        _kill(process, signal.SIGTERM)
+
+
+def _kill(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=30)
+
+
+def _setup(database: Database, home: Path) -> tuple[dict[str, str], dict[str, str]]:
+    env = _env(database, home)
+    _cli(env, "init")
+    made = _cli(
+        env,
+        "clients",
+        "add",
+        "shop",
+        "--role",
+        "partner",
+        "--dataset",
+        "customers",
+        "--purpose",
+        "segmentation",
+        "--json",
+    )
+    return env, {"Authorization": f"Bearer {made['api_key']}"}
+
+
+def _consented_batches(
+    base: str, headers: dict[str, str], batches: int, size: int
+) -> list[list[dict[str, Any]]]:
+    out = [[customer() for _ in range(size)] for _ in range(batches)]
+    events = [consent("customer_id", r["customer_id"]) for batch in out for r in batch]
+    for start in range(0, len(events), 1000):
+        response = httpx.post(
+            f"{base}/v1/consents",
+            json={"events": events[start : start + 1000]},
+            headers=headers,
+            timeout=60,
+        )
+        assert response.status_code == 200
+    return out
+
+
+def _stored(database: Database, source_ids: list[str]) -> int:
+    engine = make_engine(database.url)
+    try:
+        with make_session_factory(engine)() as session:
+            stmt = select(func.count()).where(RecordRow.source_id.in_(source_ids))
+            return session.scalar(stmt) or 0
+    finally:
+        engine.dispose()
+
+
+@BOTH
+def test_serve_with_two_workers_takes_concurrent_clients(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    env, headers = _setup(fresh_database, tmp_path / "home")
+    with _server(env, workers=2) as base:
+        batches = _consented_batches(base, headers, batches=8, size=50)
+        results: list[int] = []
+
+        def push(batch: list[dict[str, Any]]) -> None:
+            body = {"purpose": "segmentation", "records": batch}
+            response = httpx.post(
+                f"{base}/v1/datasets/customers/records",
+                json=body,
+                headers=headers,
+                timeout=60,
+            )
+            results.append(response.json()["accepted"])
+
+        threads = [threading.Thread(target=push, args=(b,)) for b in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == [50] * 8
+    assert _cli(env, "audit", "verify", "--json")["ok"] is True
+
+
+@BOTH
+def test_sigkill_mid_load_loses_no_acknowledged_record(
+    fresh_database: Database, tmp_path: Path
+) -> None:
+    env, headers = _setup(fresh_database, tmp_path / "home")
+    acknowledged: list[list[str]] = []
+    sent: list[list[str]] = []
+    with _server(env, workers=1) as base:
+        batches = _consented_batches(base, headers, batches=60, size=100)
+        stop = threading.Event()
+
+        def load() -> None:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                ids = [r["source_id"] for r in batch]
+                sent.append(ids)
+                try:
+                    response = httpx.post(
+                        f"{base}/v1/datasets/customers/records",
+                        json={"purpose": "segmentation", "records": batch},
+                        headers=headers,
+                        timeout=60,
+                    )
+                except httpx.TransportError:
+                    return
+                if response.status_code == 200:
+                    acknowledged.append(ids)
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        while len(acknowledged) < 3:
+            time.sleep(0.01)
+        port = int(base.rsplit(":", 1)[1])
+        pid = _pid_listening(port)
+        os.kill(pid, signal.SIGKILL)
+        stop.set()
+        loader.join(timeout=60)
+    assert acknowledged, "no request was acknowledged before the kill"
+    assert len(acknowledged) < len(batches), "the kill came after the load ended"
+    for ids in acknowledged:
+        assert _stored(fresh_database, ids) == len(ids)
+    for ids in sent:
+        assert _stored(fresh_database, ids) in (0, len(ids)), (
+            "a request was half stored"
+        )
+    assert _cli(env, "audit", "verify", "--json")["ok"] is True
+
+
+def _pid_listening(port: int) -> int:
+    """The pid of the process serving `port` (the uvicorn process itself)."""
+    out = subprocess.run(  # noqa: S603
+        ["ss", "-Hltnp", f"sport = :{port}"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    marker = "pid="
+    return int(out[out.index(marker) + len(marker) :].split(",", 1)[0])
