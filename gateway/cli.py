@@ -1,10 +1,13 @@
 """The `gateway` command: one typer sub-app per area."""
 
 import json
+import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -78,6 +81,14 @@ def init(as_json: JsonOpt = False) -> None:
     _guarded(run)
 
 
+def _share_metrics(directory: Path) -> None:
+    """Let every worker write its metrics where /metrics can sum them."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    # Read by prometheus_client when each spawned worker imports it.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -93,6 +104,8 @@ def serve(
                 raise _fail("the database is not migrated to head: run `gateway init`")
 
     _guarded(check)
+    if workers > 1:
+        _share_metrics(get_settings().home / "metrics")
     uvicorn.run(
         "gateway.main:app_from_settings",
         factory=True,

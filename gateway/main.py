@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from starlette.routing import Match
 
 from gateway import __version__
 from gateway.api import problems
@@ -22,11 +21,9 @@ access_log = logging.getLogger("gateway.access")
 
 
 def _route_template(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    """The matched route's template, never the concrete path (which may vary)."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
 
 
 def _observe(app: FastAPI) -> None:

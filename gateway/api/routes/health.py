@@ -1,13 +1,21 @@
 """GET /healthz and GET /metrics."""
 
+import os
+
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import text
 
 from gateway.api.deps import CtxDep
 from gateway.storage.db import transaction
 
 router = APIRouter(tags=["operations"])
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @router.get("/healthz")
@@ -20,6 +28,10 @@ def healthz(ctx: CtxDep) -> dict[str, str]:
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
-    """Prometheus metrics (no personal data in labels)."""
+    """Prometheus metrics (no personal data in labels), summed over all workers."""
     registry = request.app.state.metrics.registry
+    if os.environ.get(MULTIPROC_ENV):
+        # Several workers: each writes its counts to files; read them all.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -132,4 +132,5 @@ def test_health_and_metrics_need_no_credentials(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
-    assert "gateway_http_requests_total" in metrics.text
+    assert 'route="/healthz"' in metrics.text
+    assert "gateway_http_request_duration_seconds" in metrics.text

@@ -270,3 +270,13 @@ def test_events_dataset(client: TestClient, ctx: GatewayContext) -> None:
         row = session.get_one(RecordRow, result["record_id"])
     assert row.data["occurred_at"].startswith("2026-03-01T11:00:00")
     assert row.data["currency"] == "EUR"
+
+
+def test_metrics_count_records_by_reason(client: TestClient, ctx: GatewayContext) -> None:
+    partner = make_client(ctx)
+    send_records(client, partner, [customer()])
+    text = client.get("/metrics").text
+    assert (
+        'gateway_records_total{dataset="customers",reason="consent_missing",'
+        'status="rejected"}' in text
+    )
