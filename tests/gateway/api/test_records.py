@@ -272,7 +272,9 @@ def test_events_dataset(client: TestClient, ctx: GatewayContext) -> None:
     assert row.data["currency"] == "EUR"
 
 
-def test_metrics_count_records_by_reason(client: TestClient, ctx: GatewayContext) -> None:
+def test_metrics_count_records_by_reason(
+    client: TestClient, ctx: GatewayContext
+) -> None:
     partner = make_client(ctx)
     send_records(client, partner, [customer()])
     text = client.get("/metrics").text
