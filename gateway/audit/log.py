@@ -1,7 +1,6 @@
 """Append to the audit log and verify it end to end."""
 
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from gateway.audit.event import (
     leaf_hash,
     seal,
 )
+from gateway.ids import uuid7
 from gateway.storage import audit_repo
 from gateway.storage.models import AuditEventRow
 
@@ -43,7 +43,7 @@ def append_events(
     previous = head.chain_hash
     sealed: list[SealedEvent] = []
     for offset, event in enumerate(events):
-        item = seal(head.size + offset, str(uuid.uuid4()), occurred_at, event, previous)
+        item = seal(head.size + offset, uuid7(now), occurred_at, event, previous)
         sealed.append(item)
         previous = item.chain_hash
     audit_repo.append(session, sealed)

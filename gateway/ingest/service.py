@@ -6,8 +6,8 @@ are written in one transaction; the caller answers only after it committed.
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -22,6 +22,7 @@ from gateway.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from gateway.ids import uuid7
 from gateway.ingest.receipt import RecordResult, receipt
 from gateway.ingest.transform import StoredForm, transform
 from gateway.ingest.validate import FieldIssue, InvalidRecord, validate_record
@@ -52,7 +53,7 @@ class _Batch:
 
     inserts: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
-    vault: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    vault: dict[str, dict[str, Any]] = field(default_factory=dict)
     audits: list[AuditEvent] = field(default_factory=list)
 
 
@@ -281,40 +282,29 @@ def _store(
         previous = known.get(source_id)
         if previous is not None and previous[1] == form.content_hash:
             result.status, result.record_id = "duplicate", previous[0]
-            action = "record.duplicate"
         else:
-            record_id = previous[0] if previous else str(uuid.uuid4())
-            version = previous[2] + 1 if previous else 1
-            row = {
-                "id": record_id,
-                "client_id": client.id,
-                "dataset": dataset.name,
-                "source_id": source_id,
-                "subject_id": form.subject_id,
-                "purpose": purpose,
-                "content_hash": form.content_hash,
-                "identifiers": form.identifiers,
-                "data": form.data,
-                "policy_version": ctx.policies.version,
-                "version": version,
-                "created_at": now,
-                "updated_at": now,
-            }
+            row = _record_row(
+                ctx, client, dataset, purpose, form, source_id, previous, now
+            )
+            row["created_at"] = row["updated_at"] = now
+            record_id = row["id"]
             if previous is None or record_id in batch.inserts:
                 batch.inserts[record_id] = row | {"version": 1}
             else:
                 batch.updates[record_id] = row
-            batch.vault[record_id] = vault.entries(
-                record_id, form.subject_id, form.vault
-            )
-            known[source_id] = (record_id, form.content_hash, version)
+            if form.vault:
+                batch.vault[record_id] = vault.entry(
+                    record_id, form.subject_id, form.vault
+                )
+            else:
+                batch.vault.pop(record_id, None)
+            known[source_id] = (record_id, form.content_hash, row["version"])
             result.record_id = record_id
             result.status = "updated" if previous else "accepted"
-            action = f"record.{result.status}"
         batch.audits.append(
             AuditEvent(
                 actor=client.id,
-                action=action,
+                action=f"record.{result.status}",
                 subject_id=form.subject_id,
                 purpose=purpose,
                 dataset=dataset.name,
@@ -323,10 +313,40 @@ def _store(
                 details={"index": result.index},
             )
         )
+    _write(session, batch)
+
+
+def _record_row(
+    ctx: GatewayContext,
+    client: ClientRow,
+    dataset: Dataset,
+    purpose: str,
+    form: StoredForm,
+    source_id: str,
+    previous: tuple[str, str, int] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The new version of a record, replacing `previous` when there is one."""
+    return {
+        "id": previous[0] if previous else uuid7(now),
+        "client_id": client.id,
+        "dataset": dataset.name,
+        "source_id": source_id,
+        "subject_id": form.subject_id,
+        "purpose": purpose,
+        "content_hash": form.content_hash,
+        "identifiers": form.identifiers,
+        "data": form.data,
+        "policy_version": ctx.policies.version,
+        "version": previous[2] + 1 if previous else 1,
+    }
+
+
+def _write(session: Session, batch: _Batch) -> None:
+    # Inserts in source_id order, so that two requests racing on the same
+    # source_ids take their unique-key locks in the same order (no deadlock).
     records_repo.insert_records(
         session, sorted(batch.inserts.values(), key=lambda r: r["source_id"])
     )
     records_repo.replace_records(session, list(batch.updates.values()))
-    records_repo.insert_vault_entries(
-        session, [entry for entries in batch.vault.values() for entry in entries]
-    )
+    records_repo.insert_vault_entries(session, list(batch.vault.values()))

@@ -6,10 +6,11 @@ generalized value, the exact one to the vault; attribute → as is after a PII
 scan; free_text → PII spans replaced by typed placeholders, never stored raw.
 """
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from gateway.consent.identifiers import IdentifierKind
 from gateway.ingest.generalize import generalize
@@ -40,7 +41,7 @@ def content_hash(
 
     Keyed, so that the hash of a low-entropy record cannot be guessed offline.
     """
-    body = json.dumps([purpose, values], sort_keys=True, separators=(",", ":"))
+    body = orjson.dumps([purpose, values], option=orjson.OPT_SORT_KEYS).decode()
     return pseudonymize(f"content:{dataset}", body)
 
 

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from gateway.crypto.envelope import (
@@ -16,9 +17,9 @@ from gateway.crypto.keyring import KeyPurpose, Keyring
 from gateway.storage import records_repo
 
 
-def vault_aad(record_id: str, field_name: str) -> bytes:
-    """Bind a ciphertext to its record and field, so it cannot be moved."""
-    return f"{record_id}\x1f{field_name}".encode()
+def vault_aad(record_id: str, subject_id: str) -> bytes:
+    """Bind a ciphertext to its record and subject, so it cannot be moved."""
+    return f"vault\x1f{record_id}\x1f{subject_id}".encode()
 
 
 class VaultWriter:
@@ -58,17 +59,22 @@ class VaultWriter:
         records_repo.add_subject_keys(self._session, fresh)
         records_repo.renew_subject_keys(self._session, renewed)
 
-    def entries(
+    def entry(
         self, record_id: str, subject_id: str, plaintexts: dict[str, str]
-    ) -> list[dict[str, Any]]:
-        """Vault rows for one record (its subject's key must be loaded)."""
+    ) -> dict[str, Any]:
+        """The vault row of one record (its subject's key must be loaded)."""
         cipher = self._ciphers[subject_id]
-        return [
-            {
-                "record_id": record_id,
-                "field": name,
-                "subject_id": subject_id,
-                "ciphertext": cipher.encrypt(value, vault_aad(record_id, name)),
-            }
-            for name, value in plaintexts.items()
-        ]
+        sealed = cipher.encrypt(
+            orjson.dumps(plaintexts).decode(), vault_aad(record_id, subject_id)
+        )
+        return {"record_id": record_id, "subject_id": subject_id, "ciphertext": sealed}
+
+
+def open_entry(
+    cipher: FieldCipher, record_id: str, subject_id: str, blob: bytes
+) -> dict[str, str]:
+    """Decrypt a record's vault row back into its fields."""
+    fields: dict[str, str] = orjson.loads(
+        cipher.decrypt(blob, vault_aad(record_id, subject_id))
+    )
+    return fields

@@ -43,7 +43,7 @@ def append(session: Session, sealed: Sequence[SealedEvent]) -> None:
     if not sealed:
         return
     session.execute(
-        insert(AuditEventRow),
+        insert(AuditEventRow.__table__),
         [
             {
                 "seq": s.seq,

@@ -26,7 +26,7 @@ class ConsentFact:
 def add_many(session: Session, rows: Sequence[dict[str, object]]) -> None:
     """Append consent events."""
     if rows:
-        session.execute(insert(ConsentEventRow), list(rows))
+        session.execute(insert(ConsentEventRow.__table__), list(rows))
 
 
 def facts_for(

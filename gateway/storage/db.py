@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,9 @@ def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # 64 MiB of page cache (the default is 2 MiB): index pages of large
+        # tables stay in memory between requests.
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -36,12 +40,19 @@ def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _json_text(value: Any) -> str:
+    # orjson is several times faster than json.dumps on the ingest hot path
+    # (two JSON columns per record); the stored text is plain JSON either way.
+    return orjson.dumps(value).decode()
+
+
 def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
     """Create an engine with the settings each backend needs.
 
     `read_only` engines (SQLite) begin deferred transactions that take no
     write lock; use them only for sessions that never write.
     """
+    kwargs.setdefault("json_serializer", _json_text)
     if is_sqlite(url):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs

@@ -109,14 +109,17 @@ class RecordRow(Base):
 
 
 class VaultEntryRow(Base):
-    """One encrypted field of a record, under its subject's data key."""
+    """A record's personal fields, encrypted together under its subject's data key.
+
+    One row (and one AES-GCM operation) per record rather than per field: the
+    fields of a record are always written, read and shredded together.
+    """
 
     __tablename__ = "vault_entries"
 
     record_id: Mapped[str] = mapped_column(
         ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
     )
-    field: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), index=True)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 

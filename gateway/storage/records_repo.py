@@ -49,22 +49,22 @@ def subject_keys(
 def add_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new subjects' wrapped data keys."""
     if rows:
-        session.execute(insert(SubjectKeyRow), list(rows))
+        session.execute(insert(SubjectKeyRow.__table__), list(rows))
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new records."""
     if rows:
-        session.execute(insert(RecordRow), list(rows))
+        session.execute(insert(RecordRow.__table__), list(rows))
 
 
 def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Replace stored records by their new version; their vault entries go first."""
-    for row in rows:
-        values = {k: v for k, v in row.items() if k not in ("id", "created_at")}
-        session.execute(
-            update(RecordRow).where(RecordRow.id == row["id"]).values(values)
-        )
+    if not rows:
+        return
+    keep_created = [{k: v for k, v in row.items() if k != "created_at"} for row in rows]
+    # ORM bulk UPDATE by primary key: one executemany for the whole batch.
+    session.execute(update(RecordRow), keep_created)
     for chunk in _chunks(row["id"] for row in rows):
         session.execute(delete(VaultEntryRow).where(VaultEntryRow.record_id.in_(chunk)))
 
@@ -72,7 +72,7 @@ def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert encrypted fields."""
     if rows:
-        session.execute(insert(VaultEntryRow), list(rows))
+        session.execute(insert(VaultEntryRow.__table__), list(rows))
 
 
 def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:

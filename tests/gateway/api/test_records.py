@@ -1,14 +1,20 @@
 """POST /v1/datasets/{dataset}/records over real HTTP, on SQLite and PostgreSQL."""
 
 import threading
+import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from gateway.context import GatewayContext
+from gateway.crypto.envelope import FieldCipher, unwrap_data_key
+from gateway.crypto.keyring import KeyPurpose
+from gateway.errors import DecryptionError
+from gateway.ingest.vault import open_entry
 from gateway.storage.db import transaction
-from gateway.storage.models import RecordRow, VaultEntryRow
+from gateway.storage.models import RecordRow, SubjectKeyRow, VaultEntryRow
 from tests.factories import (
     consent,
     customer,
@@ -44,9 +50,8 @@ def test_accepts_record_with_consent_and_stores_no_clear_values(
     assert result["record_id"]
     with transaction(ctx.read_sessions) as session:
         row = session.get_one(RecordRow, result["record_id"])
-        vault = session.scalars(
-            select(VaultEntryRow).where(VaultEntryRow.record_id == row.id)
-        ).all()
+        vault = session.get_one(VaultEntryRow, row.id)
+        key = session.get_one(SubjectKeyRow, row.subject_id)
     assert row.data["birth_date"] == "1984"
     assert row.data["postal_code"] == "75"
     assert "city" not in row.data
@@ -54,7 +59,14 @@ def test_accepts_record_with_consent_and_stores_no_clear_values(
     stored = repr(row.data) + repr(row.identifiers)
     for value in (record["email"], record["last_name"], record["customer_id"]):
         assert value not in stored
-    assert {v.field for v in vault} >= {"first_name", "last_name", "street", "email"}
+    master = ctx.keyring.get(KeyPurpose.MASTER, key.master_kid)
+    cipher = FieldCipher(unwrap_data_key(master, key.wrapped_key, row.subject_id))
+    fields = open_entry(cipher, row.id, row.subject_id, vault.ciphertext)
+    assert fields["last_name"] == record["last_name"]
+    assert fields["email"] == record["email"]
+    assert fields["birth_date"] == record["birth_date"]
+    with pytest.raises(DecryptionError):
+        open_entry(cipher, str(uuid.uuid4()), row.subject_id, vault.ciphertext)
 
 
 def test_rejects_without_consent(client: TestClient, ctx: GatewayContext) -> None:
