@@ -46,7 +46,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
-    typer.echo(json.dumps(payload, indent=None if as_json else 2) if as_json else text)
+    typer.echo(json.dumps(payload) if as_json else text)
 
 
 @contextmanager

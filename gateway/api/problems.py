@@ -31,7 +31,8 @@ def problem_response(
 
 
 async def _gateway_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GatewayError)  # noqa: S101 -- registered for this type only
+    if not isinstance(exc, GatewayError):  # registered for this type only
+        raise exc
     if exc.status >= 500:
         logger.error("request failed", extra={"error": exc.slug})
         return problem_response(exc.status, exc.slug, exc.title)
@@ -43,7 +44,8 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    if not isinstance(exc, RequestValidationError):
+        raise exc
     # pydantic's messages can quote the input ("input_value=..."): keep only
     # the location and the error type.
     errors = [
@@ -63,7 +65,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
     return problem_response(exc.status_code, f"http-{exc.status_code}", title)
 

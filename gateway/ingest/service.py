@@ -6,6 +6,7 @@ are written in one transaction; the caller answers only after it committed.
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,9 @@ from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
 
 BODY_KEYS = {"purpose", "records"}
+# The shape of a policy purpose name; anything else cannot name one.
+PURPOSE_NAME = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
+PURPOSE_MAX = 64
 # Concurrent requests for the same source_id race on its unique key; the loser
 # retries and then sees the winner's row (duplicate or update, never twice).
 MAX_ATTEMPTS = 4
@@ -66,8 +70,12 @@ def _check_body(ctx: GatewayContext, body: Any) -> tuple[str, list[Any]]:
             "unknown top-level field: send only purpose and records"
         )
     purpose, records = body.get("purpose"), body.get("records")
-    if not isinstance(purpose, str) or not purpose:
-        raise InvalidRequestError("purpose: required, as a string")
+    if (
+        not isinstance(purpose, str)
+        or len(purpose) > PURPOSE_MAX
+        or not PURPOSE_NAME.fullmatch(purpose)
+    ):
+        raise InvalidRequestError("purpose: required, a purpose name (a-z 0-9 _ .)")
     if not isinstance(records, list) or not records:
         raise InvalidRequestError("records: required, as a non-empty list")
     limit = ctx.settings.max_batch_records

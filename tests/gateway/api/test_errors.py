@@ -163,3 +163,25 @@ def test_invalid_consent_events_are_rejected_one_by_one(
         "purpose_not_allowed",
     ]
     assert "zqx" not in response.text
+
+
+@pytest.mark.parametrize("purpose", ["x" * 200, "Segmentation!", "", 7])
+def test_malformed_purpose_is_422(
+    client: TestClient, partner_headers: dict[str, str], purpose: object
+) -> None:
+    response = client.post(
+        PATH, json={"purpose": purpose, "records": [{}]}, headers=partner_headers
+    )
+    assert response.status_code == 422
+
+
+def test_unknown_purpose_rejects_each_record(
+    client: TestClient, partner_headers: dict[str, str]
+) -> None:
+    response = client.post(
+        PATH,
+        json={"purpose": "x" * 64, "records": [customer()]},
+        headers=partner_headers,
+    )
+    assert response.status_code == 200
+    assert response.json()["results"][0]["reason"] == "purpose_not_allowed"
