@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import phonenumbers
 from sqlalchemy.orm import Session
 
 from gateway.audit import AuditEvent, append_events
@@ -73,6 +74,9 @@ def create_client(
         raise InvalidRequestError("name: 1-128 characters")
     if clients_repo.by_name(session, name) is not None:
         raise ConflictError("a client with this name exists")
+    region = (region or ctx.settings.default_region).upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidRequestError("region: an ISO 3166 alpha-2 code, e.g. FR")
     key = new_api_key()
     now = ctx.clock()
     row = ClientRow(
@@ -84,7 +88,7 @@ def create_client(
         datasets=sorted(set(datasets)),
         purposes=sorted(set(purposes)),
         audiences=sorted(set(audiences)),
-        default_region=(region or ctx.settings.default_region).upper(),
+        default_region=region,
         created_at=now,
         revoked_at=None,
     )

@@ -89,6 +89,7 @@ def test_clients_add_prints_the_key_once_and_revoke(env: dict[str, str]) -> None
         ("clients", "add", "x", "--role", "admin"),
         ("clients", "add", "x", "--role", "partner", "--dataset", "nope"),
         ("clients", "add", "x", "--role", "destination", "--audience", "nope"),
+        ("clients", "add", "x", "--role", "partner", "--region", "FRA"),
     ],
 )
 def test_clients_add_refuses_bad_grants(

@@ -294,3 +294,12 @@ def test_metrics_count_records_by_reason(
         'gateway_records_total{dataset="customers",reason="consent_missing",'
         'status="rejected"}' in text
     )
+
+
+def test_national_numbers_are_read_in_the_partners_region(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    partner = make_client(ctx, region="GB")
+    record = customer(phone="+44 20 7946 0958")
+    send_consents(client, partner, [consent("phone", "020 7946 0958")])
+    assert _only(send_records(client, partner, [record]).json())["status"] == "accepted"
