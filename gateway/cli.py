@@ -16,6 +16,7 @@ import uvicorn
 from gateway.audit import VerifyReport, verify
 from gateway.auth.clients import create_client, revoke_client
 from gateway.bootstrap import build_context, initialise
+from gateway.consent.tcf import decode_tc_string
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.policy.loader import load_policies
@@ -33,9 +34,11 @@ clients_app = typer.Typer(
 )
 policies_app = typer.Typer(help="The policy directory.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+consent_app = typer.Typer(help="Consent tools.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(policies_app, name="policies")
 app.add_typer(audit_app, name="audit")
+app.add_typer(consent_app, name="consent")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -199,6 +202,18 @@ def audit_verify(as_json: JsonOpt = False) -> None:
         raise _fail(
             f"audit log broken at event {report.first_bad_seq}: {report.problem}"
         )
+
+
+@consent_app.command("decode-tcf")
+def consent_decode_tcf(tc_string: str, as_json: JsonOpt = False) -> None:
+    """Decode an IAB TCF v2 TC string (core segment)."""
+
+    def run() -> None:
+        decoded = decode_tc_string(tc_string).as_dict()
+        lines = [f"{key}: {value}" for key, value in decoded.items()]
+        _emit(as_json, decoded, "\n".join(lines))
+
+    _guarded(run)
 
 
 def main() -> None:

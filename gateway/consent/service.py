@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gateway.audit import AuditEvent, append_events
 from gateway.consent.identifiers import IdentifierKind
 from gateway.consent.rules import Decision, decide
+from gateway.consent.tcf import TcfError, decode_tc_string, proves_consent
 from gateway.context import GatewayContext
 from gateway.ingest.normalize import FieldInvalid, normalize_datetime, normalize_value
 from gateway.ingest.validate import reportable_name
@@ -39,6 +40,7 @@ class ConsentResult:
     identifier_key: str | None = None
     reason: str | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
+    purposes: dict[str, str] = field(default_factory=dict)
 
 
 class _EventRejectedError(Exception):
@@ -75,9 +77,54 @@ def _identifier_key(
     return kind, ctx.pseudonymizer(kind.namespace(client.id), str(normalized))
 
 
+def _purposes_of(
+    ctx: GatewayContext, client: ClientRow, event: Mapping[str, Any], status: str
+) -> list[tuple[str, bool]]:
+    """The purposes an event speaks for, each with whether it grants.
+
+    Without a TC string: the named purpose, granted or withdrawn as stated.
+    With one: the TC string is the subject's complete choice, so it stands for
+    every consent-based purpose it could prove (the named one only, when a
+    purpose is named); a purpose whose TCF purposes it does not all grant is
+    withdrawn, whatever `status` says.
+    """
+    raw = event.get("tcf_string")
+    named = event.get("purpose")
+    if raw is None or named is not None:
+        purpose = _require_str(event, "purpose")
+        if purpose not in ctx.policies.purposes or purpose not in client.purposes:
+            raise _EventRejectedError(
+                "purpose_not_allowed", "purpose", "purpose not granted"
+            )
+        candidates = [purpose]
+    else:
+        candidates = [
+            name
+            for name, spec in ctx.policies.purposes.items()
+            if spec.basis == "consent" and spec.tcf_purposes and name in client.purposes
+        ]
+    if raw is None:
+        return [(purpose, status == "granted") for purpose in candidates]
+    if not isinstance(raw, str):
+        raise _EventRejectedError("invalid", "tcf_string", "expected a TC string")
+    try:
+        tc = decode_tc_string(raw)
+    except TcfError as exc:
+        raise _EventRejectedError("invalid", "tcf_string", exc.detail) from None
+    decided: list[tuple[str, bool]] = []
+    for name in candidates:
+        wanted = ctx.policies.purposes[name].tcf_purposes
+        decided.append((name, status == "granted" and proves_consent(tc, wanted)))
+    if not decided:
+        raise _EventRejectedError(
+            "purpose_not_allowed", "tcf_string", "no granted purpose rests on TCF"
+        )
+    return decided
+
+
 def _parse_event(
     ctx: GatewayContext, client: ClientRow, event: Any
-) -> tuple[dict[str, Any], AuditEvent]:
+) -> tuple[list[dict[str, Any]], list[AuditEvent]]:
     if not isinstance(event, dict):
         raise _EventRejectedError("invalid", "", "an event must be a JSON object")
     unknown = sorted(set(event) - EVENT_KEYS)
@@ -85,21 +132,13 @@ def _parse_event(
         raise _EventRejectedError(
             "invalid", reportable_name(unknown[0]), "unknown field"
         )
-    if event.get("tcf_string") is not None:
-        raise _EventRejectedError(
-            "invalid", "tcf_string", "TC strings are not accepted yet: send the purpose"
-        )
     kind, key = _identifier_key(ctx, client, event)
-    purpose = _require_str(event, "purpose")
-    if purpose not in ctx.policies.purposes or purpose not in client.purposes:
-        raise _EventRejectedError(
-            "purpose_not_allowed", "purpose", "purpose not granted"
-        )
     status = event.get("status")
     if status not in ("granted", "withdrawn"):
         raise _EventRejectedError(
             "invalid", "status", "expected 'granted' or 'withdrawn'"
         )
+    purposes = _purposes_of(ctx, client, event, status)
     try:
         stamp, _naive = normalize_datetime(event.get("timestamp"))
     except FieldInvalid as exc:
@@ -112,25 +151,34 @@ def _parse_event(
     explicit = event.get("explicit", False)
     if not isinstance(explicit, bool):
         raise _EventRejectedError("invalid", "explicit", "expected a boolean")
-    row = {
-        "identifier_key": key,
-        "identifier_type": kind.name,
-        "purpose": purpose,
-        "granted": status == "granted",
-        "explicit": explicit and status == "granted",
-        "event_time": datetime.fromisoformat(stamp),
-        "source": source,
-        "client_id": client.id,
-    }
-    audit = AuditEvent(
-        actor=client.id,
-        action=f"consent.{status}",
-        subject_id=key,
-        purpose=purpose,
-        policy_version=ctx.policies.version,
-        details={"identifier_type": kind.name, "source": source, "at": stamp},
-    )
-    return row, audit
+    via_tcf = event.get("tcf_string") is not None
+    rows: list[dict[str, Any]] = []
+    audits: list[AuditEvent] = []
+    for purpose, granted in purposes:
+        rows.append(
+            {
+                "identifier_key": key,
+                "identifier_type": kind.name,
+                "purpose": purpose,
+                "granted": granted,
+                "explicit": explicit and granted,
+                "event_time": datetime.fromisoformat(stamp),
+                "source": source,
+                "client_id": client.id,
+            }
+        )
+        details = {"identifier_type": kind.name, "source": source, "at": stamp}
+        audits.append(
+            AuditEvent(
+                actor=client.id,
+                action="consent.granted" if granted else "consent.withdrawn",
+                subject_id=key,
+                purpose=purpose,
+                policy_version=ctx.policies.version,
+                details=details | ({"tcf": True} if via_tcf else {}),
+            )
+        )
+    return rows, audits
 
 
 def record(
@@ -143,7 +191,7 @@ def record(
     results: list[ConsentResult] = []
     for index, event in enumerate(events):
         try:
-            row, audit = _parse_event(ctx, client, event)
+            parsed_rows, parsed_audits = _parse_event(ctx, client, event)
         except _EventRejectedError as exc:
             results.append(
                 ConsentResult(index, "rejected", None, exc.reason, [exc.error])
@@ -158,9 +206,14 @@ def record(
                 )
             )
             continue
-        rows.append(row | {"recorded_at": now})
-        audits.append(audit)
-        results.append(ConsentResult(index, "recorded", row["identifier_key"]))
+        rows.extend(row | {"recorded_at": now} for row in parsed_rows)
+        audits.extend(parsed_audits)
+        outcome = {
+            row["purpose"]: "granted" if row["granted"] else "withdrawn"
+            for row in parsed_rows
+        }
+        key = parsed_rows[0]["identifier_key"]
+        results.append(ConsentResult(index, "recorded", key, purposes=outcome))
     consent_repo.add_many(session, rows)
     append_events(session, audits, now)
     return results

@@ -14,6 +14,7 @@ from gateway.cli import app
 from gateway.settings import get_settings
 from gateway.storage.db import make_engine
 from tests.databases import POLICIES
+from tests.tcfkit import encode, make_tc
 
 runner = CliRunner()
 
@@ -156,3 +157,18 @@ def test_serve_without_init_fails_with_one_line(env: dict[str, str]) -> None:
     code, _, err = gateway("serve", "--port", "1")
     assert code == 1
     assert err.startswith("error:")
+
+
+def test_consent_decode_tcf(env: dict[str, str]) -> None:
+    tc = encode(make_tc(purpose_consents=[1, 3, 4], vendor_consents=[2, 755]))
+    code, out, _ = gateway("consent", "decode-tcf", tc, "--json")
+    assert code == 0
+    decoded = json.loads(out)
+    assert decoded["version"] == 2
+    assert decoded["purpose_consents"] == [1, 3, 4]
+    assert decoded["vendor_consents"] == [2, 755]
+    assert decoded["last_updated"].endswith("Z")
+    code, _, err = gateway("consent", "decode-tcf", "nonsense-zqx")
+    assert code == 1
+    assert err.startswith("error:")
+    assert "zqx" not in err

@@ -18,10 +18,11 @@ class ConsentEventIn(BaseModel):
 
     identifier_type: str
     identifier: str
-    purpose: str
+    purpose: str | None = None
     status: Literal["granted", "withdrawn"]
     timestamp: str
     source: str
+    tcf_string: str | None = None
     explicit: bool = False
 
 
@@ -39,6 +40,7 @@ class ConsentResultOut(BaseModel):
     identifier_key: str | None
     reason: str | None
     errors: list[dict[str, str]]
+    purposes: dict[str, Literal["granted", "withdrawn"]]
 
 
 class ConsentsOut(BaseModel):
@@ -90,6 +92,7 @@ def record_consents(
                 identifier_key=r.identifier_key,
                 reason=r.reason,
                 errors=r.errors,
+                purposes=r.purposes,  # type: ignore[arg-type]
             )
             for r in results
         ],
