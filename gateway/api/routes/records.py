@@ -1,5 +1,6 @@
 """POST /v1/datasets/{dataset}/records: partners submit records."""
 
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -70,8 +71,11 @@ def submit_records(
     outcome = ingest(ctx, client, dataset, body, idempotency_key)
     if not outcome.replayed:
         counter = request.app.state.metrics.records
-        for result in outcome.body["results"]:
-            counter.labels(dataset, result["status"], result["reason"] or "").inc()
+        tally = Counter(
+            (r["status"], r["reason"] or "") for r in outcome.body["results"]
+        )
+        for (status, reason), count in tally.items():
+            counter.labels(dataset, status, reason).inc(count)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return Response(
         orjson.dumps(outcome.body),

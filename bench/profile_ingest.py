@@ -1,0 +1,254 @@
+"""Profile gateway.ingest.service.ingest in-process on one 500-record batch.
+
+    .venv/bin/python bench/profile_ingest.py [--postgres URL] [--top 25]
+        [--batch 500] [--timed 4] [--sort cumulative]
+
+The context is built as tests/databases.py `gateway_context` does (throwaway
+database migrated to head, fresh keyring, the project's policies), a partner is
+made through the service, consents are granted beforehand, one warm-up batch
+is ingested (imports, phone metadata, statement caches), then a few batches are
+timed without the profiler and one batch is run under cProfile. Prints the
+wall time per batch, the top functions by cumulative time and a breakdown by
+stage. Everything it creates (temp dir, PostgreSQL database) is removed.
+"""
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, make_url, text
+
+from gateway.auth.clients import create_client
+from gateway.bootstrap import build_context
+from gateway.consent import service as consent_service
+from gateway.context import GatewayContext
+from gateway.crypto.keyring import ensure_keyring
+from gateway.ingest.service import ingest
+from gateway.settings import Settings
+from gateway.storage import clients_repo, migrate
+from gateway.storage.db import make_engine, transaction
+
+# bench/ is not a package: its modules import once the path has it.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdata import batches, consent_event, people  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 20260101
+
+# Stage name -> (file fragment, function name); cumulative time of that function.
+STAGES = [
+    ("whole ingest()", "ingest/service.py", "ingest"),
+    ("validate_record (all fields)", "ingest/validate.py", "validate_record"),
+    ("  normalize_phone", "ingest/normalize.py", "normalize_phone"),
+    ("  normalize_email", "ingest/normalize.py", "normalize_email"),
+    (
+        "transform (pseudonyms, generalize, PII scan)",
+        "ingest/transform.py",
+        "transform",
+    ),
+    ("  HMAC pseudonyms (Pseudonymizer.__call__)", "crypto/pseudonym.py", "__call__"),
+    ("  content_hash (orjson + HMAC)", "ingest/transform.py", "content_hash"),
+    (
+        "  _scan_attribute (PII regex on attributes)",
+        "ingest/transform.py",
+        "_scan_attribute",
+    ),
+    ("decide_many (consent lookup + rules)", "consent/service.py", "decide_many"),
+    ("_store (vault + inserts)", "ingest/service.py", "_store"),
+    ("  existing_by_source (SELECT)", "storage/records_repo.py", "existing_by_source"),
+    (
+        "  VaultWriter.load (key lookup, new DEKs, wrap, INSERT)",
+        "ingest/vault.py",
+        "load",
+    ),
+    ("  VaultWriter.entry (one AES-GCM per record)", "ingest/vault.py", "entry"),
+    ("    FieldCipher.encrypt", "crypto/envelope.py", "encrypt"),
+    ("  _write (Core executemany INSERTs)", "ingest/service.py", "_write"),
+    ("    insert_records (records)", "storage/records_repo.py", "insert_records"),
+    (
+        "    insert_vault_entries (vault, one row per record)",
+        "storage/records_repo.py",
+        "insert_vault_entries",
+    ),
+    ("append_events (audit seal + INSERT)", "audit/log.py", "append_events"),
+    ("  seal (canonical JSON + SHA-256)", "audit/event.py", "seal"),
+    ("  audit_repo.append (INSERT audit)", "storage/audit_repo.py", "append"),
+    ("uuid7 (record and audit ids)", "gateway/ids.py", "uuid7"),
+    ("receipt (response body)", "ingest/receipt.py", "receipt"),
+    ("commit", "orm/session.py", "commit"),
+]
+
+
+@contextmanager
+def database(postgres: str | None, directory: Path) -> Iterator[str]:
+    """A fresh database URL: an SQLite file, or a PostgreSQL database dropped after."""
+    if not postgres:
+        yield f"sqlite:///{directory / 'gateway.db'}"
+        return
+    admin_url = make_url(postgres)
+    name = f"gateway_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin_url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def stage_table(stats: pstats.Stats, total: float) -> list[str]:
+    """Cumulative time of the named stages (summed over same-named matches)."""
+    raw = stats.stats  # type: ignore[attr-defined]
+    lines = []
+    for label, fragment, func in STAGES:
+        cum = sum(
+            v[3]
+            for (file, _line, name), v in raw.items()
+            if name == func and fragment in file.replace("\\", "/")
+        )
+        calls = sum(
+            v[1]
+            for (file, _line, name), v in raw.items()
+            if name == func and fragment in file.replace("\\", "/")
+        )
+        share = 100 * cum / total if total else 0
+        lines.append(
+            f"  {label:<58} {cum * 1000:8.1f} ms {share:5.1f}%  ({calls} calls)"
+        )
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--postgres",
+        help="admin URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--timed", type=int, default=4, help="unprofiled batches timed")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="cumulative")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="gw-prof-") as tmp:
+        home = Path(tmp)
+        with database(args.postgres, home) as url:
+            engine = make_engine(url)
+            try:
+                migrate.upgrade(engine)
+            finally:
+                engine.dispose()
+            settings = Settings(
+                home=home,
+                database_url=url,
+                policies=ROOT / "policies",
+                keyring=home / "keys" / "keyring.json",
+                rate_limit_per_minute=10_000_000,
+            )
+            ensure_keyring(settings.keyring_path, datetime.now(UTC))
+            ctx = build_context(settings)
+            try:
+                return run(ctx, args)
+            finally:
+                ctx.dispose()
+
+
+def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
+    """Ingest warm-up, timed and profiled batches; print the figures."""
+    with transaction(ctx.sessions) as session:
+        made = create_client(
+            session,
+            ctx,
+            "bench-partner",
+            "partner",
+            ["customers"],
+            ["segmentation"],
+            [],
+        )
+    with transaction(ctx.sessions) as session:
+        client = clients_repo.by_id(session, made.client_id)
+    n_batches = 2 + args.timed
+    records = people(SEED, 0, args.batch * n_batches, tag="p")
+    for chunk in batches([consent_event(r) for r in records], 500):
+        with transaction(ctx.sessions) as session:
+            consent_service.record(session, ctx, client, chunk)
+    groups = batches(records, args.batch)
+
+    def one(group: list[dict[str, Any]]) -> None:
+        out = ingest(
+            ctx,
+            client,
+            "customers",
+            {"purpose": "segmentation", "records": group},
+            None,
+        )
+        accepted = out.body["accepted"]
+        if accepted != len(group):
+            raise SystemExit(
+                f"only {accepted}/{len(group)} accepted: {out.body['results'][0]}"
+            )
+
+    one(groups[0])  # warm-up
+    times = []
+    for group in groups[1:-1]:
+        start = time.perf_counter()
+        one(group)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    med = times[len(times) // 2]
+    backend = ctx.engine.url.get_backend_name()
+    print(
+        f"[{backend}] unprofiled: {len(times)} batches of {args.batch}: median "
+        f"{med * 1000:.1f} ms/batch = {args.batch / med:,.0f} rec/s "
+        f"(min {times[0] * 1000:.1f}, max {times[-1] * 1000:.1f} ms)"
+    )
+
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    one(groups[-1])
+    profiler.disable()
+    wall = time.perf_counter() - start
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    print(
+        f"profiled batch: {wall * 1000:.1f} ms wall under cProfile "
+        "(profiler overhead inflates Python-heavy code)\n"
+    )
+    print("stages (cumulative time, % of profiled total):")
+    print("\n".join(stage_table(stats, total)))
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(args.sort).print_stats(
+        args.top
+    )
+    print(f"\ntop {args.top} by {args.sort}:")
+    text_out = out.getvalue()
+    start_at = text_out.find("   ncalls")
+    print(text_out[start_at:] if start_at >= 0 else text_out)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(
+        15
+    )
+    text_out = out.getvalue()
+    start_at = text_out.find("   ncalls")
+    print("top 15 by tottime (self time):")
+    print(text_out[start_at:] if start_at >= 0 else text_out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
