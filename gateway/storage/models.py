@@ -90,7 +90,11 @@ class RecordRow(Base):
 
     __tablename__ = "records"
     __table_args__ = (
-        UniqueConstraint("client_id", "dataset", "source_id", name="uq_records_source"),
+        # source_id leads: a batch looks up hundreds of source_ids of one
+        # partner at once, and PostgreSQL only turns `source_id IN (...)` into
+        # index probes (instead of filtering the partner's whole range) when
+        # the listed column comes first.
+        UniqueConstraint("source_id", "client_id", "dataset", name="uq_records_source"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

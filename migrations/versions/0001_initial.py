@@ -181,7 +181,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
-            "client_id", "dataset", "source_id", name="uq_records_source"
+            "source_id", "client_id", "dataset", name="uq_records_source"
         ),
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
