@@ -4,10 +4,11 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.event import SealedEvent
+from gateway.storage.bulk import insert_plain_rows
 from gateway.storage.models import AuditEventRow, AuditHeadRow
 
 HEAD_ID = 1
@@ -42,29 +43,27 @@ def append(session: Session, sealed: Sequence[SealedEvent]) -> None:
     """Insert sealed events and move the head past them (caller holds the lock)."""
     if not sealed:
         return
-    session.execute(
-        insert(AuditEventRow.__table__),
-        [
-            {
-                "seq": s.seq,
-                "event_id": s.event_id,
-                "occurred_at": s.occurred_at,
-                "actor": s.event.actor,
-                "action": s.event.action,
-                "subject_id": s.event.subject_id,
-                "purpose": s.event.purpose,
-                "dataset": s.event.dataset,
-                "record_id": s.event.record_id,
-                "reason": s.event.reason,
-                "policy_version": s.event.policy_version,
-                "details": json.dumps(s.event.details, sort_keys=True),
-                "canonical": s.canonical,
-                "leaf_hash": s.leaf_hash,
-                "chain_hash": s.chain_hash,
-            }
-            for s in sealed
-        ],
-    )
+    rows = [
+        {
+            "seq": s.seq,
+            "event_id": s.event_id,
+            "occurred_at": s.occurred_at,
+            "actor": s.event.actor,
+            "action": s.event.action,
+            "subject_id": s.event.subject_id,
+            "purpose": s.event.purpose,
+            "dataset": s.event.dataset,
+            "record_id": s.event.record_id,
+            "reason": s.event.reason,
+            "policy_version": s.event.policy_version,
+            "details": json.dumps(s.event.details, sort_keys=True),
+            "canonical": s.canonical,
+            "leaf_hash": s.leaf_hash,
+            "chain_hash": s.chain_hash,
+        }
+        for s in sealed
+    ]
+    insert_plain_rows(session, AuditEventRow.__table__, rows)
     last = sealed[-1]
     session.execute(
         update(AuditHeadRow)

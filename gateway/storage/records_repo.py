@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from gateway.storage.bulk import insert_plain_rows
 from gateway.storage.consent_repo import LOOKUP_CHUNK
 from gateway.storage.models import RecordRow, SubjectKeyRow, VaultEntryRow
 
@@ -71,8 +72,7 @@ def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert encrypted fields."""
-    if rows:
-        session.execute(insert(VaultEntryRow.__table__), list(rows))
+    insert_plain_rows(session, VaultEntryRow.__table__, rows)
 
 
 def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
