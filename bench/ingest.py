@@ -38,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -46,14 +45,16 @@ from pathlib import Path
 
 import httpx
 import orjson
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 # bench/ is not a package: its modules import once the path has it.
-sys.path.insert(0, str(BENCH))
+sys.path[:0] = [str(BENCH), str(ROOT)]
 from benchdata import batches, consent_event, people  # noqa: E402
 from raw_app import create_table  # noqa: E402
+
+from tests.databases import scratch_postgres  # noqa: E402
 
 PY = ROOT / ".venv" / "bin" / "python"
 GATEWAY = ROOT / ".venv" / "bin" / "gateway"
@@ -134,19 +135,8 @@ def throwaway_database(backend: str, home: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{home / 'gateway.db'}"
         return
-    admin_url = make_url(PG_ADMIN)
-    name = f"gateway_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with scratch_postgres(PG_ADMIN, "gateway_bench") as url:
+        yield url
 
 
 @contextmanager

@@ -19,14 +19,11 @@ import pstats
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import create_engine, make_url, text
 
 from gateway.auth.clients import create_client
 from gateway.bootstrap import build_context
@@ -39,8 +36,13 @@ from gateway.storage import clients_repo, migrate
 from gateway.storage.db import make_engine, transaction
 
 # bench/ is not a package: its modules import once the path has it.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [
+    str(Path(__file__).resolve().parent),
+    str(Path(__file__).resolve().parents[1]),
+]
 from benchdata import batches, consent_event, people  # noqa: E402
+
+from tests.databases import scratch_postgres  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20260101
@@ -95,19 +97,8 @@ def database(postgres: str | None, directory: Path) -> Iterator[str]:
     if not postgres:
         yield f"sqlite:///{directory / 'gateway.db'}"
         return
-    admin_url = make_url(postgres)
-    name = f"gateway_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with scratch_postgres(postgres, "gateway_bench") as url:
+        yield url
 
 
 def stage_table(stats: pstats.Stats, total: float) -> list[str]:

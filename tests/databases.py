@@ -41,20 +41,24 @@ def postgres_admin_url() -> str:
 
 
 @contextmanager
-def _postgres_database() -> Iterator[str]:
-    admin_url = make_url(postgres_admin_url())
-    name = f"gateway_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+def scratch_postgres(admin_url: str, prefix: str = "gateway_test") -> Iterator[str]:
+    """Create a PostgreSQL database, yield its URL, drop it (WITH FORCE) after.
+
+    Shared with bench/, whose scripts make their own databases the same way.
+    """
+    admin = make_url(admin_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
+            yield admin.set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as conn:
+            with engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
-        admin.dispose()
+        engine.dispose()
 
 
 @contextmanager
@@ -67,7 +71,7 @@ def throwaway_database(
         url = f"sqlite:///{directory / 'gateway.db'}"
         urls: AbstractContextManager[str] = nullcontext(url)
     else:
-        urls = _postgres_database()
+        urls = scratch_postgres(postgres_admin_url())
     with urls as url:
         engine = make_engine(url)
         try:
