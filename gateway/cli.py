@@ -15,7 +15,7 @@ import uvicorn
 
 from gateway.audit import VerifyReport, verify
 from gateway.auth.clients import create_client, revoke_client
-from gateway.bootstrap import build_context, initialise
+from gateway.bootstrap import build_context, initialise, record_policy_version
 from gateway.consent.tcf import decode_tc_string
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
@@ -105,6 +105,9 @@ def serve(
         with _context() as ctx:
             if not migrate.is_current(ctx.engine):
                 raise _fail("the database is not migrated to head: run `gateway init`")
+            # Policies edited since `gateway init` are a new version: audit it.
+            with transaction(ctx.sessions) as session:
+                record_policy_version(session, ctx, "cli")
 
     _guarded(check)
     if workers > 1:
