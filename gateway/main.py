@@ -23,7 +23,15 @@ access_log = logging.getLogger("gateway.access")
 def _route_template(request: Request) -> str:
     """The matched route's template, never the concrete path (which may vary)."""
     route = request.scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
+    if route is not None:
+        return str(getattr(route, "path", "unmatched"))
+    # FastAPI's documentation routes leave no route in the scope; their paths
+    # are fixed strings, safe as labels.
+    path = request.url.path
+    return path if path in _DOC_PATHS else "unmatched"
+
+
+_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 
 def _observe(app: FastAPI) -> None:
