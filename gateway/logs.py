@@ -28,6 +28,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class ExceptionTypeOnly(logging.Filter):
+    """Reduce a record's exception to its type name.
+
+    Starlette re-raises an unhandled error after our handler has answered, and
+    uvicorn logs it with the full traceback, whose text can quote data (a
+    database error's DETAIL line quotes the offending key).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record, without the exception's text."""
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = f"{record.getMessage()} ({record.exc_info[0].__name__})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def configure_logging(log_dir: Path, level: str) -> None:
     """Send JSON lines to stderr and to `log_dir/gateway.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -43,3 +61,6 @@ def configure_logging(log_dir: Path, level: str) -> None:
     # uvicorn's own access log prints query strings, which may hold identifiers
     # (GET /v1/audit/events?identifier=...): ours logs the route template only.
     logging.getLogger("uvicorn.access").disabled = True
+    server_errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, ExceptionTypeOnly) for f in server_errors.filters):
+        server_errors.addFilter(ExceptionTypeOnly())
