@@ -22,6 +22,8 @@ _LOCAL_MAX = 64
 # The longest written phone number (E.164 is 15 digits) with generous spacing,
 # prefix and extension; anything longer is not worth parsing.
 _PHONE_MAX = 40
+_PHONE_SEPARATORS = re.compile(r"[\s.\-]")
+_FRENCH_DIGITS = re.compile(r"(?:0|\+33)(?P<nsn>[1-9]\d{8})")
 _MIN_DATE = date(1900, 1, 1)
 
 # C0 and C1 control characters except \t and \n, and unpaired surrogates (which
@@ -135,6 +137,22 @@ def normalize_email(value: object) -> str:
     return text
 
 
+def _french_number(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number of the common French spellings, without the general parser.
+
+    ``06 12 34 56 78``, ``06.12.34.56.78``, ``+33 6 12 34 56 78`` and the like
+    are most of what French partners send; ``phonenumbers.parse`` spends about
+    23 µs on each, building the same object this builds in one. Anything else
+    (extensions, ``0033``, ``+33 (0)6``, letters) returns None and goes to the
+    parser; validity is checked by ``phonenumbers`` either way.
+    """
+    digits = _PHONE_SEPARATORS.sub("", text)
+    match = _FRENCH_DIGITS.fullmatch(digits)
+    if match is None:
+        return None
+    return phonenumbers.PhoneNumber(country_code=33, national_number=int(match["nsn"]))
+
+
 def normalize_phone(value: object, region: str = "FR") -> str:
     """Parse a phone number and return it in E.164 form (``+33612345678``).
 
@@ -153,10 +171,12 @@ def normalize_phone(value: object, region: str = "FR") -> str:
         raise FieldInvalid("too_long", f"expected at most {_PHONE_MAX} characters")
     if not _PHONE_TEXT.fullmatch(text):
         raise FieldInvalid("not_a_phone", "expected a phone number")
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise FieldInvalid("not_a_phone", "expected a phone number") from None
+    number = _french_number(text) if region == "FR" else None
+    if number is None:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            raise FieldInvalid("not_a_phone", "expected a phone number") from None
     valid = phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(
         number
     )

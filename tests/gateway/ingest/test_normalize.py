@@ -7,6 +7,7 @@ from gateway.ingest.normalize import (
     ISO_4217,
     FieldInvalid,
     normalize_datetime,
+    normalize_phone,
     normalize_value,
 )
 
@@ -247,3 +248,44 @@ def test_currency_list_holds_active_codes_only() -> None:
     assert all(
         len(code) == 3 and code.isalpha() and code.isupper() for code in ISO_4217
     )
+
+
+def _reference_phone(text: str) -> str | None:
+    """What phonenumbers alone says: E.164 when valid, else None."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(text.strip(), "FR")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _french_spellings(count: int) -> list[str]:
+    import random
+
+    rng = random.Random(20261123)  # noqa: S311 -- test data, not secrets
+    out: list[str] = []
+    for _ in range(count):
+        lead = rng.choice(["0", "+33", "+33 ", "0033", "+33 (0)", "+44 ", ""])
+        first = rng.choice("0123456789")
+        rest = "".join(rng.choice("0123456789") for _ in range(rng.choice([7, 8, 9])))
+        digits = first + rest
+        sep = rng.choice(["", " ", ".", "-", "  "])
+        body = sep.join(digits[i : i + 2] for i in range(0, len(digits), 2))
+        out.append(lead + body)
+    return out
+
+
+def test_french_fast_path_agrees_with_phonenumbers() -> None:
+    mismatches = []
+    for text in _french_spellings(5000):
+        try:
+            got: str | None = normalize_phone(text, "FR")
+        except FieldInvalid:
+            got = None
+        if got != _reference_phone(text):
+            mismatches.append(text)
+    assert mismatches == []
