@@ -20,7 +20,6 @@ import secrets
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,10 +32,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     insert,
-    make_url,
-    text,
 )
 from sqlalchemy.orm import Session
 
@@ -49,8 +45,13 @@ from gateway.ingest.vault import VaultWriter
 from gateway.storage.db import make_engine
 
 # bench/ is not a package: its modules import once the path has it.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [
+    str(Path(__file__).resolve().parent),
+    str(Path(__file__).resolve().parents[1]),
+]
 from benchdata import people  # noqa: E402
+
+from tests.databases import scratch_postgres  # noqa: E402
 
 Row = dict[str, Any]
 METADATA = MetaData()
@@ -210,20 +211,8 @@ def main() -> int:
     records = people(7, 0, BATCH, tag="v")
     with tempfile.TemporaryDirectory(prefix="gw-micro-") as tmp:
         insert_variants(f"sqlite:///{tmp}/micro.db", records)
-    admin_url = make_url(args.postgres)
-    name = f"gateway_micro_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = admin_url.set(database=name).render_as_string(hide_password=False)
-            insert_variants(url, records)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with scratch_postgres(args.postgres, "gateway_micro") as url:
+        insert_variants(url, records)
     pure_costs()
     return 0
 
