@@ -7,6 +7,7 @@ GCM nonces start to risk collision.
 """
 
 import secrets
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,7 +32,15 @@ def _dek_aad(subject_id: str) -> bytes:
 def _master_cipher(master: Key) -> AESGCM:
     if master.purpose != KeyPurpose.MASTER:
         raise KeyringError("data keys are wrapped by a master key only")
-    return AESGCM(master.material)
+    return _cipher_for(master.material)
+
+
+@lru_cache(maxsize=8)
+def _cipher_for(material: bytes) -> AESGCM:
+    # Every new subject wraps its data key under the same master key: keep its
+    # AES context instead of rebuilding it each time. A few master keys at
+    # most (rotation); their material is in the process's keyring anyway.
+    return AESGCM(material)
 
 
 def _seal(aead: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
