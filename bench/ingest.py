@@ -1,4 +1,4 @@
-"""Ingest throughput of the gateway's HTTP API against a raw FastAPI baseline.
+"""Ingest throughput of the gateway's HTTP API against raw FastAPI baselines.
 
     .venv/bin/python bench/ingest.py            # full: 5 runs per figure, ~2-3 min
     .venv/bin/python bench/ingest.py --quick    # 3 smaller runs, ~1 min
@@ -12,17 +12,21 @@ PostgreSQL `--workers 2` with 4 concurrent clients) it:
 2. runs `gateway init` and `gateway clients add bench --role partner --dataset
    customers --purpose segmentation --json`;
 3. starts `gateway serve --workers N` and the baseline (bench/raw_app.py under
-   uvicorn, same worker count, same database) on free 127.0.0.1 ports;
+   uvicorn, same worker count, same database) on free 127.0.0.1 ports; the
+   baseline app also serves the normalizing baseline (same validation, then the
+   gateway's normalizers: e-mail, phone to E.164, date, postal code, strings);
 4. grants segmentation consent for every record beforehand through
    POST /v1/consents (batches of 500), untimed;
-5. warms both servers up (one batch per client), then alternates timed runs:
-   gateway run i, baseline run i. A run sends distinct records (unique people,
+5. warms every route up (one batch per client), then alternates timed runs:
+   gateway run i, baseline run i, normalized run i. A run sends distinct
+   records (the same bodies to all three; unique people,
    fixed seed) in batches of 500, bodies pre-encoded with orjson, one
    keep-alive httpx client per thread; rec/s = records / wall time of the run.
    Each gateway batch must come back with every record accepted.
 
 It prints median and min-max over the runs, the gateway/baseline ratio (median
-of per-run ratios), server CPU per record, and the targets. Every server
+of per-run ratios, the official one), the gateway/normalized ratio, server CPU
+per record, and the targets. Every server
 process group and every database is torn down in `finally` blocks.
 """
 
@@ -90,8 +94,10 @@ class Result:
     config: Config
     gateway: list[float] = field(default_factory=list)
     baseline: list[float] = field(default_factory=list)
+    normalized: list[float] = field(default_factory=list)  # normalizing baseline
     gateway_cpu_us: list[float] = field(default_factory=list)  # server CPU per record
     baseline_cpu_us: list[float] = field(default_factory=list)
+    normalized_cpu_us: list[float] = field(default_factory=list)
     gateway_busy: list[float] = field(default_factory=list)  # machine CPU busy, %
     records_per_run: int = 0
 
@@ -212,15 +218,20 @@ def encode(records: list[dict]) -> bytes:
     return orjson.dumps({"purpose": "segmentation", "records": records})
 
 
+RECORDS_PATH = "/v1/datasets/customers/records"
+NORMALIZED_PATH = "/v1/normalized/datasets/customers/records"
+
+
 def send_all(
     port: int,
+    path: str,
     headers: dict[str, str],
     per_client: list[list[bytes]],
     check: Callable[[httpx.Response, int], None],
     sizes: list[list[int]],
 ) -> float:
     """Send each client's bodies in order, clients in parallel; return wall seconds."""
-    url = f"http://127.0.0.1:{port}/v1/datasets/customers/records"
+    url = f"http://127.0.0.1:{port}{path}"
     barrier = threading.Barrier(len(per_client) + 1)
     errors: list[BaseException] = []
 
@@ -384,16 +395,18 @@ def measure(
                 ]
 
             bodies, sizes = plan(warm)
-            send_all(gw_port, headers, bodies, check_gateway, sizes)
-            send_all(raw_port, headers, bodies, check_baseline, sizes)
+            send_all(gw_port, RECORDS_PATH, headers, bodies, check_gateway, sizes)
+            for path in (RECORDS_PATH, NORMALIZED_PATH):
+                send_all(raw_port, path, headers, bodies, check_baseline, sizes)
 
             step = config.clients * per_client_batches
             for i in range(runs):
                 bodies, sizes = plan(timed[i * step : (i + 1) * step])
-                for name, port, pgid, check, rates, cpus in (
+                for name, port, path, pgid, check, rates, cpus in (
                     (
                         "gateway",
                         gw_port,
+                        RECORDS_PATH,
                         gw_pg,
                         check_gateway,
                         result.gateway,
@@ -402,14 +415,24 @@ def measure(
                     (
                         "baseline",
                         raw_port,
+                        RECORDS_PATH,
                         raw_pg,
                         check_baseline,
                         result.baseline,
                         result.baseline_cpu_us,
                     ),
+                    (
+                        "normalized",
+                        raw_port,
+                        NORMALIZED_PATH,
+                        raw_pg,
+                        check_baseline,
+                        result.normalized,
+                        result.normalized_cpu_us,
+                    ),
                 ):
                     cpu0, machine0 = group_cpu_seconds(pgid), machine_cpu()
-                    seconds = send_all(port, headers, bodies, check, sizes)
+                    seconds = send_all(port, path, headers, bodies, check, sizes)
                     cpu = group_cpu_seconds(pgid) - cpu0
                     machine1 = machine_cpu()
                     busy_jiffies = machine1[0] - machine0[0]
@@ -419,14 +442,14 @@ def measure(
                     rates.append(per_run / seconds)
                     cpus.append(cpu / per_run * 1e6)
                     print(
-                        f"  {config.key:7} run {i + 1}/{runs} {name:8} "
+                        f"  {config.key:7} run {i + 1}/{runs} {name:10} "
                         f"{per_run / seconds:8,.0f} rec/s ({seconds:.2f} s, "
                         f"server CPU {cpu / per_run * 1e6:.0f} us/rec, "
                         f"machine {busy:.0f}% busy)",
                         file=sys.stderr,
                         flush=True,
                     )
-        # Sanity: both servers stored every record they acknowledged.
+        # Sanity: every route stored every record it acknowledged.
         engine = create_engine(url)
         try:
             with engine.connect() as conn:
@@ -434,7 +457,11 @@ def measure(
                     table: conn.execute(
                         text(f"SELECT count(*) FROM {table}")
                     ).scalar_one()
-                    for table in ("records", "bench_raw_records")
+                    for table in (
+                        "records",
+                        "bench_raw_records",
+                        "bench_normalized_records",
+                    )
                 }
         finally:
             engine.dispose()
@@ -459,10 +486,14 @@ def report(results: list[Result], quick: bool, elapsed: float) -> None:
     print(
         "rec/s: median (min-max) over runs; ratio: median of per-run gateway/baseline"
     )
+    print(
+        "normalized: baseline + the gateway's normalizers; "
+        "gw/norm: median of per-run gateway/normalized"
+    )
     head = (
-        f"{'configuration':<34} {'rec/run':>7} {'gateway rec/s':>24} "
-        f"{'baseline rec/s':>24} {'ratio':>16}  {'CPU us/rec gw/base':>18} "
-        f"{'busy':>5}  targets"
+        f"{'configuration':<33} {'rec/run':>7} {'gateway rec/s':>21} "
+        f"{'baseline rec/s':>21} {'ratio':>16} {'normalized rec/s':>21} "
+        f"{'gw/norm':>7} {'CPU us/rec gw/base/norm':>23} {'busy':>4}  targets"
     )
     print(head)
     print("-" * len(head))
@@ -475,16 +506,19 @@ def report(results: list[Result], quick: bool, elapsed: float) -> None:
             checks.append(
                 f">={TARGET_SQLITE:,.0f}/s {'OK' if med >= TARGET_SQLITE else 'MISS'}"
             )
-        cpu = (
-            f"{statistics.median(r.gateway_cpu_us):,.0f}/"
-            f"{statistics.median(r.baseline_cpu_us):,.0f}"
+        cpu = "/".join(
+            f"{statistics.median(us):,.0f}"
+            for us in (r.gateway_cpu_us, r.baseline_cpu_us, r.normalized_cpu_us)
         )
         ratio_cell = f"{ratio:5.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+        gw_norm = statistics.median(
+            g / n for g, n in zip(r.gateway, r.normalized, strict=True)
+        )
         busy = statistics.median(r.gateway_busy)
         print(
-            f"{r.config.label:<34} {r.records_per_run:>7} {spread(r.gateway):>24} "
-            f"{spread(r.baseline):>24} {ratio_cell}  {cpu:>18} {busy:4.0f}%  "
-            f"{', '.join(checks)}"
+            f"{r.config.label:<33} {r.records_per_run:>7} {spread(r.gateway):>21} "
+            f"{spread(r.baseline):>21} {ratio_cell:>16} {spread(r.normalized):>21} "
+            f"{gw_norm:7.2f} {cpu:>23} {busy:3.0f}%  {', '.join(checks)}"
         )
     print(
         f"targets: gateway/baseline ratio >= {TARGET_RATIO}; "
