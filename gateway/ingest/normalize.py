@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from gateway.ingest.currencies import ISO_4217
+
 # JSON integers are unbounded in Python but not in the database (BIGINT).
 _INT64_MAX = 2**63 - 1
 _EMAIL_MAX = 254  # RFC 5321 path limit, minus the angle brackets
@@ -409,22 +411,3 @@ def normalize_value(
             raise ValueError("an enum field needs its allowed values")
         return normalize_enum(value, values)
     raise ValueError(f"unknown field type {field_type!r}")
-
-
-# Active ISO 4217 codes (list one, amendments up to 2025), including fund codes
-# and precious metals; XTS (testing) and XXX (no currency) are left out. Codes
-# in transition (ANG→XCG, SLL→SLE, ZWL→ZWG) are both kept: partners still send
-# past transactions in the old one. Update this from the ISO 4217 maintenance
-# agency's list when an amendment is published.
-_ISO_4217_CODES = """
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV
-    BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE
-    CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
-    HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD
-    KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV
-    MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB
-    RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT
-    TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF
-    XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL
-"""
-ISO_4217 = frozenset(_ISO_4217_CODES.split())
