@@ -7,10 +7,8 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from gateway.storage.lookup import key_batches, member_of
 from gateway.storage.models import ConsentEventRow
-
-# Keeps each IN (...) list well under SQLite's and PostgreSQL's parameter limits.
-LOOKUP_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +31,15 @@ def facts_for(
     session: Session, identifier_keys: Iterable[str], purpose: str
 ) -> dict[str, list[ConsentFact]]:
     """Every event for these identifiers and this purpose, grouped by identifier."""
-    keys = sorted(set(identifier_keys))
     found: dict[str, list[ConsentFact]] = {}
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = keys[start : start + LOOKUP_CHUNK]
+    for chunk in key_batches(session, identifier_keys):
         stmt = select(
             ConsentEventRow.identifier_key,
             ConsentEventRow.granted,
             ConsentEventRow.explicit,
             ConsentEventRow.event_time,
         ).where(
-            ConsentEventRow.identifier_key.in_(chunk),
+            member_of(session, ConsentEventRow.identifier_key, chunk),
             ConsentEventRow.purpose == purpose,
         )
         for key, granted, explicit, event_time in session.execute(stmt):

@@ -7,14 +7,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.storage.bulk import insert_plain_rows
-from gateway.storage.consent_repo import LOOKUP_CHUNK
+from gateway.storage.lookup import key_batches, member_of
 from gateway.storage.models import RecordRow, SubjectKeyRow, VaultEntryRow
-
-
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
-    items = sorted(set(values))
-    for start in range(0, len(items), LOOKUP_CHUNK):
-        yield items[start : start + LOOKUP_CHUNK]
 
 
 def existing_by_source(
@@ -22,13 +16,13 @@ def existing_by_source(
 ) -> dict[str, tuple[str, str, int]]:
     """Map source_id to (record id, content hash, version) for stored records."""
     found: dict[str, tuple[str, str, int]] = {}
-    for chunk in _chunks(source_ids):
+    for chunk in key_batches(session, source_ids):
         stmt = select(
             RecordRow.source_id, RecordRow.id, RecordRow.content_hash, RecordRow.version
         ).where(
             RecordRow.client_id == client_id,
             RecordRow.dataset == dataset,
-            RecordRow.source_id.in_(chunk),
+            member_of(session, RecordRow.source_id, chunk),
         )
         for source_id, record_id, content_hash, version in session.execute(stmt):
             found[source_id] = (record_id, content_hash, version)
@@ -40,8 +34,10 @@ def subject_keys(
 ) -> dict[str, SubjectKeyRow]:
     """The stored data keys of these subjects."""
     found: dict[str, SubjectKeyRow] = {}
-    for chunk in _chunks(subject_ids):
-        stmt = select(SubjectKeyRow).where(SubjectKeyRow.subject_id.in_(chunk))
+    for chunk in key_batches(session, subject_ids):
+        stmt = select(SubjectKeyRow).where(
+            member_of(session, SubjectKeyRow.subject_id, chunk)
+        )
         for row in session.scalars(stmt):
             found[row.subject_id] = row
     return found
@@ -66,8 +62,12 @@ def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     keep_created = [{k: v for k, v in row.items() if k != "created_at"} for row in rows]
     # ORM bulk UPDATE by primary key: one executemany for the whole batch.
     session.execute(update(RecordRow), keep_created)
-    for chunk in _chunks(row["id"] for row in rows):
-        session.execute(delete(VaultEntryRow).where(VaultEntryRow.record_id.in_(chunk)))
+    for chunk in key_batches(session, (row["id"] for row in rows)):
+        session.execute(
+            delete(VaultEntryRow).where(
+                member_of(session, VaultEntryRow.record_id, chunk)
+            )
+        )
 
 
 def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
