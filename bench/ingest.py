@@ -59,6 +59,7 @@ from benchdata import batches, consent_event, people  # noqa: E402
 from raw_app import create_table  # noqa: E402
 
 from tests.databases import scratch_postgres  # noqa: E402
+from tests.factories import partner_add_args  # noqa: E402
 
 PY = ROOT / ".venv" / "bin" / "python"
 GATEWAY = ROOT / ".venv" / "bin" / "gateway"
@@ -304,23 +305,7 @@ def measure(
         env.pop("GATEWAY_KEYRING", None)
         env.pop("GATEWAY_KEYRING_JSON", None)
         run_cli(["init", "--json"], env)
-        made = json.loads(
-            run_cli(
-                [
-                    "clients",
-                    "add",
-                    "bench",
-                    "--role",
-                    "partner",
-                    "--dataset",
-                    "customers",
-                    "--purpose",
-                    "segmentation",
-                    "--json",
-                ],
-                env,
-            )
-        )
+        made = json.loads(run_cli(partner_add_args("bench"), env))
         headers = {
             "Authorization": f"Bearer {made['api_key']}",
             "Content-Type": "application/json",

@@ -49,6 +49,14 @@ def make_client(
     return ApiClient(made.client_id, name, made.api_key)
 
 
+def partner_add_args(name: str) -> list[str]:
+    """`gateway clients add` arguments for a customers/segmentation partner."""
+    return [
+        "clients", "add", name, "--role", "partner",
+        "--dataset", "customers", "--purpose", "segmentation", "--json",
+    ]  # fmt: skip
+
+
 def unique_person() -> dict[str, str]:
     """Unique personal values, easy to search for in raw bytes."""
     n = next(_counter)

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from gateway.errors import PolicyError
 from gateway.policy.models import PolicySet
 
 
@@ -21,19 +20,15 @@ class IdentifierKind:
 
 
 def identifier_kinds(policies: PolicySet) -> dict[str, IdentifierKind]:
-    """Every identifier field of every dataset; one name must mean one thing."""
+    """Every identifier field of every dataset, by name.
+
+    The policy loader has already checked that a name has one type and one
+    scope across datasets, so the first declaration stands for all.
+    """
     kinds: dict[str, IdentifierKind] = {}
     for dataset in policies.datasets.values():
         for name, spec in dataset.fields.items():
-            if spec.field_class != "identifier":
-                continue
-            kind = IdentifierKind(
-                name, spec.type, spec.scope or "global", spec.max_length
-            )
-            known = kinds.setdefault(name, kind)
-            if (known.field_type, known.scope) != (kind.field_type, kind.scope):
-                raise PolicyError(
-                    f"datasets/{dataset.name}.yaml: fields.{name}: identifier declared "
-                    "with another type or scope in another dataset"
-                )
+            if spec.field_class == "identifier" and name not in kinds:
+                scope = spec.scope or "global"
+                kinds[name] = IdentifierKind(name, spec.type, scope, spec.max_length)
     return kinds

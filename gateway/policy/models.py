@@ -6,7 +6,8 @@ problem relative to the model, so the loader can point at the offending YAML lin
 """
 
 from collections import Counter
-from typing import Annotated, Literal, Self
+from collections.abc import Mapping
+from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -49,6 +50,9 @@ StrictBool = Annotated[bool, Field(strict=True)]
 RESERVED_FIELDS = frozenset({"source_id"})
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+T = TypeVar("T")
 
 
 class UnknownPolicyName(LookupError):  # noqa: N818 - name fixed by the public API
@@ -275,34 +279,20 @@ class PolicySet(BaseModel):
         return problems
 
     def purpose(self, name: str) -> Purpose:
-        """Return the purpose of that name.
-
-        Raises:
-            UnknownPolicyName: No purpose has that name.
-        """
-        try:
-            return self.purposes[name]
-        except KeyError:
-            raise UnknownPolicyName("purpose", name) from None
+        """Return the purpose of that name (UnknownPolicyName if none)."""
+        return _named("purpose", self.purposes, name)
 
     def dataset(self, name: str) -> Dataset:
-        """Return the dataset of that name.
-
-        Raises:
-            UnknownPolicyName: No dataset has that name.
-        """
-        try:
-            return self.datasets[name]
-        except KeyError:
-            raise UnknownPolicyName("dataset", name) from None
+        """Return the dataset of that name (UnknownPolicyName if none)."""
+        return _named("dataset", self.datasets, name)
 
     def audience(self, name: str) -> Audience:
-        """Return the audience of that name.
+        """Return the audience of that name (UnknownPolicyName if none)."""
+        return _named("audience", self.audiences, name)
 
-        Raises:
-            UnknownPolicyName: No audience has that name.
-        """
-        try:
-            return self.audiences[name]
-        except KeyError:
-            raise UnknownPolicyName("audience", name) from None
+
+def _named(kind: str, items: Mapping[str, T], name: str) -> T:
+    try:
+        return items[name]
+    except KeyError:
+        raise UnknownPolicyName(kind, name) from None

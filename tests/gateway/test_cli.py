@@ -14,6 +14,7 @@ from gateway.cli import app
 from gateway.settings import get_settings
 from gateway.storage.db import make_engine
 from tests.databases import POLICIES
+from tests.factories import partner_add_args
 from tests.tcfkit import encode, make_tc
 
 runner = CliRunner()
@@ -59,18 +60,7 @@ def test_init_is_idempotent_and_makes_a_private_keyring(env: dict[str, str]) -> 
 
 def test_clients_add_prints_the_key_once_and_revoke(env: dict[str, str]) -> None:
     assert gateway("init")[0] == 0
-    code, out, _ = gateway(
-        "clients",
-        "add",
-        "shop",
-        "--role",
-        "partner",
-        "--dataset",
-        "customers",
-        "--purpose",
-        "segmentation",
-        "--json",
-    )
+    code, out, _ = gateway(*partner_add_args("shop"))
     assert code == 0, out
     made = json.loads(out)
     assert set(made) == {"client_id", "api_key"}

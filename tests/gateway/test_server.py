@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from gateway.storage.db import make_engine, make_session_factory
 from gateway.storage.models import RecordRow
 from tests.databases import POLICIES, Database
-from tests.factories import consent, customer
+from tests.factories import consent, customer, partner_add_args
 
 BIN = Path(sys.executable).parent
 BOTH = pytest.mark.parametrize(
@@ -93,19 +93,7 @@ def _kill(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 def _setup(database: Database, home: Path) -> tuple[dict[str, str], dict[str, str]]:
     env = _env(database, home)
     _cli(env, "init")
-    made = _cli(
-        env,
-        "clients",
-        "add",
-        "shop",
-        "--role",
-        "partner",
-        "--dataset",
-        "customers",
-        "--purpose",
-        "segmentation",
-        "--json",
-    )
+    made = _cli(env, *partner_add_args("shop"))
     return env, {"Authorization": f"Bearer {made['api_key']}"}
 
 
