@@ -372,3 +372,16 @@ def test_policy_set_cross_checks_when_built_in_code() -> None:
     data["audiences"]["retail_default"]["purpose"] = "nope"
     with pytest.raises(ValueError, match="unknown purpose 'nope'"):
         PolicySet.model_validate(data)
+
+
+def test_identifier_name_keeps_one_scope_across_datasets(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(
+        path,
+        "    class: identifier\n    scope: partner\n",
+        "    class: identifier\n    scope: global\n",
+    )
+    message = load_error(directory)
+    assert "fields.customer_id" in message
+    assert "another type or scope" in message
