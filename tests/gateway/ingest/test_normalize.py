@@ -289,3 +289,23 @@ def test_french_fast_path_agrees_with_phonenumbers() -> None:
         if got != _reference_phone(text):
             mismatches.append(text)
     assert mismatches == []
+
+
+def test_french_validity_table_agrees_with_phonenumbers() -> None:
+    import random
+
+    import phonenumbers
+
+    from gateway.ingest.normalize import _FRENCH_VALID
+
+    rng = random.Random(7)  # noqa: S311 -- test data, not secrets
+    # Every two-digit national prefix, with random tails: the number-type
+    # patterns branch on the first digits.
+    mismatches = []
+    for prefix in range(10, 100):
+        for _ in range(60):
+            nsn = f"{prefix}{rng.randrange(10**7):07d}"
+            number = phonenumbers.PhoneNumber(country_code=33, national_number=int(nsn))
+            if _FRENCH_VALID(nsn) != phonenumbers.is_valid_number(number):
+                mismatches.append(nsn)
+    assert mismatches == []
