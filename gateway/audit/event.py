@@ -1,4 +1,4 @@
-"""Audit events and their canonical bytes: pure, stdlib only.
+"""Audit events and their canonical bytes: pure functions (hashlib and orjson).
 
 An event holds opaque references (pseudonyms, record ids, field names,
 reasons), never personal data: the log is never erased, so anything personal
@@ -6,9 +6,10 @@ written here would outlive an erasure request.
 """
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 CANONICAL_VERSION = 1
 GENESIS_CHAIN = bytes(32)
@@ -43,10 +44,12 @@ class SealedEvent:
 
 
 def canonical_json(value: Any) -> bytes:
-    """UTF-8 JSON with sorted keys and no spaces: the bytes that are hashed."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    """UTF-8 JSON with sorted keys and no spaces: the bytes that are hashed.
+
+    orjson writes exactly that (non-ASCII as UTF-8, not escaped) several times
+    faster than the json module, which matters at one event per record.
+    """
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_bytes(

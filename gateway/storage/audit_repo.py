@@ -1,14 +1,13 @@
 """SQL for the audit log: lock the head, append sealed events, stream them back."""
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gateway.audit.event import SealedEvent
-from gateway.storage.bulk import insert_plain_rows
+from gateway.audit.event import SealedEvent, canonical_json
+from gateway.storage.bulk import insert_rows
 from gateway.storage.models import AuditEventRow, AuditHeadRow
 
 HEAD_ID = 1
@@ -56,14 +55,14 @@ def append(session: Session, sealed: Sequence[SealedEvent]) -> None:
             "record_id": s.event.record_id,
             "reason": s.event.reason,
             "policy_version": s.event.policy_version,
-            "details": json.dumps(s.event.details, sort_keys=True),
+            "details": canonical_json(s.event.details).decode(),
             "canonical": s.canonical,
             "leaf_hash": s.leaf_hash,
             "chain_hash": s.chain_hash,
         }
         for s in sealed
     ]
-    insert_plain_rows(session, AuditEventRow.__table__, rows)
+    insert_rows(session, AuditEventRow.__table__, rows)
     last = sealed[-1]
     session.execute(
         update(AuditHeadRow)

@@ -3,10 +3,10 @@
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from gateway.storage.bulk import insert_plain_rows
+from gateway.storage.bulk import insert_rows
 from gateway.storage.lookup import key_batches, member_of
 from gateway.storage.models import RecordRow, SubjectKeyRow, VaultEntryRow
 
@@ -45,14 +45,12 @@ def subject_keys(
 
 def add_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new subjects' wrapped data keys."""
-    if rows:
-        session.execute(insert(SubjectKeyRow.__table__), list(rows))
+    insert_rows(session, SubjectKeyRow.__table__, rows)
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new records."""
-    if rows:
-        session.execute(insert(RecordRow.__table__), list(rows))
+    insert_rows(session, RecordRow.__table__, rows)
 
 
 def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -72,7 +70,7 @@ def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert encrypted fields."""
-    insert_plain_rows(session, VaultEntryRow.__table__, rows)
+    insert_rows(session, VaultEntryRow.__table__, rows)
 
 
 def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
