@@ -16,7 +16,7 @@ from gateway.consent.identifiers import IdentifierKind
 from gateway.ingest.generalize import generalize
 from gateway.ingest.validate import FieldIssue, ValidRecord
 from gateway.pii.patterns import redact_text
-from gateway.policy.models import Dataset
+from gateway.policy.models import Dataset, FieldSpec
 
 Pseudonymize = Callable[[str, str], str]
 
@@ -45,9 +45,7 @@ def content_hash(
     return pseudonymize(f"content:{dataset}", body)
 
 
-def _scan_attribute(name: str, value: Any) -> tuple[Any, FieldIssue | None]:
-    if not isinstance(value, str):
-        return value, None
+def _scan_attribute(name: str, value: str) -> tuple[str, FieldIssue | None]:
     redacted, entities = redact_text(value)
     if not entities:
         return value, None
@@ -55,25 +53,30 @@ def _scan_attribute(name: str, value: Any) -> tuple[Any, FieldIssue | None]:
     return redacted, FieldIssue(name, "pii_redacted", message)
 
 
-def _apply_class(
-    form: StoredForm, name: str, field_class: str, rule: str | None, value: Any
-) -> None:
+# Field classes whose exact value goes to the vault (for access requests).
+_TO_VAULT = frozenset(
+    {"identifier", "direct_pii", "special_category", "quasi_identifier"}
+)
+
+
+def _apply_class(form: StoredForm, name: str, spec: FieldSpec, value: Any) -> None:
     """Put one field where its class says: the vault, the public data, or both."""
-    if field_class in (
-        "identifier",
-        "direct_pii",
-        "special_category",
-        "quasi_identifier",
-    ):
+    field_class = spec.field_class
+    if field_class in _TO_VAULT:
         form.vault[name] = str(value)
     if field_class == "quasi_identifier":
-        general = generalize(rule or "suppress", str(value))
+        general = generalize(spec.generalize or "suppress", str(value))
         if general is not None:
             form.data[name] = general
     elif field_class == "attribute":
-        form.data[name], issue = _scan_attribute(name, value)
-        if issue:
-            form.warnings.append(issue)
+        # Only free strings can carry personal data: enum, number, date,
+        # currency... values were normalized to shapes that cannot.
+        if spec.type == "string":
+            form.data[name], issue = _scan_attribute(name, value)
+            if issue:
+                form.warnings.append(issue)
+        else:
+            form.data[name] = value
     elif field_class == "free_text":
         redacted, entities = redact_text(str(value))
         form.data[name] = redacted
@@ -93,14 +96,15 @@ def transform(
     """Apply each field's class to a validated record."""
     form = StoredForm("", {}, {}, {}, (), "", list(record.warnings))
     special: list[str] = []
+    fields = dataset.fields
     for name, value in record.values.items():
-        spec = dataset.fields[name]
+        spec = fields[name]
         if spec.field_class == "identifier":
             namespace = kinds[name].namespace(client_id)
             form.identifiers[name] = pseudonymize(namespace, str(value))
         elif spec.field_class == "special_category":
             special.append(name)
-        _apply_class(form, name, spec.field_class, spec.generalize, value)
+        _apply_class(form, name, spec, value)
     return StoredForm(
         subject_id=form.identifiers[dataset.subject_key],
         identifiers=form.identifiers,

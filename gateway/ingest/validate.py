@@ -1,15 +1,17 @@
 """Validate and normalize one submitted record against its dataset policy (pure)."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.ingest.normalize import FieldInvalid, normalize_datetime, normalize_value
-from gateway.policy.models import Dataset
+from gateway.ingest.normalize import FieldInvalid, normalize_datetime, normalizer_for
+from gateway.policy.models import Dataset, FieldSpec
 
 SOURCE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 FIELD_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 UNNAMED = "<unrecognised key>"
+ASSUMED_UTC = "no UTC offset given: read as UTC"
 
 
 def reportable_name(key: str) -> str:
@@ -60,18 +62,49 @@ def _source_id(raw: dict[str, Any]) -> tuple[str | None, FieldIssue | None]:
     return value, None
 
 
-def _normalize_field(
-    name: str, value: Any, dataset: Dataset, region: str
-) -> tuple[Any, FieldIssue | None]:
-    spec = dataset.fields[name]
-    if spec.type == "datetime":
-        stamp, naive = normalize_datetime(value)
-        note = FieldIssue(name, "assumed_utc", "no UTC offset given: read as UTC")
-        return stamp, note if naive else None
-    normalized = normalize_value(
-        spec.type, value, values=spec.values, max_length=spec.max_length, region=region
+Normalizer = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A dataset's fields as ready-made normalizers, built once per dataset."""
+
+    normalizers: dict[str, Normalizer]
+    datetimes: frozenset[str]
+    required: tuple[str, ...]
+
+
+def _normalizer(spec: FieldSpec, region: str) -> Normalizer:
+    return normalizer_for(
+        spec.type, values=spec.values, max_length=spec.max_length, region=region
     )
-    return normalized, None
+
+
+# Plans by (dataset object, region). A handful of datasets and regions: the
+# cache holds policy objects only, never submitted values. Keyed by id() with
+# the dataset kept alive in the value, so a reloaded policy gets a new plan.
+_PLANS: dict[tuple[int, str], tuple[Dataset, _Plan]] = {}
+
+
+def _plan(dataset: Dataset, region: str) -> _Plan:
+    cached = _PLANS.get((id(dataset), region))
+    if cached is not None and cached[0] is dataset:
+        return cached[1]
+    plan = _Plan(
+        normalizers={
+            name: _normalizer(spec, region) for name, spec in dataset.fields.items()
+        },
+        datetimes=frozenset(
+            name for name, spec in dataset.fields.items() if spec.type == "datetime"
+        ),
+        required=tuple(
+            name
+            for name, spec in dataset.fields.items()
+            if spec.required or name == dataset.subject_key
+        ),
+    )
+    _PLANS[(id(dataset), region)] = (dataset, plan)
+    return plan
 
 
 def validate_record(
@@ -81,13 +114,13 @@ def validate_record(
     if not isinstance(raw, dict):
         issue = FieldIssue("", "invalid", "a record must be a JSON object")
         return InvalidRecord(None, [issue])
+    plan = _plan(dataset, region)
     source_id, issue = _source_id(raw)
     errors: list[FieldIssue] = [issue] if issue else []
-    values, warnings = _normalize_all(dataset, raw, region, errors)
-    for name, spec in dataset.fields.items():
-        required = spec.required or name == dataset.subject_key
-        missing = required and name not in values
-        if missing and not any(e.field == name for e in errors):
+    warnings: list[FieldIssue] = []
+    values = _normalize_all(plan, raw, errors, warnings)
+    for name in plan.required:
+        if name not in values and not any(e.field == name for e in errors):
             errors.append(FieldIssue(name, "missing", "required field is missing"))
     if errors or source_id is None:
         return InvalidRecord(source_id, errors)
@@ -95,26 +128,34 @@ def validate_record(
 
 
 def _normalize_all(
-    dataset: Dataset, raw: dict[str, Any], region: str, errors: list[FieldIssue]
-) -> tuple[dict[str, Any], list[FieldIssue]]:
-    """Normalize every present field; problems are added to `errors`."""
-    warnings: list[FieldIssue] = []
+    plan: _Plan,
+    raw: dict[str, Any],
+    errors: list[FieldIssue],
+    warnings: list[FieldIssue],
+) -> dict[str, Any]:
+    """Normalize every present field; problems go to `errors` and `warnings`."""
     values: dict[str, Any] = {}
     for name, value in raw.items():
-        if name == "source_id":
-            continue
-        if name not in dataset.fields:
-            message = "not a field of this dataset"
-            errors.append(FieldIssue(reportable_name(name), "unknown_field", message))
+        normalize = plan.normalizers.get(name)
+        if normalize is None:
+            if name != "source_id":
+                errors.append(_unknown(name))
             continue
         if value is None:
             continue
         try:
-            normalized, note = _normalize_field(name, value, dataset, region)
+            if name in plan.datetimes:
+                values[name], naive = normalize_datetime(value)
+                if naive:
+                    warnings.append(FieldIssue(name, "assumed_utc", ASSUMED_UTC))
+            else:
+                values[name] = normalize(value)
         except FieldInvalid as exc:
             errors.append(FieldIssue(name, exc.reason, exc.message))
-            continue
-        values[name] = normalized
-        if note:
-            warnings.append(note)
-    return values, warnings
+    return values
+
+
+def _unknown(name: str) -> FieldIssue:
+    return FieldIssue(
+        reportable_name(name), "unknown_field", "not a field of this dataset"
+    )
