@@ -124,7 +124,9 @@ class VaultEntryRow(Base):
     record_id: Mapped[str] = mapped_column(
         ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
     )
-    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), index=True)
+    # Not indexed: the vault is read by record id, a subject's records are
+    # found through records.subject_id (migration 0002).
+    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 
 
