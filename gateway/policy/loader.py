@@ -5,6 +5,7 @@ Layout::
     purposes.yaml          purposes: {<name>: {description, basis, ...}}
     datasets/<name>.yaml   one dataset per file; `name` equals the file stem
     audiences.yaml         audiences: {<name>: {datasets, purpose, k_min, ...}}
+    destinations.yaml      optional; destinations: {<client name>: {k_min, id_format}}
 
 Every error is a `PolicyError` whose message reads `<file>:<line>: <field>: <why>`.
 Lines come from the composed YAML node tree, so they point at the key at fault
@@ -25,6 +26,7 @@ from gateway.policy.models import Loc, PolicyConstraintError, PolicySet
 
 PURPOSES = "purposes.yaml"
 AUDIENCES = "audiences.yaml"
+DESTINATIONS = "destinations.yaml"
 DATASETS = "datasets"
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -64,6 +66,13 @@ def load_policies(directory: Path) -> PolicySet:
         raise PolicyError(f"{directory}: policy directory not found")
     purposes = _parse(directory, PURPOSES)
     audiences = _parse(directory, AUDIENCES)
+    # Optional: without it, every destination gets the audience's floor and
+    # the default id format.
+    destinations = (
+        _parse(directory, DESTINATIONS)
+        if (directory / DESTINATIONS).is_file()
+        else None
+    )
     datasets = [_parse(directory, rel) for rel in _dataset_files(directory)]
     sources: _Sources = {}
     tree: dict[str, Any] = {
@@ -71,11 +80,14 @@ def load_policies(directory: Path) -> PolicySet:
         "audiences": _named_entries(audiences, "audiences", sources),
         "datasets": {},
     }
+    if destinations is not None:
+        tree["destinations"] = _named_entries(destinations, "destinations", sources)
     for doc in datasets:
         stem = Path(doc.rel).stem
         tree["datasets"][stem] = _dataset_entry(doc, stem)
         sources[f"datasets/{stem}"] = (doc, ())
-    tree["version"] = _version([purposes, audiences, *datasets])
+    loaded = [purposes, audiences, *datasets]
+    tree["version"] = _version(loaded + ([destinations] if destinations else []))
     try:
         return PolicySet.model_validate(tree)
     except ValidationError as exc:

@@ -197,11 +197,42 @@ class Audience(BaseModel):
     datasets: tuple[str, ...] = Field(min_length=1)
     purpose: str
     k_min: Annotated[int, Field(strict=True, ge=2)] = 100
+    # Rule-defined levels under the clustered ones (e.g. "app_lovers":
+    # share_channel_app > 0.5), applied inside each deepest segment.
+    level_rules: tuple["LevelRule", ...] = ()
 
     @model_validator(mode="after")
     def _check_datasets(self) -> Self:
         _raise_if(_duplicates(self.datasets, ("datasets",)))
         return self
+
+
+class LevelRule(BaseModel):
+    """A rule-defined segment inside each parent: members whose feature passes."""
+
+    model_config = _STRICT
+
+    name: PolicyName
+    feature: FieldName
+    op: Literal[">", ">=", "<", "<="]
+    value: float
+
+
+class Destination(BaseModel):
+    """What one destination (a client of role destination, by name) receives.
+
+    `k_min` may only raise the audience's floor: the strictest floor applies to
+    what a destination sees. `id_format` is how member ids are written; every
+    format is derived from the destination's own key, so two destinations can
+    never join their lists.
+    """
+
+    model_config = _STRICT
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    description: str = ""
+    k_min: Annotated[int, Field(strict=True, ge=2)] | None = None
+    id_format: Literal["pseudonym", "uuid"] = "pseudonym"
 
 
 class PolicySet(BaseModel):
@@ -212,6 +243,7 @@ class PolicySet(BaseModel):
     purposes: dict[str, Purpose]
     datasets: dict[str, Dataset]
     audiences: dict[str, Audience]
+    destinations: dict[str, Destination] = Field(default_factory=dict)
     version: str
 
     @model_validator(mode="after")
@@ -229,9 +261,10 @@ class PolicySet(BaseModel):
         return self
 
     def _name_problems(self) -> Problems:
-        tables: dict[str, dict[str, Purpose] | dict[str, Dataset] | dict[str, Audience]]
+        tables: dict[str, Mapping[str, Purpose | Dataset | Audience | Destination]]
         tables = {"purposes": self.purposes, "datasets": self.datasets}
         tables["audiences"] = self.audiences
+        tables["destinations"] = self.destinations
         return [
             ((kind, key, "name"), f"must equal its key '{key}'")
             for kind, table in tables.items()

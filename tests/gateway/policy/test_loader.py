@@ -385,3 +385,53 @@ def test_identifier_name_keeps_one_scope_across_datasets(tmp_path: Path) -> None
     message = load_error(directory)
     assert "fields.customer_id" in message
     assert "another type or scope" in message
+
+
+# Destinations (optional file) and rule-defined levels
+
+
+def test_destinations_file_is_optional(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    (directory / "destinations.yaml").unlink()
+    assert load_policies(directory).destinations == {}
+
+
+def test_destination_policy_loads_and_changes_the_version(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    before = load_policies(directory)
+    assert before.destinations["demo_platform"].k_min == 150
+    assert before.destinations["demo_platform"].id_format == "uuid"
+    edit(directory / "destinations.yaml", "k_min: 150", "k_min: 1000")
+    after = load_policies(directory)
+    assert after.destinations["demo_platform"].k_min == 1000
+    assert after.version != before.version
+
+
+def test_unknown_id_format_names_file_and_line(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "destinations.yaml"
+    edit(path, "id_format: uuid", "id_format: email")
+    line = line_of(path, "id_format: email")
+    message = load_error(directory)
+    assert f"destinations.yaml:{line}: destinations.demo_platform.id_format:" in (
+        message
+    )
+
+
+def test_destination_floor_below_two_is_refused(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    edit(directory / "destinations.yaml", "k_min: 150", "k_min: 1")
+    assert "destinations.demo_platform.k_min:" in load_error(directory)
+
+
+def test_level_rules_load(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    edit(
+        directory / "audiences.yaml",
+        "k_min: 100",
+        "k_min: 100\n    level_rules:\n"
+        "      - {name: app_first, feature: share_channel_app, op: '>', value: 0.5}",
+    )
+    audience = load_policies(directory).audiences["retail_default"]
+    assert audience.level_rules[0].feature == "share_channel_app"
+    assert audience.level_rules[0].op == ">"
