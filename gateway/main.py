@@ -12,7 +12,7 @@ from gateway import __version__
 from gateway.api import problems
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
-from gateway.api.routes import audit, consents, health, records, token
+from gateway.api.routes import audit, consents, health, records, segments, token
 from gateway.bootstrap import build_context
 from gateway.context import GatewayContext
 from gateway.logs import configure_logging
@@ -77,7 +77,13 @@ def create_app(ctx: GatewayContext | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.rate_limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
     problems.install(app)
-    for router in (token.router, consents.router, records.router, audit.router):
+    for router in (
+        token.router,
+        consents.router,
+        records.router,
+        segments.router,
+        audit.router,
+    ):
         app.include_router(router, prefix="/v1")
     app.include_router(health.router)
     _observe(app)

@@ -1,10 +1,13 @@
 """Bulk inserts: one executemany of driver-ready tuples per table."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
+
+# Rows per executemany when copying into SQLite.
+COPY_CHUNK = 50_000
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -38,3 +41,38 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         rows_of = zip(*columns, strict=True)
         params = [dict(zip(order, values, strict=True)) for values in rows_of]
     connection.exec_driver_sql(str(compiled), params)
+
+
+def copy_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """Load many plain rows (text and integers) as fast as the database allows.
+
+    PostgreSQL: COPY FROM STDIN, an order of magnitude faster than
+    executemany for millions of rows. SQLite: executemany in chunks (it has
+    no COPY; inserts inside one transaction are already fast there).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        names = ", ".join(f'"{name}"' for name in columns)
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    order = list(columns)
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=order)
+    if list(compiled.positiontup or order) != order:
+        raise ValueError("column order must match the compiled insert")
+    sql = str(compiled)
+    chunk: list[Sequence[Any]] = []
+    for row in rows:
+        chunk.append(tuple(row))
+        if len(chunk) == COPY_CHUNK:
+            connection.exec_driver_sql(sql, chunk)
+            chunk = []
+    if chunk:
+        connection.exec_driver_sql(sql, chunk)

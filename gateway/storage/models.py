@@ -177,3 +177,75 @@ class IdempotencyRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PipelineRunRow(Base):
+    """One segmentation run of an audience: parameters and figures, no personal data."""
+
+    __tablename__ = "pipeline_runs"
+    __table_args__ = (Index("ix_pipeline_runs_latest", "audience", "finished_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[str] = mapped_column(String(80))
+    seed: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Null until the run's segments and members are all stored: destinations
+    # only ever see finished runs.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class SegmentRow(Base):
+    """A segment of a run that passed the k-anonymity floor."""
+
+    __tablename__ = "segments"
+    __table_args__ = (UniqueConstraint("run_id", "label", name="uq_segments_label"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE")
+    )
+    label: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    size: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+
+
+class SegmentMemberRow(Base):
+    """An entity (one deduplicated person) in a segment; scoped ids at pull time.
+
+    `position` orders a segment's members once, at the run: pages are read by
+    keyset on it, and a cursor is a position, which tells nothing about anyone.
+    """
+
+    __tablename__ = "segment_members"
+    __table_args__ = (Index("ix_segment_members_entity", "entity_id"),)
+
+    segment_id: Mapped[str] = mapped_column(
+        ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
+
+
+class RunEntityKeyRow(Base):
+    """Which identifier pseudonyms make up each entity of a run.
+
+    At pull time, consent events and erasures recorded after the run are
+    mapped through this table to the entities they affect, which are then
+    decided again (or dropped) before any member id goes out.
+    """
+
+    __tablename__ = "run_entity_keys"
+    __table_args__ = (Index("ix_run_entity_keys_entity", "run_id", "entity_id"),)
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    identifier_key: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    # The subject (partner-scoped) the identifier was seen with: erasure is
+    # by subject.
+    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))

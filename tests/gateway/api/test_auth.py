@@ -20,6 +20,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
         "partner",
     ),
     ("GET", "/v1/audit/verify", None, "dpo"),
+    ("GET", "/v1/audiences/retail_default/segments", None, "destination"),
+    ("GET", "/v1/segments/no-such-segment/members", None, "destination"),
 ]
 ROLES = ("partner", "destination", "dpo")
 
@@ -77,6 +79,16 @@ def test_partner_outside_its_datasets_is_refused(
         "/v1/datasets/customers/records",
         json={"purpose": "segmentation", "records": [customer()]},
         headers=partner.headers,
+    )
+    assert response.status_code == 403
+
+
+def test_destination_outside_its_audiences_is_refused(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    destination = make_client(ctx, "destination", audiences=())
+    response = client.get(
+        "/v1/audiences/retail_default/segments", headers=destination.headers
     )
     assert response.status_code == 403
 

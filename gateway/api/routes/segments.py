@@ -1,0 +1,50 @@
+"""Destinations pull segments: the latest run's, over their floor, in their ids."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from gateway.api.deps import CtxDep, DestinationDep
+from gateway.export.service import MAX_LIMIT, list_segments, pull_members
+
+router = APIRouter(tags=["export"])
+
+
+class SegmentOut(BaseModel):
+    """A segment a destination may pull; `size` is counted at pull time."""
+
+    segment_id: str
+    level: int
+    parent_id: str | None
+    size: int
+    generated_at: str
+    description: str
+
+
+class MembersOut(BaseModel):
+    """One page of members, as this destination's ids; consent checked now."""
+
+    segment_id: str
+    members: list[str]
+    next_cursor: str | None
+
+
+@router.get("/audiences/{audience}/segments", response_model=list[SegmentOut])
+def audience_segments(
+    audience: str, ctx: CtxDep, client: DestinationDep
+) -> list[dict[str, object]]:
+    """The segments of the audience's latest run over this destination's floor."""
+    return list_segments(ctx, client, audience)
+
+
+@router.get("/segments/{segment_id}/members", response_model=MembersOut)
+def segment_members(
+    segment_id: str,
+    ctx: CtxDep,
+    client: DestinationDep,
+    cursor: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+) -> dict[str, object]:
+    """A page of the segment's members; pass `next_cursor` back for the next."""
+    return pull_members(ctx, client, segment_id, cursor, limit)

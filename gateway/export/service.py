@@ -1,0 +1,242 @@
+"""What a destination may pull: segments over its floor, members as its own ids.
+
+Consent is checked again at every pull: consent events recorded and subjects
+erased since the run are mapped to the entities they touch, those entities
+are decided again subject by subject, and an entity with any subject that
+lost its consent (or was erased) is left out. A segment that falls under the
+destination's floor that way is withheld as a whole. Every pull is audited.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.audit import AuditEvent, append_events
+from gateway.consent.service import decide_many
+from gateway.context import GatewayContext
+from gateway.crypto.destination import destination_key, member_id
+from gateway.crypto.keyring import KeyPurpose
+from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from gateway.policy.models import Audience
+from gateway.storage import segments_repo
+from gateway.storage.db import transaction
+from gateway.storage.models import ClientRow, PipelineRunRow, SegmentRow
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """A run as pulls see it: its segments' current sizes and lapsed entities."""
+
+    run: PipelineRunRow
+    segments: list[SegmentRow]
+    sizes_now: dict[str, int]
+    lapsed: frozenset[str]
+
+
+def floor_for(ctx: GatewayContext, audience: Audience, destination: ClientRow) -> int:
+    """The strictest k-anonymity floor for what this destination sees."""
+    policy = ctx.policies.destinations.get(destination.name)
+    own = policy.k_min if policy and policy.k_min else 0
+    return max(audience.k_min, own)
+
+
+def _audience_for(ctx: GatewayContext, client: ClientRow, name: str) -> Audience:
+    audience = ctx.policies.audiences.get(name)
+    if audience is None:
+        raise NotFoundError("no such audience")
+    if name not in client.audiences:
+        raise PermissionDeniedError("this destination may not pull this audience")
+    return audience
+
+
+def lapsed_entities(
+    session: Session, ctx: GatewayContext, audience: Audience, run: PipelineRunRow
+) -> frozenset[str]:
+    """Entities of the run that may no longer be exported.
+
+    Only what changed since the run is looked at: consent events recorded
+    since it started, and subjects erased since. Erased subjects' entities
+    lapse outright; the others are decided again on every identifier of
+    every subject they were built from.
+    """
+    purpose = ctx.policies.purposes[audience.purpose]
+    erased = segments_repo.subjects_erased_since(session, run.started_at)
+    gone = segments_repo.entities_by_subjects(session, run.id, erased)
+    changed = segments_repo.keys_changed_since(session, purpose.name, run.started_at)
+    touched = segments_repo.entities_by_keys(session, run.id, changed) - gone
+    subjects = segments_repo.subject_keys_of(session, run.id, touched)
+    owners = [(entity, keys) for entity, by in subjects.items() for keys in by.values()]
+    decisions = decide_many(
+        session, [keys for _, keys in owners], purpose.name, purpose.basis
+    )
+    refused = {
+        entity
+        for (entity, _), decision in zip(owners, decisions, strict=True)
+        if not decision.allowed
+    }
+    return frozenset(gone | refused)
+
+
+def run_view(
+    session: Session, ctx: GatewayContext, audience: Audience
+) -> RunView | None:
+    """The audience's latest finished run, with sizes after lapsed entities."""
+    run = segments_repo.latest_run(session, audience.name)
+    if run is None:
+        return None
+    lapsed = lapsed_entities(session, ctx, audience, run)
+    minus = segments_repo.lapsed_counts(session, run.id, lapsed)
+    segments = segments_repo.segments_of(session, run.id)
+    sizes = {s.id: s.size - minus.get(s.id, 0) for s in segments}
+    return RunView(run, segments, sizes, lapsed)
+
+
+def _visible(view: RunView, floor: int) -> list[SegmentRow]:
+    # A child is never larger than its parent, so a withheld parent's children
+    # are withheld too; checking the parent as well keeps that true even if
+    # sizes were ever inconsistent.
+    shown = {s.id for s in view.segments if view.sizes_now[s.id] >= floor}
+    return [
+        s
+        for s in view.segments
+        if s.id in shown and (s.parent_id is None or s.parent_id in shown)
+    ]
+
+
+def list_segments(
+    ctx: GatewayContext, client: ClientRow, audience_name: str
+) -> list[dict[str, Any]]:
+    """The segments of the audience's latest run that this destination may see."""
+    audience = _audience_for(ctx, client, audience_name)
+    floor = floor_for(ctx, audience, client)
+    with transaction(ctx.sessions) as session:  # a pull is audited: one write
+        view = run_view(session, ctx, audience)
+        if view is None:
+            shown: list[dict[str, Any]] = []
+        else:
+            generated = view.run.finished_at or view.run.started_at
+            shown = [
+                {
+                    "segment_id": s.id,
+                    "level": s.level,
+                    "parent_id": s.parent_id,
+                    "size": view.sizes_now[s.id],
+                    "generated_at": generated.isoformat(),
+                    "description": s.description,
+                }
+                for s in _visible(view, floor)
+            ]
+        _audit(
+            session,
+            ctx,
+            client,
+            "segments.listed",
+            audience,
+            {"segments": len(shown), "run_id": view.run.id if view else None},
+        )
+    return shown
+
+
+def parse_cursor(cursor: str | None) -> int:
+    """A cursor is the position of the last member sent; none means the start."""
+    if cursor is None or cursor == "":
+        return -1
+    if not cursor.isdigit() or len(cursor) > 12:
+        raise InvalidRequestError("cursor: use the next_cursor of the previous page")
+    return int(cursor)
+
+
+def check_limit(limit: int | None) -> int:
+    """The page size, within bounds."""
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequestError(f"limit: between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def pull_members(
+    ctx: GatewayContext,
+    client: ClientRow,
+    segment_id: str,
+    cursor: str | None,
+    limit: int | None,
+) -> dict[str, Any]:
+    """One page of a segment's members, in this destination's id format."""
+    after, size = parse_cursor(cursor), check_limit(limit)
+    with transaction(ctx.sessions) as session:  # a pull is audited: one write
+        segment = segments_repo.segment_by_id(session, segment_id)
+        run = segments_repo.run_by_id(session, segment.run_id) if segment else None
+        if segment is None or run is None or run.finished_at is None:
+            raise NotFoundError("no such segment")
+        audience = _audience_for(ctx, client, run.audience)
+        view = run_view(session, ctx, audience)
+        floor = floor_for(ctx, audience, client)
+        # Only the latest run's visible segments may be pulled: an old run's
+        # ids and a segment under the floor are both out of reach.
+        if view is None or view.run.id != run.id:
+            raise NotFoundError("this segment belongs to a superseded run")
+        if segment.id not in {s.id for s in _visible(view, floor)}:
+            raise NotFoundError(
+                "this segment is withheld (under the k-anonymity floor)"
+            )
+        members, last, more = _page(session, segment.id, after, size, view.lapsed)
+        key = destination_key(ctx.keyring.active(KeyPurpose.LINKAGE), client.id)
+        policy = ctx.policies.destinations.get(client.name)
+        id_format = policy.id_format if policy else "pseudonym"
+        ids = [member_id(key, entity, id_format) for entity in members]
+        _audit(
+            session,
+            ctx,
+            client,
+            "segment.pulled",
+            audience,
+            {"segment_id": segment.id, "members": len(ids), "after": after},
+        )
+    return {
+        "segment_id": segment.id,
+        "members": ids,
+        "next_cursor": str(last) if more else None,
+    }
+
+
+def _page(
+    session: Session, segment_id: str, after: int, size: int, lapsed: frozenset[str]
+) -> tuple[list[str], int, bool]:
+    """Up to `size` members after `after`, skipping lapsed entities."""
+    members: list[str] = []
+    last = after
+    while len(members) < size:
+        rows = segments_repo.members_after(session, segment_id, last, size)
+        if not rows:
+            return members, last, False
+        for position, entity in rows:
+            last = position
+            if entity not in lapsed:
+                members.append(entity)
+                if len(members) == size:
+                    break
+    more = bool(segments_repo.members_after(session, segment_id, last, 1))
+    return members, last, more
+
+
+def _audit(
+    session: Session,
+    ctx: GatewayContext,
+    client: ClientRow,
+    action: str,
+    audience: Audience,
+    details: dict[str, Any],
+) -> None:
+    event = AuditEvent(
+        actor=client.id,
+        action=action,
+        purpose=audience.purpose,
+        policy_version=ctx.policies.version,
+        details={"audience": audience.name, **details},
+    )
+    append_events(session, [event], ctx.clock())

@@ -1,0 +1,180 @@
+"""SQL for segmentation runs, their segments, members and entity identifiers."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from gateway.storage.bulk import insert_rows
+from gateway.storage.lookup import key_batches, member_of
+from gateway.storage.models import (
+    ConsentEventRow,
+    PipelineRunRow,
+    RunEntityKeyRow,
+    SegmentMemberRow,
+    SegmentRow,
+    SubjectKeyRow,
+)
+
+# Rows per executemany when a run is stored: bounded memory for the driver.
+WRITE_CHUNK = 20_000
+
+
+def insert_chunked(
+    session: Session, table: Any, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Bulk insert in chunks of `WRITE_CHUNK` rows."""
+    for start in range(0, len(rows), WRITE_CHUNK):
+        insert_rows(session, table, rows[start : start + WRITE_CHUNK])
+
+
+def start_run(session: Session, row: dict[str, Any]) -> None:
+    """Record a run as started (not visible to destinations until finished)."""
+    insert_rows(session, PipelineRunRow.__table__, [row])
+
+
+def finish_run(
+    session: Session, run_id: str, finished_at: datetime, summary: dict[str, Any]
+) -> None:
+    """Mark a run finished, with its summary: from now on destinations see it."""
+    session.execute(
+        update(PipelineRunRow)
+        .where(PipelineRunRow.id == run_id)
+        .values(finished_at=finished_at, summary=summary)
+    )
+
+
+def latest_run(session: Session, audience: str) -> PipelineRunRow | None:
+    """The audience's most recently finished run."""
+    stmt = (
+        select(PipelineRunRow)
+        .where(
+            PipelineRunRow.audience == audience,
+            PipelineRunRow.finished_at.is_not(None),
+        )
+        .order_by(PipelineRunRow.finished_at.desc(), PipelineRunRow.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def run_by_id(session: Session, run_id: str) -> PipelineRunRow | None:
+    """One run."""
+    return session.get(PipelineRunRow, run_id)
+
+
+def segments_of(session: Session, run_id: str) -> list[SegmentRow]:
+    """A run's segments, by level then label."""
+    stmt = (
+        select(SegmentRow)
+        .where(SegmentRow.run_id == run_id)
+        .order_by(SegmentRow.level, SegmentRow.label)
+    )
+    return list(session.scalars(stmt))
+
+
+def segment_by_id(session: Session, segment_id: str) -> SegmentRow | None:
+    """One segment."""
+    return session.get(SegmentRow, segment_id)
+
+
+def members_after(
+    session: Session, segment_id: str, position: int, limit: int
+) -> list[tuple[int, str]]:
+    """Up to `limit` (position, entity_id) of a segment after `position`."""
+    stmt = (
+        select(SegmentMemberRow.position, SegmentMemberRow.entity_id)
+        .where(
+            SegmentMemberRow.segment_id == segment_id,
+            SegmentMemberRow.position > position,
+        )
+        .order_by(SegmentMemberRow.position)
+        .limit(limit)
+    )
+    return [(pos, entity) for pos, entity in session.execute(stmt)]
+
+
+def lapsed_counts(
+    session: Session, run_id: str, entities: Iterable[str]
+) -> dict[str, int]:
+    """How many of these entities each segment of the run holds."""
+    counts: dict[str, int] = {}
+    for chunk in key_batches(session, entities):
+        stmt = (
+            select(SegmentMemberRow.segment_id, func.count())
+            .join(SegmentRow, SegmentRow.id == SegmentMemberRow.segment_id)
+            .where(
+                SegmentRow.run_id == run_id,
+                member_of(session, SegmentMemberRow.entity_id, chunk),
+            )
+            .group_by(SegmentMemberRow.segment_id)
+        )
+        for segment_id, count in session.execute(stmt):
+            counts[segment_id] = counts.get(segment_id, 0) + count
+    return counts
+
+
+def keys_changed_since(session: Session, purpose: str, since: datetime) -> set[str]:
+    """Identifier pseudonyms with a consent event recorded at or after `since`."""
+    stmt = (
+        select(ConsentEventRow.identifier_key)
+        .where(
+            ConsentEventRow.purpose == purpose,
+            ConsentEventRow.recorded_at >= since,
+        )
+        .distinct()
+    )
+    return set(session.scalars(stmt))
+
+
+def subjects_erased_since(session: Session, since: datetime) -> set[str]:
+    """Subjects whose data key was destroyed at or after `since`."""
+    stmt = select(SubjectKeyRow.subject_id).where(SubjectKeyRow.destroyed_at >= since)
+    return set(session.scalars(stmt))
+
+
+def entities_by_keys(session: Session, run_id: str, keys: Iterable[str]) -> set[str]:
+    """Entities of the run built from any of these identifier pseudonyms."""
+    found: set[str] = set()
+    for chunk in key_batches(session, keys):
+        stmt = select(RunEntityKeyRow.entity_id).where(
+            RunEntityKeyRow.run_id == run_id,
+            member_of(session, RunEntityKeyRow.identifier_key, chunk),
+        )
+        found.update(session.scalars(stmt))
+    return found
+
+
+def entities_by_subjects(
+    session: Session, run_id: str, subjects: Iterable[str]
+) -> set[str]:
+    """Entities of the run built from any of these subjects' records."""
+    found: set[str] = set()
+    for chunk in key_batches(session, subjects):
+        stmt = select(RunEntityKeyRow.entity_id).where(
+            RunEntityKeyRow.run_id == run_id,
+            member_of(session, RunEntityKeyRow.subject_id, chunk),
+        )
+        found.update(session.scalars(stmt))
+    return found
+
+
+def subject_keys_of(
+    session: Session, run_id: str, entities: Iterable[str]
+) -> dict[str, dict[str, list[str]]]:
+    """Map each of these entities to its subjects and their identifier pseudonyms."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for chunk in key_batches(session, entities):
+        stmt = select(
+            RunEntityKeyRow.entity_id,
+            RunEntityKeyRow.subject_id,
+            RunEntityKeyRow.identifier_key,
+        ).where(
+            RunEntityKeyRow.run_id == run_id,
+            member_of(session, RunEntityKeyRow.entity_id, chunk),
+        )
+        for entity, subject, key in session.execute(stmt):
+            found.setdefault(entity, {}).setdefault(subject, []).append(key)
+    return found

@@ -1,0 +1,144 @@
+"""Store a finished run: segments, members and entity identifiers, then publish.
+
+The whole run is written in one transaction and marked finished last, so a
+destination sees either the previous run or all of this one, never a part.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.audit import AuditEvent, append_events
+from gateway.ids import uuid7
+from gateway.storage import segments_repo
+from gateway.storage.bulk import copy_rows
+from gateway.storage.db import transaction
+from gateway.storage.models import RunEntityKeyRow, SegmentMemberRow, SegmentRow
+
+
+@dataclass(frozen=True)
+class RunToStore:
+    """What a run publishes; nothing here is personal data in clear.
+
+    Attributes:
+        segments: ``segment_id`` (label), ``level``, ``parent_id`` (label or
+            null), ``size``, ``description``: only segments over the floor.
+        memberships: ``entity_id``, ``segment_id`` (label), one row per
+            entity and level.
+        entity_keys: ``entity_id``, ``subject_id``, ``identifier_key``: what
+            each entity was built from, for consent checks at pull time.
+    """
+
+    run_id: str
+    audience: str
+    purpose: str
+    policy_version: str
+    seed: int
+    started_at: datetime
+    finished_at: datetime
+    summary: dict[str, Any]
+    segments: pl.DataFrame
+    memberships: pl.DataFrame
+    entity_keys: pl.DataFrame
+
+
+def segment_ids(segments: pl.DataFrame, now: datetime) -> dict[str, str]:
+    """A database id (UUIDv7) per segment label."""
+    return {label: uuid7(now) for label in segments["segment_id"].to_list()}
+
+
+def member_rows(memberships: pl.DataFrame, ids: dict[str, str]) -> pl.DataFrame:
+    """Members with their segment's database id and a position, ordered by entity.
+
+    The position is what cursors carry; ordering by entity id spreads any
+    structure of the data (partner, age...) over the pages.
+    """
+    known = memberships.filter(pl.col("segment_id").is_in(list(ids)))
+    return (
+        known.with_columns(
+            pl.col("segment_id").replace_strict(ids, return_dtype=pl.Utf8)
+        )
+        .sort("segment_id", "entity_id")
+        .with_columns(
+            (pl.int_range(pl.len()).over("segment_id")).cast(pl.Int64).alias("position")
+        )
+        .select("segment_id", "position", "entity_id")
+    )
+
+
+def store_run(sessions: sessionmaker[Session], run: RunToStore) -> dict[str, str]:
+    """Write the run and publish it; returns segment label -> database id."""
+    ids = segment_ids(run.segments, run.finished_at)
+    with transaction(sessions) as session:
+        segments_repo.start_run(
+            session,
+            {
+                "id": run.run_id,
+                "audience": run.audience,
+                "policy_version": run.policy_version,
+                "seed": run.seed,
+                "started_at": run.started_at,
+                "finished_at": None,
+                "summary": {},
+            },
+        )
+        segment_rows = [
+            (
+                ids[row["segment_id"]],
+                run.run_id,
+                row["segment_id"],
+                int(row["level"]),
+                ids.get(row["parent_id"]) if row["parent_id"] else None,
+                int(row["size"]),
+                row["description"] or "",
+            )
+            for row in run.segments.iter_rows(named=True)
+        ]
+        copy_rows(
+            session,
+            SegmentRow.__table__,
+            ("id", "run_id", "label", "level", "parent_id", "size", "description"),
+            segment_rows,
+        )
+        members = member_rows(run.memberships, ids)
+        copy_rows(
+            session,
+            SegmentMemberRow.__table__,
+            ("segment_id", "position", "entity_id"),
+            members.iter_rows(),
+        )
+        keys = run.entity_keys.unique(["identifier_key", "entity_id"])
+        copy_rows(
+            session,
+            RunEntityKeyRow.__table__,
+            ("run_id", "identifier_key", "entity_id", "subject_id"),
+            (
+                (run.run_id, key, entity, subject)
+                for key, entity, subject in keys.select(
+                    "identifier_key", "entity_id", "subject_id"
+                ).iter_rows()
+            ),
+        )
+        segments_repo.finish_run(session, run.run_id, run.finished_at, run.summary)
+        append_events(
+            session,
+            [
+                AuditEvent(
+                    actor="pipeline",
+                    action="pipeline.run",
+                    purpose=run.purpose,
+                    policy_version=run.policy_version,
+                    details={
+                        "run_id": run.run_id,
+                        "audience": run.audience,
+                        "segments": run.segments.height,
+                        "members": members.height,
+                    },
+                )
+            ],
+            run.finished_at,
+        )
+    return ids
