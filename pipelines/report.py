@@ -1,0 +1,396 @@
+"""report: one self-contained HTML page describing a segmentation run.
+
+The page must open offline and be safe to mail around: no script, no network
+reference (a Content-Security-Policy forbids any that slip in), plots drawn as
+inline SVG by ``pipelines.charts`` rather than with a plotting library, and
+every string that came from data escaped. It shows only the aggregates it is
+given: frames are cut down to the columns the page needs, so an identifier
+column passed by mistake never reaches the output, and a segment under the
+k-anonymity floor stops the rendering. The same input always gives the same
+bytes.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from numbers import Integral, Real
+from typing import Any
+
+import polars as pl
+
+from pipelines.charts import (
+    Bar,
+    Colours,
+    Tree,
+    assign_colours,
+    format_number,
+    heatmap_chart,
+    scatter_chart,
+    segment_colour,
+    silhouette_chart,
+    sizes_chart,
+)
+
+# A segment as (depth, root segment id, row); a list of them is a charts.Tree.
+_Node = tuple[int, str | None, dict[str, Any]]
+MAX_POINTS = 5_000  # above this the map is thinned, to keep the page small
+
+_SEGMENTS: Mapping[str, pl.DataType] = {
+    "segment_id": pl.String(),
+    "level": pl.Int64(),
+    "parent_id": pl.String(),
+    "size": pl.Int64(),
+    "description": pl.String(),
+    "stability": pl.Float64(),
+    "silhouette": pl.Float64(),
+}
+_POINTS: Mapping[str, pl.DataType] = {
+    "x": pl.Float64(),
+    "y": pl.Float64(),
+    "segment_id": pl.String(),
+}
+_PROFILES: Mapping[str, pl.DataType] = {
+    "segment_id": pl.String(),
+    "feature": pl.String(),
+    "z": pl.Float64(),
+}
+_RUN_KEYS = ("run_id", "audience", "generated_at", "policy_version", "seed")
+_CANDIDATE_KEYS = ("model", "k", "silhouette", "davies_bouldin")
+# Summary keys whose plain spelling would read badly ("Ari", "K min").
+_LABELS = {
+    "k": "k",
+    "k_min": "k (minimum segment size)",
+    "ari": "Stability (bootstrap mean adjusted Rand)",
+    "davies_bouldin": "Davies-Bouldin",
+    "n_components": "PCA components",
+    "explained_variance": "Explained variance (PCA)",
+}
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+color:#222;margin:0;background:#fff}
+main{max-width:980px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:0 0 8px}
+h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:36px}
+nav a{margin-right:14px;color:#0072B2}
+table{border-collapse:collapse;margin:8px 0 18px;font-variant-numeric:tabular-nums}
+caption{text-align:left;font-weight:600;padding:4px 0}
+th,td{border-bottom:1px solid #e6e6e6;padding:3px 10px;text-align:left;
+vertical-align:top}
+th{background:#f5f5f5}
+td.n{text-align:right}
+tr.chosen{background:#fff3cd;font-weight:600}
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 16px}
+dt{color:#666}
+dd{margin:0}
+svg.plot{max-width:100%;height:auto;display:block;margin:8px 0}
+svg text{font-size:11px;fill:#333}
+svg text.inv{fill:#fff}
+.axis{stroke:#bbb}
+.grid{stroke:#eee}
+.empty{color:#777;font-style:italic}
+footer{margin-top:40px;color:#777;font-size:12px}
+"""
+
+
+class _Html(str):
+    """Markup already escaped, which table cells pass through unchanged."""
+
+    __slots__ = ()
+
+
+def render_report(
+    summary: Mapping[str, Any],
+    segments: pl.DataFrame,
+    pca_points: pl.DataFrame,
+    profiles: pl.DataFrame,
+) -> str:
+    """Render the HTML report of one segmentation run.
+
+    Any summary key may be missing and any frame may be empty: the section then
+    says that nothing was recorded, so a partial run still gets a report.
+
+    Args:
+        summary: The run summary (JSON-able): run metadata, ``counts``,
+            ``quality``, ``dedupe``, ``segmentation`` and ``k_anonymity``.
+        segments: One row per segment of every level (``segment_id``,
+            ``level``, ``parent_id``, ``size``, ``description``, ``stability``,
+            ``silhouette``).
+        pca_points: A sample of ``x``, ``y`` and level-1 ``segment_id``.
+        profiles: Long ``segment_id``, ``feature``, ``z`` (the segment mean's
+            z-score against the population).
+
+    Returns:
+        A complete HTML document.
+
+    Raises:
+        ValueError: ``summary["k_anonymity"]["k_min"]`` is set and a segment is
+            smaller or of unknown size: such a segment must never be shown.
+    """
+    segment_rows = _rows(segments, _SEGMENTS)
+    _check_k_floor(summary, segment_rows)
+    points = _rows(
+        pca_points.gather_every(max(1, -(-pca_points.height // MAX_POINTS))), _POINTS
+    )
+    profile_rows = _rows(profiles, _PROFILES)
+    tree = _ordered_segments(segment_rows)
+    colours = assign_colours(
+        [row["segment_id"] for depth, _, row in tree if depth == 0]
+        + [row["segment_id"] for row in points + profile_rows]
+    )
+    seg = _mapping(summary, "segmentation")
+    audience = summary.get("audience")
+    title = "Segmentation report" + (f": {audience}" if audience is not None else "")
+    sections = [
+        ("run", "Run", _run_section(summary)),
+        ("quality", "Data quality", _tables(_mapping(summary, "quality"))),
+        ("dedupe", "Deduplication", _tables(_mapping(summary, "dedupe"))),
+        ("model", "Model selection", _model_section(seg)),
+        ("segments", "Segments", _segments_section(tree, colours)),
+        ("pca", "PCA map", scatter_chart(points, colours) or _empty("PCA sample")),
+        (
+            "silhouette",
+            "Silhouette per segment",
+            silhouette_chart(tree, colours, seg.get("silhouette"))
+            or _empty("per-segment silhouettes"),
+        ),
+        (
+            "profiles",
+            "Feature profiles",
+            heatmap_chart(profile_rows) or _empty("feature profiles"),
+        ),
+        ("k-anonymity", "k-anonymity", _k_section(_mapping(summary, "k_anonymity"))),
+    ]
+    nav = "".join(f'<a href="#{key}">{escape(name)}</a>' for key, name, _ in sections)
+    body = "".join(
+        f'<section id="{key}"><h2>{escape(name)}</h2>{html}</section>'
+        for key, name, html in sections
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head>\n"
+        f"<body><main><header><h1>{escape(title)}</h1></header><nav>{nav}</nav>\n"
+        f"{body}\n<footer>Aggregates only: this page holds no record or entity "
+        "identifiers.</footer>"
+        "</main></body></html>\n"
+    )
+
+
+def _rows(
+    frame: pl.DataFrame, schema: Mapping[str, pl.DataType]
+) -> list[dict[str, Any]]:
+    # Selecting by schema both tolerates missing columns and drops extra ones.
+    if frame.height == 0:
+        return []
+    missing = [pl.lit(None).alias(name) for name in schema if name not in frame.columns]
+    exprs = [pl.col(name).cast(dtype, strict=False) for name, dtype in schema.items()]
+    return frame.with_columns(missing).select(exprs).to_dicts()
+
+
+def _check_k_floor(summary: Mapping[str, Any], rows: list[dict[str, Any]]) -> None:
+    k_min = _mapping(summary, "k_anonymity").get("k_min")
+    if k_min is None:
+        return
+    # NaN would compare false against every size and so let everything through.
+    if isinstance(k_min, bool) or not isinstance(k_min, Real) or math.isnan(k_min):
+        raise ValueError("k_anonymity.k_min is not a number; refusing to render")
+    # Fail closed: a size that is missing cannot be shown to meet the floor.
+    small = sum(1 for row in rows if row["size"] is None or row["size"] < k_min)
+    if small:
+        raise ValueError(f"{small} segment(s) below k_min={k_min}; refusing to render")
+
+
+def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _ordered_segments(rows: list[dict[str, Any]]) -> list[_Node]:
+    """Order segments depth first; each as (depth, root segment id, row)."""
+    rows = sorted(rows, key=lambda row: (str(row["segment_id"]), row["level"] or 0))
+    ids = {row["segment_id"] for row in rows}
+    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    roots = []
+    for row in rows:
+        parent = row["parent_id"]
+        if parent is not None and parent in ids and parent != row["segment_id"]:
+            children[parent].append(row)
+        else:
+            roots.append(row)
+    ordered: list[_Node] = []
+    seen: set[int] = set()
+    stack = [(0, row["segment_id"], row) for row in reversed(roots)]
+    while stack:
+        depth, root, row = stack.pop()
+        if id(row) not in seen:
+            seen.add(id(row))
+            ordered.append((depth, root, row))
+            kids = children.get(row["segment_id"], [])
+            stack.extend((depth + 1, root, kid) for kid in reversed(kids))
+    # A parent cycle has no root to start from; show its members rather than drop them.
+    return ordered + [
+        (0, row["segment_id"], row) for row in rows if id(row) not in seen
+    ]
+
+
+def _fmt(value: object) -> str:
+    """Format a value as escaped text: thousands separators, 3 significant digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Integral):
+        return f"{int(value):,}"
+    if isinstance(value, Real):
+        return format_number(float(value))
+    if isinstance(value, Mapping):
+        return "; ".join(f"{escape(str(k))}: {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(item) for item in value)
+    return escape(str(value))
+
+
+def _label(key: object) -> str:
+    text = str(key)
+    if text in _LABELS:
+        return _LABELS[text]
+    text = text.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _empty(what: str) -> str:
+    return f'<p class="empty">No {escape(what)} recorded for this run.</p>'
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, _Html):
+        return f"<td>{value}</td>"
+    numeric = isinstance(value, Real) and not isinstance(value, bool)
+    return f'<td class="n">{_fmt(value)}</td>' if numeric else f"<td>{_fmt(value)}</td>"
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    caption: str = "",
+    chosen: Sequence[bool] = (),
+) -> str:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
+    marks = [' class="chosen"' if flag else "" for flag in chosen]
+    body = "".join(
+        f"<tr{marks[i] if i < len(marks) else ''}>{''.join(map(_cell, row))}</tr>"
+        for i, row in enumerate(rows)
+    )
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _tables(data: Mapping[str, Any], what: str = "figures") -> str:
+    """Render a summary block: its scalars as one table, each sub-mapping as another.
+
+    A sub-mapping of mappings (``{"age": {"count": 3, "rate": 0.01}}``) becomes a
+    matrix, its inner keys as columns; its own keys are data (feature names)
+    and are shown as given.
+    """
+    flat = [(_label(k), v) for k, v in data.items() if not isinstance(v, Mapping)]
+    parts = [_table(("Measure", "Value"), flat)] if flat else []
+    for key, sub in data.items():
+        if not isinstance(sub, Mapping):
+            continue
+        scalars = [(str(k), v) for k, v in sub.items() if not isinstance(v, Mapping)]
+        nested = {str(k): v for k, v in sub.items() if isinstance(v, Mapping)}
+        if scalars:
+            parts.append(_table(("Item", "Value"), scalars, _label(key)))
+        if nested:
+            columns = list(dict.fromkeys(c for inner in nested.values() for c in inner))
+            rows = [
+                (name, *(inner.get(c) for c in columns))
+                for name, inner in nested.items()
+            ]
+            parts.append(_table(("Item", *map(_label, columns)), rows, _label(key)))
+        if not sub:
+            parts.append(_table(("Item", "Value"), [], _label(key)))
+    return "".join(parts) or _empty(what)
+
+
+def _run_section(summary: Mapping[str, Any]) -> str:
+    meta = "".join(
+        f"<dt>{escape(_label(key))}</dt><dd>{_fmt(summary[key])}</dd>"
+        for key in _RUN_KEYS
+        if key in summary
+    )
+    meta_html = f'<dl class="meta">{meta}</dl>' if meta else _empty("run metadata")
+    return meta_html + _tables(_mapping(summary, "counts"), "counts")
+
+
+def _model_section(seg: Mapping[str, Any]) -> str:
+    chosen = {k: v for k, v in seg.items() if k != "candidates"}
+    html = _tables(chosen, "model figures")
+    listed = seg.get("candidates")
+    listed = listed if isinstance(listed, list | tuple) else ()
+    candidates = [c for c in listed if isinstance(c, Mapping)]
+    if not candidates:
+        return html + _empty("model-selection candidates")
+    rows = [tuple(c.get(key) for key in _CANDIDATE_KEYS) for c in candidates]
+    picked = [
+        c.get("model") == seg.get("model")
+        and c.get("k") == seg.get("k")
+        and "model" in seg
+        for c in candidates
+    ]
+    headers = (
+        "Model",
+        "k",
+        "Silhouette (higher is better)",
+        "Davies-Bouldin (lower is better)",
+    )
+    return html + _table(headers, rows, "Candidates (chosen one highlighted)", picked)
+
+
+def _k_section(k_anon: Mapping[str, Any]) -> str:
+    note = ""
+    if k_anon.get("k_min") is not None:
+        note = (
+            f"<p>Every segment in this report has at least {_fmt(k_anon['k_min'])}"
+            " members; smaller ones were merged or suppressed.</p>"
+        )
+    return note + _tables(k_anon, "k-anonymity figures")
+
+
+def _segments_section(tree: Tree, colours: Colours) -> str:
+    if not tree:
+        return _empty("segments")
+    total = sum(row["size"] or 0 for depth, _, row in tree if depth == 0)
+    bars, rows = [], []
+    for depth, root, row in tree:
+        share = (
+            f" ({row['size'] / total:.1%})" if total and row["size"] is not None else ""
+        )
+        bars.append(
+            Bar(
+                str(row["segment_id"]),
+                depth,
+                row["size"],
+                segment_colour(colours, root),
+                _fmt(row["size"]) + share,
+            )
+        )
+        indent = "&#160;" * 4 * depth
+        rows.append(
+            (
+                _Html(indent + _fmt(row["segment_id"])),
+                row["level"],
+                row["parent_id"],
+                row["size"],
+                _Html(share.strip(" ()") or "—"),
+                row["stability"],
+                row["silhouette"],
+                row["description"],
+            )
+        )
+    headers = "Segment Level Parent Size Share Stability Silhouette Description"
+    return sizes_chart(bars) + _table(headers.split(), rows)
