@@ -25,6 +25,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# A synthetic population through the real HTTP API, then the pipeline; in its
+# own data directory (var/demo), so it can run again and leaves var/ alone.
+demo: install
+	$(BIN)/python -m gateway.demo
+
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
