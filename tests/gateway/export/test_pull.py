@@ -22,7 +22,7 @@ from gateway.storage.models import (
     RecordRow,
     SubjectKeyRow,
 )
-from pipelines.store import RunToStore, store_run
+from pipelines.export import RunToStore, store_run
 from tests.databases import POLICIES, Database, gateway_context
 from tests.factories import (
     ApiClient,

@@ -1,4 +1,4 @@
-"""Store a finished run: segments, members and entity identifiers, then publish.
+"""export: store a finished run (segments, members, entity identifiers), then publish.
 
 The whole run is written in one transaction and marked finished last, so a
 destination sees either the previous run or all of this one, never a part.
