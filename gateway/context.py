@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.consent.identifiers import IdentifierKind, identifier_kinds
 from gateway.crypto.keyring import KeyPurpose, Keyring
 from gateway.crypto.pseudonym import Pseudonymizer
+from gateway.linkage.encoder import LinkageEncoder
 from gateway.policy.models import PolicySet
 from gateway.settings import Settings
 
@@ -36,6 +37,11 @@ class GatewayContext:
     def pseudonymizer(self) -> Pseudonymizer:
         """Keyed HMAC pseudonyms under the active pseudonymization key."""
         return Pseudonymizer(self.keyring.active(KeyPurpose.PSEUDONYM))
+
+    @cached_property
+    def linkage(self) -> LinkageEncoder:
+        """Linkage encodings (CLK, block keys) under the active linkage key."""
+        return LinkageEncoder(self.keyring.active(KeyPurpose.LINKAGE))
 
     @cached_property
     def identifier_kinds(self) -> dict[str, IdentifierKind]:

@@ -28,6 +28,7 @@ from gateway.ingest.receipt import RecordResult, receipt
 from gateway.ingest.transform import StoredForm, transform
 from gateway.ingest.validate import FieldIssue, InvalidRecord, validate_record
 from gateway.ingest.vault import VaultWriter
+from gateway.linkage.encoder import NO_ENCODING, linkage_fields
 from gateway.policy.models import Dataset, Purpose
 from gateway.storage import idempotency_repo, records_repo
 from gateway.storage.db import transaction
@@ -285,6 +286,7 @@ def _store(
     )
     vault = VaultWriter(session, ctx.keyring, now)
     vault.load(form.subject_id for _, form in kept if form.vault)
+    written: dict[str, StoredForm] = {}
     for result, form in kept:
         source_id = result.source_id or ""
         previous = known.get(source_id)
@@ -309,6 +311,7 @@ def _store(
             known[source_id] = (record_id, form.content_hash, row["version"])
             result.record_id = record_id
             result.status = "updated" if previous else "accepted"
+            written[record_id] = form
         batch.audits.append(
             AuditEvent(
                 actor=client.id,
@@ -321,7 +324,31 @@ def _store(
                 details={"index": result.index},
             )
         )
+    _add_linkage(ctx, dataset, batch, written)
     _write(session, batch)
+
+
+def _add_linkage(
+    ctx: GatewayContext,
+    dataset: Dataset,
+    batch: _Batch,
+    written: dict[str, StoredForm],
+) -> None:
+    """Give every record written its linkage encodings, in one batch.
+
+    Made here, from the clear values only the gateway holds, and only for
+    records that are stored (not duplicates, not rejected): the pipelines
+    link people through these and never see the fields.
+    """
+    names = linkage_fields(dataset)
+    rows = [batch.inserts.get(rid) or batch.updates[rid] for rid in written]
+    if not names:
+        for row in rows:
+            row.update(NO_ENCODING)
+        return
+    fields = [{n: form.vault.get(n) for n in names} for form in written.values()]
+    for row, encoding in zip(rows, ctx.linkage.encode_many(fields), strict=True):
+        row.update(encoding.columns())
 
 
 def _record_row(

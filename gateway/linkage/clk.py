@@ -41,6 +41,7 @@ person encoded at two ingestions gives the same bytes.
 import hashlib
 import hmac
 import re
+import struct
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -246,14 +247,32 @@ class _HmacSha256:
         return outer.digest()
 
 
+# Tokens whose positions may be kept in memory between records: q-grams and
+# date or postal parts, which are shared by thousands of people and identify
+# nobody. A whole birth date or postal code is hashed again every time.
+_UNCACHED_PREFIXES = {"birth_date": "ymd", "postal_code": "pc"}
+CACHE_LIMIT = 200_000
+
+
 class ClkEncoder:
     """`encode_clk` bound to one key and spec, for many records.
 
     The field keys, the HMAC states and the diffusion map are derived once
-    here, instead of per record.
+    here, instead of per record. A token's positions are remembered (bounded,
+    see `_UNCACHED_PREFIXES`), since the same bigrams recur in every batch;
+    and `encode_many` sets, permutes and diffuses a whole batch's filters in
+    a few array operations.
     """
 
-    __slots__ = ("_blocks", "_fields", "_mask", "_offsets", "_permutation", "_spec")
+    __slots__ = (
+        "_blocks",
+        "_cache",
+        "_fields",
+        "_mask",
+        "_offsets",
+        "_permutation",
+        "_spec",
+    )
 
     def __init__(self, key: bytes, spec: ClkSpec | None = None) -> None:
         spec = spec or ClkSpec()
@@ -279,38 +298,65 @@ class ClkEncoder:
             ]
             for name in FIELDS
         }
+        self._cache: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
 
     def __repr__(self) -> str:
         return f"ClkEncoder(spec={self._spec!r})"  # never the key
 
-    def _digests(self, fields: Mapping[str, str | None]) -> tuple[bytes, list[int]]:
-        """HMAC digests of every token, and how many positions each one gives."""
-        digests: list[bytes] = []
-        takes: list[int] = []
+    def _token_bits(self, name: str, token: str) -> int:
+        """The filter bits one token of one field sets, as an integer mask.
+
+        Bit ``p`` of the filter is integer bit ``bits - 1 - p``, so that the
+        mask's big-endian bytes unpack into the filter in order.
+        """
+        mac, mask, top = self._fields[name], self._mask, self._spec.bits - 1
+        data = token.encode()
+        bits = 0
+        for counter, take in self._blocks[name]:
+            for word in struct.unpack(">16H", mac(counter + data))[:take]:
+                bits |= 1 << (top - (word & mask))
+        prefix = _UNCACHED_PREFIXES.get(name)
+        cache = self._cache[name]
+        if (prefix is None or not token.startswith(prefix)) and len(
+            cache
+        ) < CACHE_LIMIT:
+            cache[token] = bits
+        return bits
+
+    def _filter(self, fields: Mapping[str, str | None]) -> int:
+        """The plain Bloom filter of one record, before permutation and diffusion."""
+        bits = 0
         for name in FIELDS:
-            mac, blocks = self._fields[name], self._blocks[name]
-            for token in field_tokens(name, fields.get(name)):
-                data = token.encode()
-                for counter, take in blocks:
-                    digests.append(mac(counter + data))
-                    takes.append(take)
-        return b"".join(digests), takes
+            value = fields.get(name)
+            if value is None:
+                continue
+            known = self._cache[name]
+            for token in field_tokens(name, value):
+                token_bits = known.get(token)
+                if token_bits is None:
+                    token_bits = self._token_bits(name, token)
+                bits |= token_bits
+        return bits
 
     def __call__(self, fields: Mapping[str, str | None]) -> bytes:
         """Return the CLK of one record's normalized fields (see `encode_clk`)."""
+        return self.encode_many([fields])[0]
+
+    def encode_many(self, records: Sequence[Mapping[str, str | None]]) -> list[bytes]:
+        """Return the CLKs of many records, as `__call__` would one by one."""
         size = self._spec.bits
-        bits = np.zeros(size, dtype=np.bool_)
-        digests, takes = self._digests(fields)
-        if takes:
-            words = np.frombuffer(digests, dtype=">u2").reshape(len(takes), 16)
-            wanted = np.arange(16) < np.asarray(takes)[:, None]
-            bits[(words[wanted] & self._mask).astype(np.intp)] = True
-        permuted = bits[self._permutation]
-        wrapped = np.concatenate((permuted, permuted[: self._offsets[-1]]))
+        width = size // 8
+        raw = b"".join(
+            self._filter(fields).to_bytes(width, "big") for fields in records
+        )
+        plain = np.frombuffer(raw, dtype=np.uint8).reshape(len(records), width)
+        bits = np.unpackbits(plain, axis=1).astype(np.bool_)
+        permuted = bits[:, self._permutation]
+        wrapped = np.concatenate((permuted, permuted[:, : self._offsets[-1]]), axis=1)
         mixed = permuted.copy()
         for offset in self._offsets[1:]:
-            mixed ^= wrapped[offset : offset + size]
-        return np.packbits(mixed).tobytes()
+            mixed ^= wrapped[:, offset : offset + size]
+        return [row.tobytes() for row in np.packbits(mixed, axis=1)]
 
 
 def encode_clk(

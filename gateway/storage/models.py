@@ -110,6 +110,12 @@ class RecordRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Keyed linkage encodings (gateway.linkage), made at ingestion from the
+    # clear fields, for datasets with linkage fields; null otherwise. The
+    # pipelines compare them without ever seeing the fields.
+    clk: Mapped[bytes | None] = mapped_column(LargeBinary)
+    block_keys: Mapped[list[str] | None] = mapped_column(JSONType)
+    linkage_kid: Mapped[str | None] = mapped_column(String(16))
 
 
 class VaultEntryRow(Base):
