@@ -19,6 +19,7 @@ from gateway.bootstrap import build_context, initialise, record_policy_version
 from gateway.consent.tcf import decode_tc_string
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
+from gateway.linkage.backfill import BackfillReport, backfill
 from gateway.policy.loader import load_policies
 from gateway.settings import get_settings
 from gateway.storage import migrate
@@ -35,10 +36,14 @@ clients_app = typer.Typer(
 policies_app = typer.Typer(help="The policy directory.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 consent_app = typer.Typer(help="Consent tools.", no_args_is_help=True)
+linkage_app = typer.Typer(
+    help="Privacy-preserving linkage encodings.", no_args_is_help=True
+)
 app.add_typer(clients_app, name="clients")
 app.add_typer(policies_app, name="policies")
 app.add_typer(audit_app, name="audit")
 app.add_typer(consent_app, name="consent")
+app.add_typer(linkage_app, name="linkage")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -205,6 +210,28 @@ def audit_verify(as_json: JsonOpt = False) -> None:
         raise _fail(
             f"audit log broken at event {report.first_bad_seq}: {report.problem}"
         )
+
+
+@linkage_app.command("backfill")
+def linkage_backfill(as_json: JsonOpt = False) -> None:
+    """Encode records stored without linkage encodings (or under an old key).
+
+    Reads each record's vault entry under its subject's key; erased subjects
+    stay unencoded. Audited, one event per dataset.
+    """
+    reports: list[BackfillReport] = []
+
+    def run() -> None:
+        with _context() as ctx:
+            reports.extend(backfill(ctx))
+
+    _guarded(run)
+    payload = {"datasets": [asdict(report) for report in reports]}
+    text = "\n".join(
+        f"{r.dataset}: {r.encoded} encoded, {r.without_key} without a key (erased)"
+        for r in reports
+    )
+    _emit(as_json, payload, text or "no dataset has linkage fields")
 
 
 @consent_app.command("decode-tcf")

@@ -82,3 +82,32 @@ def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None
             .where(SubjectKeyRow.subject_id == row["subject_id"])
             .values(values)
         )
+
+
+def lacking_linkage(
+    session: Session, dataset: str, kid: str, limit: int
+) -> list[tuple[str, str, bytes | None]]:
+    """Records of a dataset not yet encoded under the linkage key `kid`.
+
+    Returns (record id, subject id, vault ciphertext or None), by record id.
+    """
+    stmt = (
+        select(RecordRow.id, RecordRow.subject_id, VaultEntryRow.ciphertext)
+        .outerjoin(VaultEntryRow, VaultEntryRow.record_id == RecordRow.id)
+        .where(
+            RecordRow.dataset == dataset,
+            (RecordRow.linkage_kid.is_(None)) | (RecordRow.linkage_kid != kid),
+        )
+        .order_by(RecordRow.id)
+        .limit(limit)
+    )
+    return [(rid, subject, blob) for rid, subject, blob in session.execute(stmt)]
+
+
+def set_linkage(session: Session, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Store linkage columns (clk, block_keys, linkage_kid) on records, by id."""
+    if rows:
+        session.execute(
+            update(RecordRow),
+            [{"id": record_id, **columns} for record_id, columns in rows],
+        )
