@@ -1,0 +1,285 @@
+"""Per-entity features for segmentation (pure: frames in, frame out).
+
+One row per entity: demographic (age band, region, gender, loyalty tier),
+behavioural RFM (recency, frequency, monetary) and contextual shares (channel,
+device, time of day, weekend). Everything is vectorized Polars, so the stage
+runs on millions of entities without a Python loop over rows.
+
+Input frames are expected to have been through `pipelines.quality.assess`:
+values outside their allowed levels are not re-checked here, and an unknown
+postal prefix simply maps to the ``"unknown"`` region. The output keeps nulls
+where a value is missing (gender, loyalty tier, recency, mean basket) so that
+`pipelines.quality.impute` can fill them under a stated strategy.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from pipelines.frames import (
+    CATEGORICAL_LEVELS,
+    CHANNELS,
+    CUSTOMERS_SCHEMA,
+    DAYPARTS,
+    DEVICES,
+    EVENTS_SCHEMA,
+    FEATURES_SCHEMA,
+    UNKNOWN,
+    check_schema,
+)
+
+# Metropolitan départements (2016 regions) by the first two characters of the
+# postal code. "20" is Corsica's postal prefix; "2A"/"2B" its département codes.
+_REGION_PREFIXES: Mapping[str, tuple[str, ...]] = {
+    "auvergne_rhone_alpes": (
+        "01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74",
+    ),
+    "bourgogne_franche_comte": ("21", "25", "39", "58", "70", "71", "89", "90"),
+    "bretagne": ("22", "29", "35", "56"),
+    "centre_val_de_loire": ("18", "28", "36", "37", "41", "45"),
+    "corse": ("20", "2A", "2B"),
+    "grand_est": ("08", "10", "51", "52", "54", "55", "57", "67", "68", "88"),
+    "hauts_de_france": ("02", "59", "60", "62", "80"),
+    "ile_de_france": ("75", "77", "78", "91", "92", "93", "94", "95"),
+    "normandie": ("14", "27", "50", "61", "76"),
+    "nouvelle_aquitaine": (
+        "16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87",
+    ),
+    "occitanie": (
+        "09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82",
+    ),
+    "pays_de_la_loire": ("44", "49", "53", "72", "85"),
+    "provence_alpes_cote_dazur": ("04", "05", "06", "13", "83", "84"),
+    # 971-976 (Guadeloupe to Mayotte, and Saint-Pierre-et-Miquelon). "98" is
+    # left unknown: it mixes Monaco (980) with the Pacific collectivities.
+    "overseas": ("97",),
+}  # fmt: skip
+REGION_OF_PREFIX: Mapping[str, str] = {
+    prefix: region
+    for region, prefixes in _REGION_PREFIXES.items()
+    for prefix in prefixes
+}
+# Lower bound (inclusive) of each age band but the last; "65+" is the rest.
+_AGE_BANDS = ((0, "<18"), (18, "18-24"), (25, "25-34"), (35, "35-44"),
+              (45, "45-54"), (55, "55-64"), (65, "65+"))  # fmt: skip
+_DAYPART_STARTS = (0, 6, 12, 18)  # UTC hours, see frames.DAYPARTS
+_COUNTS = ("frequency", "n_events")
+# Indicator families turned into shares of the entity's events.
+_SHARED = ("channel", "device", "daypart", "weekend")
+
+
+def age_band(birth_year: pl.Expr, as_of_year: int) -> pl.Expr:
+    """Band the age reached during ``as_of_year`` (``"unknown"`` when not known).
+
+    Birth dates are stored generalized to a year, so the age is the one the
+    person reaches in the reference year: up to a year more than on the day.
+    """
+    age = pl.lit(as_of_year) - birth_year.cast(pl.Int64)
+    band = pl.when(age.is_null() | (age < 0)).then(pl.lit(UNKNOWN))
+    for low, label in reversed(_AGE_BANDS[1:]):
+        band = band.when(age >= low).then(pl.lit(label))
+    return band.otherwise(pl.lit(_AGE_BANDS[0][1]))
+
+
+def region(postal_prefix: pl.Expr) -> pl.Expr:
+    """Map a 2-character postal prefix to its region slug, else ``"unknown"``.
+
+    Prefixes are matched as stored (upper case, as ingest normalizes postal
+    codes), the same way `quality` checks them.
+    """
+    return postal_prefix.replace_strict(
+        REGION_OF_PREFIX, default=UNKNOWN, return_dtype=pl.Utf8
+    ).fill_null(UNKNOWN)
+
+
+def _vote(column: str) -> pl.Expr:
+    """The most frequent non-null value of a group; ties go to the smallest."""
+    return pl.col(column).drop_nulls().mode().min()
+
+
+def _demographics(customers: pl.LazyFrame, as_of_year: int) -> pl.LazyFrame:
+    """One row per entity with customer records, combining them per column.
+
+    Each column is voted on its own, so an entity's gender may come from one
+    partner and its tier from another. Entities with a single record (most of
+    them) skip the vote: `mode` per group costs about five times `first`.
+    """
+    columns = ("birth_year", "postal_prefix", "gender", "loyalty_tier")
+    per_entity = customers.group_by("entity_id").agg(
+        pl.len().alias("_records"), pl.col(*columns).first()
+    )
+    single = per_entity.filter(pl.col("_records") == 1).drop("_records")
+    several = per_entity.filter(pl.col("_records") > 1).select("entity_id")
+    voted = (
+        customers.join(several, "entity_id", "semi")
+        .group_by("entity_id")
+        .agg(*(_vote(column) for column in columns))
+    )
+    return pl.concat([single, voted]).select(
+        "entity_id",
+        age_band(pl.col("birth_year"), as_of_year).alias("age_band"),
+        region(pl.col("postal_prefix")).alias("region"),
+        "gender",
+        "loyalty_tier",
+    )
+
+
+def _indicators() -> dict[str, pl.Expr]:
+    """Per-event columns whose per-entity sums (or max) make the behaviour.
+
+    Computed before grouping so that the group-by only sums plain columns: a
+    filter or a condition evaluated per group is several times slower on
+    millions of groups. 0/1 flags are UInt8 (Polars sums them as Int64).
+    """
+    kind, amount, at = pl.col("event_type"), pl.col("amount"), pl.col("occurred_at")
+    purchase = kind == "purchase"
+    hour = at.dt.hour()
+    ends = (*_DAYPART_STARTS[1:], 24)
+    flags = {
+        "frequency": purchase,
+        "_priced_purchases": purchase & amount.is_not_null(),
+        **{f"channel_{c}": pl.col("channel") == c for c in CHANNELS},
+        f"channel_{UNKNOWN}": pl.col("channel").is_null(),
+        **{f"device_{d}": pl.col("device") == d for d in DEVICES},
+        f"device_{UNKNOWN}": pl.col("device").is_null(),
+        **{
+            f"daypart_{part}": (hour >= start) & (hour < end)
+            for part, start, end in zip(DAYPARTS, _DAYPART_STARTS, ends, strict=True)
+        },
+        # ISO weekday: Saturday is 6, Sunday 7.
+        "weekend": at.dt.weekday() >= 6,
+    }
+    return {
+        # A null comparison (no channel) is false: the share's denominator
+        # stays "all the entity's events".
+        **{name: flag.fill_null(False).cast(pl.UInt8) for name, flag in flags.items()},
+        # A refund lowers the total whatever sign the partner sent it with.
+        "monetary_total": pl.when(purchase)
+        .then(amount)
+        .when(kind == "refund")
+        .then(-amount.abs()),
+        "_purchase_amount": pl.when(purchase).then(amount),
+        "_last_purchase": pl.when(purchase).then(at),
+    }
+
+
+def _behaviour(events: pl.LazyFrame, as_of: datetime) -> pl.LazyFrame:
+    """One row per entity with events: RFM figures and contextual shares."""
+    indicators = _indicators()
+    sums = [name for name in indicators if name != "_last_purchase"]
+    shares = [name for name in indicators if name.split("_")[0] in _SHARED]
+    n_events = pl.col("n_events")
+    return (
+        events.select("entity_id", **indicators)
+        .group_by("entity_id")
+        .agg(
+            pl.len().alias("n_events"),
+            pl.col(*sums).sum(),
+            pl.col("_last_purchase").max(),
+        )
+        .with_columns(
+            (pl.lit(as_of) - pl.col("_last_purchase"))
+            .dt.total_days()
+            .alias("recency_days"),
+            pl.when(pl.col("_priced_purchases") > 0)
+            .then(pl.col("_purchase_amount") / pl.col("_priced_purchases"))
+            .alias("monetary_mean"),
+            *((pl.col(name) / n_events).alias(f"share_{name}") for name in shares),
+        )
+    )
+
+
+def build_features(
+    customers: pl.DataFrame, events: pl.DataFrame, as_of: datetime
+) -> pl.DataFrame:
+    """Build one feature row per entity from its customer records and events.
+
+    Every entity of either frame gets a row. Recency is whole days from the
+    last purchase to ``as_of`` (null without purchases); frequency counts
+    purchases; ``monetary_total`` is purchase amounts minus refund amounts
+    (a refund counts negative whatever its sign); ``monetary_mean`` is the
+    mean purchase amount (null without a purchase that has one). Shares are
+    fractions of all the entity's events; an entity without events gets 0
+    counts and 0 shares.
+
+    Args:
+        customers: Frame of `frames.CUSTOMERS_SCHEMA`, several rows per entity
+            allowed (combined per column: most common value, ties to the
+            smallest).
+        events: Frame of `frames.EVENTS_SCHEMA`, UTC timestamps.
+        as_of: The reference instant (time zone aware), e.g. the run's clock.
+
+    Returns:
+        A frame of `frames.FEATURES_SCHEMA`, sorted by ``entity_id``.
+
+    Raises:
+        ValueError: A frame does not match its schema, or ``as_of`` is naive.
+    """
+    check_schema(customers, CUSTOMERS_SCHEMA, "customers")
+    check_schema(events, EVENTS_SCHEMA, "events")
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be time zone aware")
+    as_of = as_of.astimezone(UTC)
+    shares = [name for name in FEATURES_SCHEMA if name.startswith("share_")]
+    # A full join gives every entity of either side a row, without a third
+    # pass over the ten-million-row events just to list entity ids.
+    frame = (
+        _demographics(customers.lazy(), as_of.year)
+        .join(_behaviour(events.lazy(), as_of), "entity_id", "full", coalesce=True)
+        .with_columns(
+            pl.col(*_COUNTS).fill_null(0),
+            pl.col("monetary_total").fill_null(0.0),
+            pl.col(*shares).fill_null(0.0),
+            # An entity known only from events has no demographics at all.
+            pl.col("age_band", "region").fill_null(UNKNOWN),
+        )
+        .select([pl.col(n).cast(t) for n, t in FEATURES_SCHEMA.items()])
+        .sort("entity_id")
+    )
+    return frame.collect()
+
+
+def numeric_matrix(features: pl.DataFrame) -> tuple[NDArray[np.float64], list[str]]:
+    """Encode imputed features as a float matrix for clustering.
+
+    Row ``i`` of the matrix is row ``i`` of ``features`` (keep the frame's
+    ``entity_id`` column to map labels back). Categoricals are one-hot over
+    their full, fixed level list (`frames.CATEGORICAL_LEVELS`), named
+    ``"<feature>=<level>"``, so the columns are the same whatever the data;
+    the numeric features follow as they are, unscaled, in schema order.
+
+    Args:
+        features: The output of `build_features` after `quality.impute`.
+
+    Returns:
+        ``(X, names)``: a C-contiguous float64 array of shape
+        ``(n_entities, len(names))`` and the column names.
+
+    Raises:
+        ValueError: The schema does not match, a value is null (impute
+            first) or a categorical value is not one of its levels.
+    """
+    check_schema(features, FEATURES_SCHEMA, "features")
+    columns = [name for name in FEATURES_SCHEMA if name != "entity_id"]
+    nulls = features.select(pl.col(columns).null_count()).row(0, named=True)
+    if missing := [name for name, count in nulls.items() if count]:
+        raise ValueError(f"features: nulls in {missing}; impute them first")
+    for name, levels in CATEGORICAL_LEVELS.items():
+        if not features.get_column(name).is_in(levels).all():
+            raise ValueError(f"features: column {name!r} has an unknown level")
+    one_hot = {
+        f"{name}={level}": (pl.col(name) == level).cast(pl.Float64)
+        for name, levels in CATEGORICAL_LEVELS.items()
+        for level in levels
+    }
+    numeric = {
+        name: pl.col(name).cast(pl.Float64)
+        for name in columns
+        if name not in CATEGORICAL_LEVELS
+    }
+    encoded = features.select(**one_hot, **numeric)
+    matrix = np.ascontiguousarray(encoded.to_numpy(), dtype=np.float64)
+    return matrix, encoded.columns
