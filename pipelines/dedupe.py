@@ -103,10 +103,12 @@ def _check(records: pl.DataFrame, threshold: float, sizes: tuple[int, int]) -> N
         raise ValueError("record_id must be present and unique")
 
 
-def _exact_edges(records: pl.DataFrame, max_group: int) -> _Edges:
+def _exact_edges(
+    records: pl.DataFrame, max_group: int, identifiers: tuple[str, ...]
+) -> _Edges:
     """Star links from each identifier group's first row to the others."""
     parts: list[_Edges] = []
-    for column in IDENTIFIER_COLUMNS:
+    for column in identifiers:
         group = (
             records.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"), column)
             .drop_nulls(column)
@@ -296,7 +298,12 @@ def _entities(
 
 
 def dedupe(
-    records: pl.DataFrame, *, threshold: float, max_block: int, max_component: int
+    records: pl.DataFrame,
+    *,
+    threshold: float,
+    max_block: int,
+    max_component: int,
+    identifiers: tuple[str, ...] = IDENTIFIER_COLUMNS,
 ) -> pl.DataFrame:
     """Group records of the same person into entities.
 
@@ -312,6 +319,9 @@ def dedupe(
         threshold: Least Dice coefficient for a fuzzy link, in (0, 1].
         max_block: Largest block compared pair by pair; larger ones are skipped.
         max_component: Largest entity; larger components are split.
+        identifiers: The String columns whose equal values link exactly; by
+            default e-mail and phone, to which a caller may add e.g. the
+            subject pseudonym (two records of one partner's customer).
 
     Returns:
         ``record_id``, ``entity_id`` (the smallest record id of the entity),
@@ -324,10 +334,15 @@ def dedupe(
             record id, encodings of different lengths, or bad parameters.
     """
     _check(records, threshold, (max_block, max_component))
+    for column in identifiers:
+        if records.schema.get(column) != pl.String:
+            raise ValueError(
+                f"dedupe needs identifier column {column!r} of type String"
+            )
     n = records.height
     if n == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    exact = _exact_edges(records, max_component)
+    exact = _exact_edges(records, max_component, identifiers)
     fuzzy = _fuzzy_edges(records, threshold, max_block)
     edges = _distinct(_Edges.concat([exact, fuzzy]), n)
     labels, kept = _split(n, edges, max_component)

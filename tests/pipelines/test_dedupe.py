@@ -211,3 +211,15 @@ def test_rejects_bad_input(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         dedupe(frame, **params)  # type: ignore[arg-type]
+
+
+def test_extra_identifier_columns_link_exactly() -> None:
+    records = make_records({"a": JEAN, "b": MARIE, "c": PAUL}).with_columns(
+        pl.Series("subject_id", ["s1", "s1", "s2"])
+    )
+    plain = dedupe(records, **PARAMS)
+    assert plain["entity_id"].n_unique() == 3
+    linked = dedupe(records, **PARAMS, identifiers=("email_key", "subject_id"))
+    assert linked["entity_id"].to_list() == ["a", "a", "c"]
+    with pytest.raises(ValueError, match="identifier column 'nope'"):
+        dedupe(records, **PARAMS, identifiers=("nope",))
