@@ -22,12 +22,14 @@ segment table. The report holds counts only: segment ids are harmless, but a
 report that names what was suppressed invites asking who was in it.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
+
+from gateway.export.floor import remainder_ok, visible_ids
 
 # Measurements of a segment as it was fitted: stale once it absorbs another.
 _MEASURED = ("stability", "silhouette", "description")
@@ -148,18 +150,7 @@ def visible_segments(
     _check_floor(floor)
     now = {sid: int(sizes_now.get(sid, 0)) for sid in segments["segment_id"]}
     rows = segments.select("segment_id", "level", "parent_id").rows()
-    visible: set[str] = set()
-    for level in sorted({row[1] for row in rows}):
-        shown: dict[str | None, list[str]] = {}
-        for sid, row_level, parent in rows:
-            parent_shown = parent is None or parent in visible
-            if row_level == level and now[sid] >= floor and parent_shown:
-                shown.setdefault(parent, []).append(sid)
-        for parent, kids in shown.items():
-            if parent is None or _remainder_ok(
-                now[parent], [now[k] for k in kids], floor
-            ):
-                visible.update(kids)
+    visible = visible_ids(rows, now, floor)
     kept = segments.filter(pl.col("segment_id").is_in(visible))
     return kept.with_columns(
         pl.col("segment_id").replace_strict(now, return_dtype=pl.Int64).alias("size")
@@ -312,15 +303,9 @@ def _suppress_remainders(plan: _Plan, k_min: int) -> None:
             node = plan.nodes.get(parent)
             if node is None or node.level != level:
                 continue
-            if not _remainder_ok(node.size, [plan.nodes[k].size for k in kids], k_min):
+            if not remainder_ok(node.size, [plan.nodes[k].size for k in kids], k_min):
                 for kid in kids:
                     _suppress(plan, kid)
-
-
-def _remainder_ok(parent_size: int, kid_sizes: Iterable[int], floor: int) -> bool:
-    """Whether the parent's members outside its children are none or enough."""
-    remainder = parent_size - sum(kid_sizes)
-    return remainder == 0 or remainder >= floor
 
 
 def _drop_redundant(plan: _Plan) -> None:

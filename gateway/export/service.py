@@ -18,6 +18,7 @@ from gateway.context import GatewayContext
 from gateway.crypto.destination import destination_key, member_id
 from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from gateway.export.floor import visible_ids
 from gateway.policy.models import Audience
 from gateway.storage import segments_repo
 from gateway.storage.db import transaction
@@ -96,15 +97,9 @@ def run_view(
 
 
 def _visible(view: RunView, floor: int) -> list[SegmentRow]:
-    # A child is never larger than its parent, so a withheld parent's children
-    # are withheld too; checking the parent as well keeps that true even if
-    # sizes were ever inconsistent.
-    shown = {s.id for s in view.segments if view.sizes_now[s.id] >= floor}
-    return [
-        s
-        for s in view.segments
-        if s.id in shown and (s.parent_id is None or s.parent_id in shown)
-    ]
+    rows = [(s.id, s.level, s.parent_id) for s in view.segments]
+    shown = visible_ids(rows, view.sizes_now, floor)
+    return [s for s in view.segments if s.id in shown]
 
 
 def list_segments(
