@@ -12,6 +12,14 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from gateway.audit import VerifyReport, verify
 from gateway.auth.clients import create_client, revoke_client
@@ -44,6 +52,8 @@ app.add_typer(policies_app, name="policies")
 app.add_typer(audit_app, name="audit")
 app.add_typer(consent_app, name="consent")
 app.add_typer(linkage_app, name="linkage")
+pipeline_app = typer.Typer(help="Segmentation pipelines.", no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -232,6 +242,69 @@ def linkage_backfill(as_json: JsonOpt = False) -> None:
         for r in reports
     )
     _emit(as_json, payload, text or "no dataset has linkage fields")
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    audience: str,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Directory for entities.parquet, segments.parquet, "
+            "report.html, summary.json (default: $GATEWAY_HOME/runs/AUDIENCE).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 20261123,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dedupe, features, segments, k-anonymity floor and export for an audience."""
+    # Imported here: the pipelines pull in Polars and scikit-learn, which the
+    # other commands (and `serve`'s workers) have no use for.
+    from pipelines.run import STAGES, RunConfig, run_audience
+
+    summaries: list[dict[str, Any]] = []
+    console = Console(stderr=True)
+
+    def run() -> None:
+        with (
+            _context() as ctx,
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=as_json,
+            ) as progress,
+        ):
+            target = out or ctx.settings.home / "runs" / audience
+            task = progress.add_task("pipeline", total=len(STAGES))
+            done: list[str] = []
+
+            def advance(stage: str) -> None:
+                if done:
+                    progress.advance(task)
+                done.append(stage)
+                progress.update(task, description=stage)
+
+            summaries.append(
+                run_audience(ctx, audience, target, RunConfig(seed=seed), advance)
+            )
+            progress.update(task, completed=len(STAGES), description="done")
+            summaries[0]["out"] = str(target)
+
+    try:
+        _guarded(run)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    summary = summaries[0]
+    text = (
+        f"run {summary['run_id']}: {summary['counts']['entities']} people, "
+        f"{summary['segments']} segments (k_min {summary['k_anonymity']['k_min']}); "
+        f"report: {summary['out']}/report.html"
+    )
+    _emit(as_json, summary, text)
 
 
 @consent_app.command("decode-tcf")

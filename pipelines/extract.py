@@ -33,6 +33,8 @@ RAW_SCHEMA: Mapping[str, pl.DataType] = {
     "subject_id": pl.Utf8(),
     "identifiers": pl.Utf8(),
     "data": pl.Utf8(),
+    "clk": pl.Binary(),
+    "block_keys": pl.Utf8(),
 }
 FACTS_SCHEMA: Mapping[str, pl.DataType] = {
     "identifier_key": pl.Utf8(),
@@ -95,6 +97,9 @@ def identifier_names(dataset: Dataset) -> list[str]:
 def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
     """Typed columns from raw rows: `<identifier>_key` pseudonyms and data fields.
 
+    The linkage encodings (``clk``, ``block_keys``) come along as they are,
+    null for datasets without linkage fields.
+
     Datetime fields (stored as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``) become UTC
     datetimes; a field absent from a record is null.
     """
@@ -105,6 +110,7 @@ def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             pl.Struct({name: pl.Utf8() for name in names})
         ),
         pl.col("data").str.json_decode(pl.Struct(dict(data_types))),
+        pl.col("block_keys").str.json_decode(pl.List(pl.Utf8())),
     )
     frame = frame.select(
         "record_id",
@@ -112,6 +118,8 @@ def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         "subject_id",
         *(pl.col("identifiers").struct.field(n).alias(f"{n}_key") for n in names),
         *(pl.col("data").struct.field(n) for n in data_types),
+        "clk",
+        "block_keys",
     )
     stamps = [
         name
@@ -209,6 +217,8 @@ def read_raw(
         RecordRow.subject_id,
         cast(RecordRow.identifiers, Text),
         cast(RecordRow.data, Text),
+        RecordRow.clk,
+        cast(RecordRow.block_keys, Text),
     )
     while True:
         stmt = (

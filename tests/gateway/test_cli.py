@@ -137,6 +137,8 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         ("clients", "revoke"),
         ("policies", "check"),
         ("audit", "verify"),
+        ("linkage", "backfill"),
+        ("pipeline", "run"),
     ):
         code, out, _ = gateway(*args, "--help")
         assert code == 0
@@ -162,3 +164,12 @@ def test_consent_decode_tcf(env: dict[str, str]) -> None:
     assert code == 1
     assert err.startswith("error:")
     assert "zqx" not in err
+
+
+def test_linkage_backfill_on_an_empty_database(env: dict[str, str]) -> None:
+    assert gateway("init")[0] == 0
+    code, out, _ = gateway("linkage", "backfill", "--json")
+    assert code == 0, out
+    assert json.loads(out) == {
+        "datasets": [{"dataset": "customers", "encoded": 0, "without_key": 0}]
+    }

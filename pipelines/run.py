@@ -1,0 +1,268 @@
+"""run: an audience's whole pipeline, stage by stage, from the database to exports.
+
+extract → dedupe → quality → features → segment → k-anonymity floor →
+describe → export (database, parquet files, summary, report). Every stage
+but the edges is a pure function of frames; this module only wires them,
+reports progress and times them.
+"""
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from gateway.context import GatewayContext
+from gateway.errors import NotFoundError
+from gateway.ids import uuid7
+from gateway.policy.models import Audience
+from pipelines.describe import describe_segments
+from pipelines.export import RunToStore, store_run
+from pipelines.extract import Extracted, extract
+from pipelines.features import build_features, numeric_matrix
+from pipelines.k_floor import enforce_floor
+from pipelines.linking import entity_frames, entity_keys, link_records
+from pipelines.quality import assess, impute
+from pipelines.report import render_report
+from pipelines.report_data import pca_points, profiles
+from pipelines.segment import SegmentConfig, SegmentRule, segment
+
+Progress = Callable[[str], None]
+STAGES = (
+    "extract",
+    "dedupe",
+    "quality",
+    "features",
+    "segment",
+    "k-anonymity floor",
+    "export",
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Parameters of a run; all of them are recorded in its summary."""
+
+    seed: int = 20261123
+    dedupe_threshold: float = 0.70
+    max_block: int = 500
+    max_component: int = 50
+    chunk_rows: int = 50_000
+    n_bootstrap: int = 5
+    as_of: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as JSON values."""
+        return {
+            "seed": self.seed,
+            "dedupe_threshold": self.dedupe_threshold,
+            "max_block": self.max_block,
+            "max_component": self.max_component,
+            "n_bootstrap": self.n_bootstrap,
+        }
+
+
+@dataclass
+class _Clock:
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, progress: Progress) -> Iterator[None]:
+        progress(name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def _segment_config(audience: Audience, config: RunConfig) -> SegmentConfig:
+    rules = tuple(
+        SegmentRule(rule.name, rule.feature, rule.op, rule.value)
+        for rule in audience.level_rules
+    )
+    return SegmentConfig(
+        n_bootstrap=config.n_bootstrap,
+        # A parent is only split when its parts could pass the floor.
+        min_size=audience.k_min,
+        rule_levels=(rules,) if rules else (),
+    )
+
+
+def _audience(ctx: GatewayContext, name: str) -> Audience:
+    audience = ctx.policies.audiences.get(name)
+    if audience is None:
+        raise NotFoundError(f"no audience named {name!r} in the policies")
+    return audience
+
+
+def run_audience(
+    ctx: GatewayContext,
+    audience_name: str,
+    out: Path | None,
+    config: RunConfig | None = None,
+    progress: Progress = lambda _stage: None,
+) -> dict[str, Any]:
+    """Run the pipeline for one audience; returns the run's summary.
+
+    Raises:
+        NotFoundError: The audience is not in the policies.
+        ValueError: Not enough consented data to segment.
+    """
+    config = config or RunConfig()
+    audience = _audience(ctx, audience_name)
+    started = ctx.clock()
+    as_of = config.as_of or started
+    clock = _Clock()
+    with clock.stage("extract", progress):
+        extracted: Extracted = extract(
+            ctx.engine, ctx.policies, audience, config.chunk_rows
+        )
+    with clock.stage("dedupe", progress):
+        linked = link_records(
+            extracted.frames,
+            threshold=config.dedupe_threshold,
+            max_block=config.max_block,
+            max_component=config.max_component,
+        )
+        customers, events, unmatched = entity_frames(extracted.frames, linked.entities)
+    with clock.stage("quality", progress):
+        customers, events, quality = assess(customers, events, as_of)
+    with clock.stage("features", progress):
+        features = build_features(customers, events, as_of)
+        features, imputation = impute(features)
+        matrix, columns = numeric_matrix(features)
+    if features.height < 2 * audience.k_min:
+        raise ValueError(
+            f"only {features.height} people have consented data: too few to "
+            f"segment above k_min={audience.k_min}"
+        )
+    with clock.stage("segment", progress):
+        result = segment(
+            features["entity_id"],
+            matrix,
+            columns,
+            config.seed,
+            _segment_config(audience, config),
+        )
+    with clock.stage("k-anonymity floor", progress):
+        members, segments, floor = enforce_floor(
+            result.memberships, result.segments, audience.k_min
+        )
+        segments = describe_segments(segments, result.metrics["columns"])
+    run_id = uuid7(started)
+    summary = _summary(
+        run_id,
+        audience,
+        ctx.policies.version,
+        config,
+        started,
+        counts={
+            **extracted.counts(),
+            "entities": features.height,
+            "events_without_customer": unmatched,
+            "members": members["entity_id"].n_unique(),
+        },
+        quality=quality.with_imputation(imputation).as_dict(),
+        dedupe=linked.figures,
+        segmentation=result.metrics,
+        floor={"k_min": audience.k_min, **floor.as_dict()},
+        segments=segments.height,
+    )
+    with clock.stage("export", progress):
+        finished = ctx.clock()
+        store_run(
+            ctx.sessions,
+            RunToStore(
+                run_id=run_id,
+                audience=audience.name,
+                purpose=audience.purpose,
+                policy_version=ctx.policies.version,
+                seed=config.seed,
+                started_at=started,
+                finished_at=finished,
+                summary=summary,
+                segments=segments.select(
+                    "segment_id", "level", "parent_id", "size", "description"
+                ),
+                memberships=members.select("entity_id", "segment_id"),
+                entity_keys=entity_keys(extracted.frames, linked.entities, members),
+            ),
+        )
+        if out is not None:
+            _write_outputs(
+                out,
+                summary,
+                linked.entities,
+                members,
+                segments,
+                matrix,
+                features,
+                result.metrics,
+            )
+    summary["timings_s"] = clock.timings
+    if out is not None:
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _summary(
+    run_id: str,
+    audience: Audience,
+    policy_version: str,
+    config: RunConfig,
+    started: datetime,
+    *,
+    counts: dict[str, int],
+    quality: dict[str, Any],
+    dedupe: dict[str, int],
+    segmentation: dict[str, Any],
+    floor: dict[str, Any],
+    segments: int,
+) -> dict[str, Any]:
+    """Figures only: no id of any person, no segment under the floor."""
+    return {
+        "run_id": run_id,
+        "audience": audience.name,
+        "purpose": audience.purpose,
+        "generated_at": started.isoformat(),
+        "policy_version": policy_version,
+        "seed": config.seed,
+        "parameters": config.as_dict(),
+        "counts": counts,
+        "quality": quality,
+        "dedupe": dedupe,
+        "segmentation": {
+            key: value for key, value in segmentation.items() if key != "columns"
+        },
+        "k_anonymity": floor,
+        "segments": segments,
+    }
+
+
+def _write_outputs(
+    out: Path,
+    summary: dict[str, Any],
+    entities: pl.DataFrame,
+    members: pl.DataFrame,
+    segments: pl.DataFrame,
+    matrix: np.ndarray,
+    features: pl.DataFrame,
+    metrics: dict[str, Any],
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    entities.select("record_id", "entity_id").write_parquet(out / "entities.parquet")
+    members.select("entity_id", "segment_id", "level").write_parquet(
+        out / "segments.parquet"
+    )
+    html = render_report(
+        summary,
+        segments,
+        pca_points(features["entity_id"], matrix, members, seed=summary["seed"]),
+        profiles(segments, metrics["columns"]),
+    )
+    (out / "report.html").write_text(html, encoding="utf-8")
