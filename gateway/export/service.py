@@ -8,6 +8,7 @@ destination's floor that way is withheld as a whole. Every pull is audited.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -96,6 +97,12 @@ def run_view(
     return RunView(run, segments, sizes, lapsed)
 
 
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; the
+    # gateway only ever stores UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _visible(view: RunView, floor: int) -> list[SegmentRow]:
     rows = [(s.id, s.level, s.parent_id) for s in view.segments]
     shown = visible_ids(rows, view.sizes_now, floor)
@@ -113,7 +120,7 @@ def list_segments(
         if view is None:
             shown: list[dict[str, Any]] = []
         else:
-            generated = view.run.finished_at or view.run.started_at
+            generated = _utc(view.run.finished_at or view.run.started_at)
             shown = [
                 {
                     "segment_id": s.id,

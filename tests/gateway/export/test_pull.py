@@ -180,6 +180,7 @@ def test_floors_scoped_ids_and_pagination(world: World) -> None:
         "in-store": 4,
     }
     parent = seen["web, frequent"]
+    assert datetime.fromisoformat(parent["generated_at"]).utcoffset() == timedelta(0)
     assert seen["web, young"]["parent_id"] == parent["segment_id"]
     # The strictest floor applies: 5 for strict_dest, so "in-store" (4) is
     # withheld, and so is "web, young" (5): beside its parent (8) it would
