@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.consent.identifiers import IdentifierKind, identifier_kinds
 from gateway.crypto.keyring import KeyPurpose, Keyring
 from gateway.crypto.pseudonym import Pseudonymizer
-from gateway.linkage.encoder import LinkageEncoder
+from gateway.linkage.pool import EncodingPool
 from gateway.policy.models import PolicySet
 from gateway.settings import Settings
 
@@ -39,9 +39,11 @@ class GatewayContext:
         return Pseudonymizer(self.keyring.active(KeyPurpose.PSEUDONYM))
 
     @cached_property
-    def linkage(self) -> LinkageEncoder:
+    def linkage(self) -> EncodingPool:
         """Linkage encodings (CLK, block keys) under the active linkage key."""
-        return LinkageEncoder(self.keyring.active(KeyPurpose.LINKAGE))
+        return EncodingPool(
+            self.keyring.active(KeyPurpose.LINKAGE), self.settings.linkage_workers
+        )
 
     @cached_property
     def identifier_kinds(self) -> dict[str, IdentifierKind]:
@@ -49,7 +51,9 @@ class GatewayContext:
         return identifier_kinds(self.policies)
 
     def dispose(self) -> None:
-        """Close every pooled connection (both engines on SQLite)."""
+        """Close every pooled connection (both engines on SQLite) and helpers."""
+        if "linkage" in self.__dict__:  # only if it was ever used
+            self.linkage.close()
         self.engine.dispose()
         read_bind = self.read_sessions.kw.get("bind")
         if read_bind is not None and read_bind is not self.engine:

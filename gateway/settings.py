@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 900
     rate_limit_per_minute: int = 6000
     log_level: str = "INFO"
+    # Helper processes per server process that make linkage encodings beside
+    # the requests (0: in the request's thread).
+    linkage_workers: int = Field(default=1, ge=0, le=8)
 
     @property
     def resolved_database_url(self) -> str:

@@ -28,7 +28,8 @@ from gateway.ingest.receipt import RecordResult, receipt
 from gateway.ingest.transform import StoredForm, transform
 from gateway.ingest.validate import FieldIssue, InvalidRecord, validate_record
 from gateway.ingest.vault import VaultWriter
-from gateway.linkage.encoder import NO_ENCODING, linkage_fields
+from gateway.linkage.encoder import NO_ENCODING, Encoding, linkage_fields
+from gateway.linkage.pool import Pending
 from gateway.policy.models import Dataset, Purpose
 from gateway.storage import idempotency_repo, records_repo
 from gateway.storage.db import transaction
@@ -241,6 +242,7 @@ def _process(
     done, forms, batch = _validated(
         ctx, client, dataset, purpose_name, purpose is not None, records
     )
+    encodings = _start_linkage(ctx, dataset, [form for _, form in forms])
     if purpose is not None and forms:
         decisions = decide_many(
             session,
@@ -265,7 +267,7 @@ def _process(
                 done.append(_reject(ctx, batch, client, dataset, purpose.name, result))
             else:
                 kept.append((result, form))
-        _store(session, ctx, client, dataset, purpose.name, kept, batch)
+        _store(session, ctx, client, dataset, purpose.name, kept, batch, encodings)
         done.extend(result for result, _ in kept)
     append_events(session, batch.audits, ctx.clock())
     return done
@@ -279,6 +281,7 @@ def _store(
     purpose: str,
     kept: list[tuple[RecordResult, StoredForm]],
     batch: _Batch,
+    encodings: "_Encodings",
 ) -> None:
     now = ctx.clock()
     known = records_repo.existing_by_source(
@@ -324,31 +327,51 @@ def _store(
                 details={"index": result.index},
             )
         )
-    _add_linkage(ctx, dataset, batch, written)
+    _add_linkage(batch, written, encodings)
     _write(session, batch)
 
 
-def _add_linkage(
-    ctx: GatewayContext,
-    dataset: Dataset,
-    batch: _Batch,
-    written: dict[str, StoredForm],
-) -> None:
-    """Give every record written its linkage encodings, in one batch.
+class _Encodings:
+    """A batch's linkage encodings, being made while the request goes on."""
 
-    Made here, from the clear values only the gateway holds, and only for
-    records that are stored (not duplicates, not rejected): the pipelines
-    link people through these and never see the fields.
+    def __init__(self, forms: list[StoredForm], pending: Pending | None) -> None:
+        self._index = {id(form): n for n, form in enumerate(forms)}
+        self._pending = pending
+        self._made: list[Encoding] | None = None
+
+    def columns(self, form: StoredForm) -> dict[str, Any]:
+        """The record row's linkage columns for one of the batch's forms."""
+        if self._pending is None:
+            return NO_ENCODING
+        if self._made is None:
+            self._made = self._pending()
+        return self._made[self._index[id(form)]].columns()
+
+
+def _start_linkage(
+    ctx: GatewayContext, dataset: Dataset, forms: list[StoredForm]
+) -> _Encodings:
+    """Start encoding the valid records of a batch for linkage.
+
+    Made from the clear values only the gateway holds, by a helper process
+    while the request checks consent and builds rows; the pipelines link
+    people through these and never see the fields. A record that turns out
+    rejected or duplicate just leaves its encoding unused.
     """
     names = linkage_fields(dataset)
-    rows = [batch.inserts.get(rid) or batch.updates[rid] for rid in written]
-    if not names:
-        for row in rows:
-            row.update(NO_ENCODING)
-        return
-    fields = [{n: form.vault.get(n) for n in names} for form in written.values()]
-    for row, encoding in zip(rows, ctx.linkage.encode_many(fields), strict=True):
-        row.update(encoding.columns())
+    if not names or not forms:
+        return _Encodings(forms, None)
+    fields = [{n: form.vault.get(n) for n in names} for form in forms]
+    return _Encodings(forms, ctx.linkage.start(fields))
+
+
+def _add_linkage(
+    batch: _Batch, written: dict[str, StoredForm], encodings: _Encodings
+) -> None:
+    """Give every record written its linkage columns."""
+    for record_id, form in written.items():
+        row = batch.inserts.get(record_id) or batch.updates[record_id]
+        row.update(encodings.columns(form))
 
 
 def _record_row(
