@@ -323,7 +323,12 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--postgres", help="admin URL; SQLite when absent")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="keep the data here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the database here; a later run with the same --keep and sizes "
+        "reuses it instead of loading again (SQLite only)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gw-pipe-") as tmp:
         home = args.keep or Path(tmp)
@@ -332,17 +337,27 @@ def main() -> int:
             engine = make_engine(url)
             migrate.upgrade(engine)
             engine.dispose()
+            if args.postgres:
+                (home / "loaded.json").unlink(missing_ok=True)  # a fresh database
             settings = Settings(
                 home=home, database_url=url, policies=ROOT / "policies",
                 keyring=home / "keys" / "keyring.json",
             )  # fmt: skip
             ensure_keyring(settings.keyring_path, datetime.now(UTC))
-            ctx = build_context(settings)
-            try:
-                _say(f"loading {args.customers:,} customers, {args.events:,} events...")
-                load(ctx, args.customers, args.events, args.seed)
-            finally:
-                ctx.dispose()
+            marker = home / "loaded.json"
+            wanted = {"customers": args.customers, "events": args.events}
+            if marker.is_file() and json.loads(marker.read_text()) == wanted:
+                _say(f"reusing the population loaded in {home}")
+            else:
+                ctx = build_context(settings)
+                try:
+                    sizes = f"{args.customers:,} customers, {args.events:,} events"
+                    _say(f"loading {sizes}...")
+                    load(ctx, args.customers, args.events, args.seed)
+                finally:
+                    ctx.dispose()
+                if args.keep:
+                    marker.write_text(json.dumps(wanted))
             env = os.environ | {
                 "GATEWAY_HOME": str(home),
                 "GATEWAY_DATABASE_URL": url,

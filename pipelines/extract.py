@@ -86,11 +86,15 @@ def stored_columns(dataset: Dataset) -> dict[str, pl.DataType]:
 
 
 def identifier_names(dataset: Dataset) -> list[str]:
-    """The dataset's identifier fields, whose pseudonyms a record carries."""
+    """The identifier fields whose pseudonyms become `<name>_key` columns.
+
+    Not the subject key: its pseudonym is the record's `subject_id` already,
+    and a second copy of it would cost a column of ten million values.
+    """
     return [
         name
         for name, spec in dataset.fields.items()
-        if spec.field_class == "identifier"
+        if spec.field_class == "identifier" and name != dataset.subject_key
     ]
 
 
@@ -134,11 +138,19 @@ def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
 
 def subject_identifiers(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Every (subject_id, identifier pseudonym) pair found in the frames."""
+    subjects = [frame.select("subject_id").unique() for frame in frames.values()]
     pairs = [
-        frame.select("subject_id", pl.col(column).alias("identifier_key")).drop_nulls()
+        frame.select("subject_id", pl.col(column).alias("identifier_key"))
+        .drop_nulls()
+        .unique()
         for frame in frames.values()
         for column in frame.columns
         if column.endswith("_key")
+    ]
+    # The subject pseudonym is the pseudonym of the subject key (customer_id).
+    pairs += [
+        frame.select("subject_id", pl.col("subject_id").alias("identifier_key"))
+        for frame in subjects
     ]
     if not pairs:
         return pl.DataFrame(schema={"subject_id": pl.Utf8, "identifier_key": pl.Utf8})
@@ -187,15 +199,21 @@ def keep_lawful(
     Returns:
         The kept frames, the number dropped for consent, for erasure.
     """
-    allowed = decisions.filter(pl.col("allowed")).select("subject_id")
+    allowed = decisions.filter(pl.col("allowed"))["subject_id"]
+    out = erased["subject_id"]
     kept: dict[str, pl.DataFrame] = {}
     no_consent = gone = 0
     for name, frame in frames.items():
-        consented = frame.join(allowed, on="subject_id", how="semi")
-        lawful = consented.join(erased, on="subject_id", how="anti")
-        no_consent += frame.height - consented.height
-        gone += consented.height - lawful.height
-        kept[name] = lawful
+        # One filter, one copy of what is kept: these frames hold millions of
+        # rows, and a join per condition would copy them twice.
+        consented = pl.col("subject_id").is_in(allowed.implode())
+        flags = frame.select(
+            consented.alias("consented"),
+            (consented & ~pl.col("subject_id").is_in(out.implode())).alias("lawful"),
+        )
+        no_consent += frame.height - int(flags["consented"].sum())
+        gone += int(flags["consented"].sum()) - int(flags["lawful"].sum())
+        kept[name] = frame.filter(flags["lawful"])
     return kept, no_consent, gone
 
 
@@ -232,12 +250,12 @@ def read_raw(
             .limit(chunk_rows)
         )
         with engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+            # Plain driver tuples: SQLAlchemy's Row objects cost more than the
+            # read itself at ten million rows.
+            rows = conn.execute(stmt).cursor.fetchall()  # type: ignore[union-attr]
         if not rows:
             return
-        yield pl.DataFrame(
-            [tuple(row) for row in rows], schema=dict(RAW_SCHEMA), orient="row"
-        )
+        yield pl.DataFrame(rows, schema=dict(RAW_SCHEMA), orient="row")
         after = rows[-1][0]
 
 
@@ -280,7 +298,7 @@ def extract(
             for raw in read_raw(engine, name, purpose.name, chunk_rows)
         ]
         frames[name] = (
-            pl.concat(chunks)
+            pl.concat(chunks, rechunk=False)
             if chunks
             else decode(pl.DataFrame(schema=dict(RAW_SCHEMA)), dataset)
         )

@@ -133,14 +133,10 @@ def entity_keys(
         for column in frame.columns
         if column.endswith("_key")
     ]
-    if not keys:
-        return pl.DataFrame(
-            schema={
-                "entity_id": pl.Utf8,
-                "subject_id": pl.Utf8,
-                "identifier_key": pl.Utf8,
-            }
-        )
+    # The subject pseudonym is the pseudonym of the subject key itself.
+    keys.append(
+        by_subject.select("subject_id", pl.col("subject_id").alias("identifier_key"))
+    )
     return (
         pl.concat(keys)
         .drop_nulls()

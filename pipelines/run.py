@@ -27,7 +27,7 @@ from pipelines.export import RunToStore, store_run
 from pipelines.extract import Extracted, extract
 from pipelines.features import build_features, numeric_matrix
 from pipelines.k_floor import enforce_floor
-from pipelines.linking import entity_frames, entity_keys, link_records
+from pipelines.linking import EVENTS, entity_frames, entity_keys, link_records
 from pipelines.quality import assess, impute
 from pipelines.report import render_report
 from pipelines.report_data import pca_points, profiles
@@ -122,6 +122,7 @@ def run_audience(
         extracted: Extracted = extract(
             ctx.engine, ctx.policies, audience, config.chunk_rows
         )
+    read_counts = extracted.counts()
     with clock.stage("dedupe", progress):
         linked = link_records(
             extracted.frames,
@@ -130,6 +131,9 @@ def run_audience(
             max_component=config.max_component,
         )
         customers, events, unmatched = entity_frames(extracted.frames, linked.entities)
+        # The raw events are in `events` now, by entity; their identifiers are
+        # their subjects', which the customer records carry too.
+        extracted.frames.pop(EVENTS, None)
     with clock.stage("quality", progress):
         customers, events, quality = assess(customers, events, as_of)
     with clock.stage("features", progress):
@@ -162,7 +166,7 @@ def run_audience(
         config,
         started,
         counts={
-            **extracted.counts(),
+            **read_counts,
             "entities": features.height,
             "events_without_customer": unmatched,
             "members": members["entity_id"].n_unique(),

@@ -132,6 +132,7 @@ def test_pipeline_end_to_end(
 
     # Dedupe joined people known to both partners (500 people, ~150 twice).
     counts = summary["counts"]
+    assert counts["records_events"] > 5000
     assert 430 <= counts["entities"] <= 500
     assert summary["dedupe"]["entities_with_several_records"] >= 100
     assert 3 <= summary["segmentation"]["k"] <= 8
