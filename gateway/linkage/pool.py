@@ -9,11 +9,13 @@ to nothing. With no helper process (workers = 0), or if one dies, the
 encodings are made in the request's own thread: slower, never wrong.
 """
 
+import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
-from threading import Lock
 
 from gateway.crypto.keyring import Key
 from gateway.linkage.encoder import Encoding, LinkageEncoder
@@ -24,9 +26,18 @@ Pending = Callable[[], list[Encoding]]
 _ENCODER: LinkageEncoder | None = None
 
 
-def _start_worker(key: Key) -> None:
+def _exit_with(parent: int) -> None:
+    # The helper holds both ends of its queues, so it never sees its parent
+    # die (a server killed with SIGKILL): it watches for that itself.
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _start_worker(key: Key, parent: int) -> None:
     global _ENCODER  # noqa: PLW0603 - one encoder per helper process, built once
     _ENCODER = LinkageEncoder(key)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
 def _encode(records: Fields) -> list[Encoding]:
@@ -43,7 +54,7 @@ class EncodingPool:
         self._workers = workers
         self._local = LinkageEncoder(key)
         self._executor: ProcessPoolExecutor | None = None
-        self._lock = Lock()
+        self._lock = threading.Lock()
 
     @property
     def kid(self) -> str:
@@ -61,7 +72,7 @@ class EncodingPool:
                     max_workers=self._workers,
                     mp_context=get_context("spawn"),
                     initializer=_start_worker,
-                    initargs=(self._key,),
+                    initargs=(self._key, os.getpid()),
                 )
             return self._executor
 
