@@ -52,6 +52,13 @@ def fresh_database(
         yield db
 
 
+@pytest.fixture
+def fresh_ctx(fresh_database: Database, tmp_path: Path) -> Iterator[GatewayContext]:
+    """A gateway context over a database of its own for one test."""
+    with gateway_context(fresh_database, tmp_path / "home") as context:
+        yield context
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under CI, a PostgreSQL test without a database URL fails instead of skipping."""
     if os.environ.get("GATEWAY_TEST_POSTGRES_URL"):

@@ -20,6 +20,13 @@ from gateway.storage.db import make_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 POLICIES = PROJECT_ROOT / "policies"
+# For tests that take a `fresh_database` (or `fresh_ctx`) of their own, on
+# both backends.
+BOTH = pytest.mark.parametrize(
+    "fresh_database",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 
 
 @dataclass(frozen=True)

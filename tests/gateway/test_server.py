@@ -14,20 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from gateway.storage.db import make_engine, make_session_factory
 from gateway.storage.models import RecordRow
-from tests.databases import POLICIES, Database
+from tests.databases import BOTH, POLICIES, Database
 from tests.factories import consent, customer, partner_add_args
 
 BIN = Path(sys.executable).parent
-BOTH = pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
 
 
 def _free_port() -> int:

@@ -1,11 +1,8 @@
 """extract: consented, pseudonymous frames from a real database, both backends."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -14,20 +11,8 @@ from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import SubjectKeyRow
 from pipelines.extract import consented_subjects, extract
-from tests.databases import Database, gateway_context
+from tests.databases import BOTH
 from tests.factories import consent, customer, make_client, send_consents, send_records
-
-BOTH = pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
-
-
-@pytest.fixture
-def fresh_ctx(fresh_database: Database, tmp_path: Path) -> Iterator[GatewayContext]:
-    with gateway_context(fresh_database, tmp_path / "home") as context:
-        yield context
 
 
 def _event(customer_id: str, n: int, **over: object) -> dict[str, object]:

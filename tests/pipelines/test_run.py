@@ -18,14 +18,9 @@ from gateway.demo.population import Population, population
 from gateway.main import create_app
 from gateway.settings import get_settings
 from pipelines.run import RunConfig, run_audience
-from tests.databases import POLICIES, Database, gateway_context
+from tests.databases import BOTH, POLICIES, Database, gateway_context
 from tests.factories import ApiClient, consent, make_client, send_consents
 
-BOTH = pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
 K_MIN = 25
 CONFIG = RunConfig(seed=5, n_bootstrap=2)
 

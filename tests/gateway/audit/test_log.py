@@ -1,8 +1,6 @@
 """The audit log: append-only guards, tamper detection, gapless under concurrency."""
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -13,19 +11,7 @@ from gateway.audit.event import canonical_json, leaf_hash
 from gateway.context import GatewayContext
 from gateway.storage.db import transaction
 from gateway.storage.models import AuditEventRow
-from tests.databases import Database, gateway_context
-
-BOTH = pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
-
-
-@pytest.fixture
-def fresh_ctx(fresh_database: Database, tmp_path: Path) -> Iterator[GatewayContext]:
-    with gateway_context(fresh_database, tmp_path / "home") as context:
-        yield context
+from tests.databases import BOTH
 
 
 def _append(ctx: GatewayContext, count: int, actor: str = "test") -> None:

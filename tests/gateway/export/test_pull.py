@@ -23,7 +23,7 @@ from gateway.storage.models import (
     SubjectKeyRow,
 )
 from pipelines.export import RunToStore, store_run
-from tests.databases import POLICIES, Database, gateway_context
+from tests.databases import BOTH, POLICIES, Database, gateway_context
 from tests.factories import (
     ApiClient,
     consent,
@@ -34,11 +34,6 @@ from tests.factories import (
     send_records,
 )
 
-BOTH = pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
 K_MIN = 3
 STRICT = "strict_dest"  # its own floor: 5
 

@@ -1,10 +1,7 @@
 """`gateway linkage backfill`: old records get their encodings from the vault."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -13,20 +10,8 @@ from gateway.linkage.backfill import backfill
 from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import AuditEventRow, RecordRow, SubjectKeyRow
-from tests.databases import Database, gateway_context
+from tests.databases import BOTH
 from tests.factories import customer, grant, make_client, send_records
-
-BOTH = pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
-
-
-@pytest.fixture
-def fresh_ctx(fresh_database: Database, tmp_path: Path) -> Iterator[GatewayContext]:
-    with gateway_context(fresh_database, tmp_path / "home") as context:
-        yield context
 
 
 def _linkage(ctx: GatewayContext) -> dict[str, tuple[bytes | None, list[str] | None]]:

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -10,13 +9,7 @@ from sqlalchemy import inspect
 from gateway.storage import migrate
 from gateway.storage.db import make_engine
 from gateway.storage.models import Base
-from tests.databases import Database
-
-BOTH = pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
+from tests.databases import BOTH, Database
 
 
 @BOTH
