@@ -135,30 +135,28 @@ def subjects_erased_since(session: Session, since: datetime) -> set[str]:
     return set(session.scalars(stmt))
 
 
-def entities_by_keys(session: Session, run_id: str, keys: Iterable[str]) -> set[str]:
-    """Entities of the run built from any of these identifier pseudonyms."""
+def _entities_where(
+    session: Session, run_id: str, column: Any, values: Iterable[str]
+) -> set[str]:
     found: set[str] = set()
-    for chunk in key_batches(session, keys):
+    for chunk in key_batches(session, values):
         stmt = select(RunEntityKeyRow.entity_id).where(
-            RunEntityKeyRow.run_id == run_id,
-            member_of(session, RunEntityKeyRow.identifier_key, chunk),
+            RunEntityKeyRow.run_id == run_id, member_of(session, column, chunk)
         )
         found.update(session.scalars(stmt))
     return found
+
+
+def entities_by_keys(session: Session, run_id: str, keys: Iterable[str]) -> set[str]:
+    """Entities of the run built from any of these identifier pseudonyms."""
+    return _entities_where(session, run_id, RunEntityKeyRow.identifier_key, keys)
 
 
 def entities_by_subjects(
     session: Session, run_id: str, subjects: Iterable[str]
 ) -> set[str]:
     """Entities of the run built from any of these subjects' records."""
-    found: set[str] = set()
-    for chunk in key_batches(session, subjects):
-        stmt = select(RunEntityKeyRow.entity_id).where(
-            RunEntityKeyRow.run_id == run_id,
-            member_of(session, RunEntityKeyRow.subject_id, chunk),
-        )
-        found.update(session.scalars(stmt))
-    return found
+    return _entities_where(session, run_id, RunEntityKeyRow.subject_id, subjects)
 
 
 def subject_keys_of(
