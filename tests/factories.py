@@ -143,3 +143,24 @@ def send_records(
         json={"purpose": purpose, "records": records},
         headers=partner.headers | (headers or {}),
     )
+
+
+# People for linkage tests: clear fields as the encoders take them.
+JEAN = {
+    "first_name": "Jean",
+    "last_name": "Martin",
+    "street": "12 rue de la Paix",
+    "city": "Paris",
+    "birth_date": "1985-03-02",
+    "postal_code": "75011",
+}
+MARIE = {
+    "first_name": "Marie",
+    "last_name": "Dubois",
+    "street": "3 avenue Foch",
+    "city": "Lyon",
+    "birth_date": "1972-11-20",
+    "postal_code": "69003",
+}
+# Jean's housemate: same last name and address, another person.
+PAUL = JEAN | {"first_name": "Paul", "birth_date": "1988-05-21"}

@@ -5,6 +5,7 @@ import pytest
 
 from gateway.linkage import BlockKeyer, ClkEncoder
 from pipelines.dedupe import OUTPUT_SCHEMA, dedupe
+from tests.factories import JEAN, MARIE, PAUL
 
 KEY = bytes(range(32))
 SCHEMA = {
@@ -15,30 +16,6 @@ SCHEMA = {
     "block_keys": pl.List(pl.String),
 }
 PARAMS = {"threshold": 0.7, "max_block": 100, "max_component": 20}
-JEAN = {
-    "first_name": "Jean",
-    "last_name": "Martin",
-    "street": "12 rue de la Paix",
-    "city": "Paris",
-    "birth_date": "1985-03-02",
-    "postal_code": "75011",
-}
-MARIE = {
-    "first_name": "Marie",
-    "last_name": "Dubois",
-    "street": "3 avenue Foch",
-    "city": "Lyon",
-    "birth_date": "1972-11-20",
-    "postal_code": "69003",
-}
-PAUL = {
-    "first_name": "Paul",
-    "last_name": "Martin",  # Jean's housemate: same name and address
-    "street": "12 rue de la Paix",
-    "city": "Paris",
-    "birth_date": "1988-05-21",
-    "postal_code": "75011",
-}
 
 
 def make_records(people: Mapping[str, Mapping[str, str | None]]) -> pl.DataFrame:

@@ -3,16 +3,9 @@ import re
 import pytest
 
 from gateway.linkage import BlockingSpec, BlockKeyer, block_keys, phonetic
+from tests.factories import JEAN
 
 KEY = bytes(range(32))
-JEAN = {
-    "first_name": "Jean",
-    "last_name": "Martin",
-    "street": "12 rue de la Paix",
-    "city": "Paris",
-    "birth_date": "1985-03-02",
-    "postal_code": "75011",
-}
 
 
 @pytest.mark.parametrize(

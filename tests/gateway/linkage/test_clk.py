@@ -14,25 +14,10 @@ from gateway.linkage import (
     fold_text,
 )
 from gateway.linkage.clk import _keyed_permutation
+from tests.factories import JEAN, MARIE
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
-JEAN = {
-    "first_name": "Jean",
-    "last_name": "Martin",
-    "street": "12 rue de la Paix",
-    "city": "Paris",
-    "birth_date": "1985-03-02",
-    "postal_code": "75011",
-}
-MARIE = {
-    "first_name": "Marie",
-    "last_name": "Dubois",
-    "street": "3 avenue Foch",
-    "city": "Lyon",
-    "birth_date": "1972-11-20",
-    "postal_code": "69003",
-}
 
 
 def test_same_fields_and_key_give_the_same_clk() -> None:
