@@ -18,20 +18,15 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from benchctx import bench_context, bench_partner
 
-from gateway.auth.clients import create_client
-from gateway.bootstrap import build_context
 from gateway.consent import service as consent_service
-from gateway.crypto.keyring import ensure_keyring
 from gateway.ingest.service import ingest
-from gateway.settings import Settings
-from gateway.storage import clients_repo, migrate
-from gateway.storage.db import make_engine, transaction
+from gateway.storage.db import transaction
 from pipelines.extract import extract
 from pipelines.linking import link_records
 
@@ -70,25 +65,8 @@ def ingest_and_link(
     with tempfile.TemporaryDirectory(prefix="gw-febrl-") as tmp:
         home = Path(tmp)
         url = f"sqlite:///{home / 'gateway.db'}"
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        settings = Settings(
-            home=home,
-            database_url=url,
-            policies=ROOT / "policies",
-            keyring=home / "keys" / "keyring.json",
-            linkage_workers=0,
-        )
-        ensure_keyring(settings.keyring_path, datetime.now(UTC))
-        ctx = build_context(settings)
-        try:
-            with transaction(ctx.sessions) as session:
-                made = create_client(
-                    session, ctx, "febrl", "partner", ["customers"], ["segmentation"]
-                )
-            with transaction(ctx.sessions) as session:
-                client = clients_repo.by_id(session, made.client_id)
+        with bench_context(home, url, linkage_workers=0) as ctx:
+            client = bench_partner(ctx, "febrl", ["customers"])
             records = [_record(row) for row in rows]
             started = time.perf_counter()
             for start in range(0, len(records), BATCH):
@@ -129,8 +107,6 @@ def ingest_and_link(
                 max_component=max_component,
             )
             linked_at = time.perf_counter()
-        finally:
-            ctx.dispose()
     entities = linked.entities.select(
         pl.col("record_id").replace_strict(source_of).alias("rec_id"), "entity_id"
     )

@@ -28,20 +28,23 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1])]
+sys.path[:0] = [
+    str(Path(__file__).resolve().parent),
+    str(Path(__file__).resolve().parents[1]),
+]
+from benchctx import bench_settings  # noqa: E402
+
 from gateway.auth.clients import create_client  # noqa: E402
 from gateway.bootstrap import build_context  # noqa: E402
 from gateway.context import GatewayContext  # noqa: E402
-from gateway.crypto.keyring import ensure_keyring  # noqa: E402
 from gateway.demo.population import CITIES, FIRST, LAST, STREETS  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
 from gateway.storage import migrate  # noqa: E402
 from gateway.storage.bulk import copy_rows  # noqa: E402
 from gateway.storage.db import make_engine, transaction  # noqa: E402
@@ -339,11 +342,7 @@ def main() -> int:
             engine.dispose()
             if args.postgres:
                 (home / "loaded.json").unlink(missing_ok=True)  # a fresh database
-            settings = Settings(
-                home=home, database_url=url, policies=ROOT / "policies",
-                keyring=home / "keys" / "keyring.json",
-            )  # fmt: skip
-            ensure_keyring(settings.keyring_path, datetime.now(UTC))
+            settings = bench_settings(home, url)
             marker = home / "loaded.json"
             wanted = {"customers": args.customers, "events": args.events}
             if marker.is_file() and json.loads(marker.read_text()) == wanted:

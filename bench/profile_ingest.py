@@ -21,27 +21,22 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
-from gateway.auth.clients import create_client
-from gateway.bootstrap import build_context
 from gateway.consent import service as consent_service
 from gateway.context import GatewayContext
-from gateway.crypto.keyring import ensure_keyring
 from gateway.ingest.service import ingest
-from gateway.settings import Settings
-from gateway.storage import clients_repo, migrate
-from gateway.storage.db import make_engine, transaction
+from gateway.storage.db import transaction
 
 # bench/ is not a package: its modules import once the path has it.
 sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parents[1]),
 ]
+from benchctx import bench_context, bench_partner  # noqa: E402
 from benchdata import batches, consent_event, people  # noqa: E402
 
 from tests.databases import scratch_postgres  # noqa: E402
@@ -177,41 +172,16 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="gw-prof-") as tmp:
         home = Path(tmp)
-        with database(args.postgres, home) as url:
-            engine = make_engine(url)
-            try:
-                migrate.upgrade(engine)
-            finally:
-                engine.dispose()
-            settings = Settings(
-                home=home,
-                database_url=url,
-                policies=ROOT / "policies",
-                keyring=home / "keys" / "keyring.json",
-                rate_limit_per_minute=10_000_000,
-            )
-            ensure_keyring(settings.keyring_path, datetime.now(UTC))
-            ctx = build_context(settings)
-            try:
-                return run(ctx, args)
-            finally:
-                ctx.dispose()
+        with (
+            database(args.postgres, home) as url,
+            bench_context(home, url, rate_limit_per_minute=10_000_000) as ctx,
+        ):
+            return run(ctx, args)
 
 
 def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
     """Ingest warm-up, timed and profiled batches; print the figures."""
-    with transaction(ctx.sessions) as session:
-        made = create_client(
-            session,
-            ctx,
-            "bench-partner",
-            "partner",
-            ["customers"],
-            ["segmentation"],
-            [],
-        )
-    with transaction(ctx.sessions) as session:
-        client = clients_repo.by_id(session, made.client_id)
+    client = bench_partner(ctx, "bench-partner", ["customers"])
     n_batches = 2 + args.timed
     records = people(SEED, 0, args.batch * n_batches, tag="p")
     for chunk in batches([consent_event(r) for r in records], 500):
