@@ -1,6 +1,5 @@
 """features: per-entity RFM, demographics and context shares, on small known frames."""
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,52 +10,23 @@ import pytest
 from pipelines.features import REGION_OF_PREFIX, build_features, numeric_matrix
 from pipelines.frames import (
     CATEGORICAL_LEVELS,
-    CUSTOMERS_SCHEMA,
-    EVENTS_SCHEMA,
     FEATURES_SCHEMA,
     REGIONS,
 )
 from pipelines.quality import impute
+from tests.pipelines.rows import customer_row, customers, event_row, events
 
 AS_OF = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
 # 2024-06-10 is a Monday.
 MONDAY = datetime(2024, 6, 10, 10, 0, tzinfo=UTC)
-_ids = itertools.count()
 
 
-def make_customer(entity_id: str, **over: Any) -> dict[str, Any]:
-    row = {
-        "record_id": f"c{next(_ids)}",
-        "entity_id": entity_id,
-        "birth_year": 1980,
-        "postal_prefix": "75",
-        "gender": "female",
-        "loyalty_tier": "gold",
-    }
-    return row | over
+make_customer = customer_row
 
 
 def make_event(entity_id: str, **over: Any) -> dict[str, Any]:
-    row = {
-        "record_id": f"e{next(_ids)}",
-        "entity_id": entity_id,
-        "event_type": "view",
-        "amount": None,
-        "currency": "EUR",
-        "occurred_at": MONDAY,
-        "channel": "web",
-        "device": "mobile",
-        "category": None,
-    }
-    return row | over
-
-
-def customers(*rows: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema=CUSTOMERS_SCHEMA)
-
-
-def events(*rows: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema=EVENTS_SCHEMA)
+    # Defaults of these tests: a view on Monday, no amount or category.
+    return event_row(entity_id, **({"occurred_at": MONDAY} | over))
 
 
 def features_of(

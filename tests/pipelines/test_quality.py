@@ -1,6 +1,5 @@
 """quality: checks, cleaning, winsorization and imputation, on small known frames."""
 
-import itertools
 import json
 import math
 from datetime import UTC, datetime, timedelta
@@ -20,44 +19,23 @@ from pipelines.quality import (
     missing,
     winsorize,
 )
+from tests.pipelines.rows import customer_row, customers, event_row, events
 
 AS_OF = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
-_ids = itertools.count()
 
 
-def make_customer(entity_id: str, **over: Any) -> dict[str, Any]:
-    row = {
-        "record_id": f"cust-{next(_ids)}",
-        "entity_id": entity_id,
-        "birth_year": 1980,
-        "postal_prefix": "75",
-        "gender": "female",
-        "loyalty_tier": "gold",
-    }
-    return row | over
+make_customer = customer_row
 
 
 def make_event(entity_id: str, **over: Any) -> dict[str, Any]:
-    row = {
-        "record_id": f"evt-{next(_ids)}",
-        "entity_id": entity_id,
+    # Defaults of these tests: a 10 EUR purchase of shoes, the day before AS_OF.
+    defaults = {
         "event_type": "purchase",
         "amount": 10.0,
-        "currency": "EUR",
-        "occurred_at": AS_OF - timedelta(days=1),
-        "channel": "web",
-        "device": "mobile",
         "category": "shoes",
+        "occurred_at": AS_OF - timedelta(days=1),
     }
-    return row | over
-
-
-def customers(*rows: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema=CUSTOMERS_SCHEMA)
-
-
-def events(*rows: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema=EVENTS_SCHEMA)
+    return event_row(entity_id, **(defaults | over))
 
 
 def amounts(*values: float | None) -> pl.DataFrame:
