@@ -30,7 +30,6 @@ from gateway.storage.db import transaction
 from pipelines.extract import extract
 from pipelines.linking import link_records
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH = 500
 _DIGITS = re.compile(r"\D")
 

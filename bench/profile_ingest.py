@@ -41,7 +41,6 @@ from benchdata import batches, consent_event, people  # noqa: E402
 
 from tests.databases import scratch_postgres  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 SEED = 20260101
 
 # Stage name -> (file fragment, function name); cumulative time of that function.

@@ -7,21 +7,14 @@ logs), a dump of every PostgreSQL table, and every response body.
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from gateway.context import GatewayContext
 from gateway.main import create_app
 from gateway.storage.db import make_engine
-from tests.databases import Database, gateway_context
+from tests.databases import BOTH, Database
 from tests.factories import consent, customer, make_client, unique_person
-
-
-@pytest.fixture
-def canary_ctx(fresh_database: Database, tmp_path: Path) -> Iterator[GatewayContext]:
-    with gateway_context(fresh_database, tmp_path / "home") as context:
-        yield context
 
 
 def _needles(person: dict[str, str]) -> list[bytes]:
@@ -49,14 +42,11 @@ def _files_under(*roots: Path) -> Iterator[Path]:
         yield from (p for p in root.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize(
-    "fresh_database",
-    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-    indirect=True,
-)
+@BOTH
 def test_no_personal_value_is_stored_logged_or_returned_in_clear(
-    canary_ctx: GatewayContext, fresh_database: Database
+    fresh_ctx: GatewayContext, fresh_database: Database
 ) -> None:
+    canary_ctx = fresh_ctx
     people = [unique_person() for _ in range(3)]
     responses: list[bytes] = []
     with TestClient(create_app(canary_ctx)) as http:
