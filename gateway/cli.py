@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,6 +55,8 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(linkage_app, name="linkage")
 pipeline_app = typer.Typer(help="Segmentation pipelines.", no_args_is_help=True)
 app.add_typer(pipeline_app, name="pipeline")
+pii_app = typer.Typer(help="Personal-data detection.", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -315,6 +318,39 @@ def consent_decode_tcf(tc_string: str, as_json: JsonOpt = False) -> None:
         decoded = decode_tc_string(tc_string).as_dict()
         lines = [f"{key}: {value}" for key, value in decoded.items()]
         _emit(as_json, decoded, "\n".join(lines))
+
+    _guarded(run)
+
+
+class PiiLanguage(StrEnum):
+    """The languages `pii analyze` reads; auto detects each text's."""
+
+    FR = "fr"
+    EN = "en"
+    AUTO = "auto"
+
+
+@pii_app.command("analyze")
+def pii_analyze(
+    language: Annotated[
+        PiiLanguage, typer.Option(help="Language of the texts; auto: per text.")
+    ] = PiiLanguage.AUTO,
+) -> None:
+    """Read JSON lines {"id", "text"} on stdin; write {"id", "entities"} lines."""
+    from gateway.pii.analyzer import load_analyzer  # noqa: PLC0415 - loads spaCy
+    from gateway.pii.jsonl import LineError, chunks, format_result  # noqa: PLC0415
+
+    def run() -> None:
+        analyzer = load_analyzer(policies=get_settings().policies)
+        if language != PiiLanguage.AUTO and language not in analyzer.languages:
+            raise _fail(f"language: {language} is not enabled in policies/pii.yaml")
+        try:
+            for chunk in chunks(sys.stdin, analyzer.policy.batch_size * 4):
+                found = analyzer.analyze_batch([t for _, t in chunk], language)
+                for (item_id, _), spans in zip(chunk, found, strict=True):
+                    typer.echo(format_result(item_id, spans))
+        except LineError as exc:
+            raise _fail(str(exc)) from None
 
     _guarded(run)
 

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,9 @@ from gateway.crypto.pseudonym import Pseudonymizer
 from gateway.linkage.pool import EncodingPool
 from gateway.policy.models import PolicySet
 from gateway.settings import Settings
+
+if TYPE_CHECKING:  # spaCy and Presidio load only when detection is first used
+    from gateway.pii.analyzer import PiiAnalyzer
 
 
 def utc_now() -> datetime:
@@ -44,6 +48,13 @@ class GatewayContext:
         return EncodingPool(
             self.keyring.active(KeyPurpose.LINKAGE), self.settings.linkage_workers
         )
+
+    @cached_property
+    def pii(self) -> "PiiAnalyzer":
+        """The process's PII analyzer, built from the policies on first use."""
+        from gateway.pii.analyzer import load_analyzer  # noqa: PLC0415 - heavy
+
+        return load_analyzer(self.policies.pii)
 
     @cached_property
     def identifier_kinds(self) -> dict[str, IdentifierKind]:

@@ -25,11 +25,17 @@ from gateway.errors import (
 )
 from gateway.ids import uuid7
 from gateway.ingest.receipt import RecordResult, receipt
-from gateway.ingest.transform import StoredForm, transform
-from gateway.ingest.validate import FieldIssue, InvalidRecord, validate_record
+from gateway.ingest.transform import StoredForm, TextPii, transform
+from gateway.ingest.validate import (
+    FieldIssue,
+    InvalidRecord,
+    ValidRecord,
+    validate_record,
+)
 from gateway.ingest.vault import VaultWriter
 from gateway.linkage.encoder import NO_ENCODING, Encoding, linkage_fields
 from gateway.linkage.pool import Pending
+from gateway.pii import Redacted
 from gateway.policy.models import Dataset, Purpose
 from gateway.storage import idempotency_repo, records_repo
 from gateway.storage.db import transaction
@@ -187,7 +193,7 @@ def _validated(
 ) -> tuple[list[RecordResult], list[tuple[RecordResult, StoredForm]], _Batch]:
     batch = _Batch()
     done: list[RecordResult] = []
-    forms: list[tuple[RecordResult, StoredForm]] = []
+    valid: list[tuple[int, ValidRecord]] = []
     for index, raw in enumerate(records):
         checked = validate_record(dataset, raw, client.default_region)
         if isinstance(checked, InvalidRecord):
@@ -199,8 +205,7 @@ def _validated(
                 errors=checked.errors,
             )
             done.append(_reject(ctx, batch, client, dataset, purpose, result))
-            continue
-        if not allowed:
+        elif not allowed:
             issue = FieldIssue("purpose", "purpose_not_allowed", "purpose not allowed")
             result = RecordResult(
                 index,
@@ -210,7 +215,11 @@ def _validated(
                 errors=[issue],
             )
             done.append(_reject(ctx, batch, client, dataset, purpose, result))
-            continue
+        else:
+            valid.append((index, checked))
+    free_text = _redact_free_text(ctx, dataset, [record for _, record in valid])
+    forms: list[tuple[RecordResult, StoredForm]] = []
+    for (index, checked), redacted in zip(valid, free_text, strict=True):
         form = transform(
             checked,
             dataset,
@@ -218,6 +227,7 @@ def _validated(
             client.id,
             purpose,
             ctx.pseudonymizer,
+            TextPii(redacted, ctx.pii.scan_attribute),
         )
         result = RecordResult(
             index,
@@ -228,6 +238,28 @@ def _validated(
         )
         forms.append((result, form))
     return done, forms, batch
+
+
+def _redact_free_text(
+    ctx: GatewayContext, dataset: Dataset, records: list[ValidRecord]
+) -> list[dict[str, Redacted]]:
+    """Every free-text value of a request through NLP in one batch.
+
+    One `nlp.pipe` over the request is several times faster than a pipeline
+    call per text; each text's language is detected on its own.
+    """
+    names = set(dataset.fields_of("free_text"))
+    where = [
+        (n, name) for n, r in enumerate(records) for name in r.values if name in names
+    ]
+    if not where:
+        return [{} for _ in records]
+    texts = [str(records[n].values[name]) for n, name in where]
+    redacted = ctx.pii.redact_batch(texts)
+    by_record: list[dict[str, Redacted]] = [{} for _ in records]
+    for (n, name), done in zip(where, redacted, strict=True):
+        by_record[n][name] = done
+    return by_record
 
 
 def _process(
@@ -324,11 +356,21 @@ def _store(
                 dataset=dataset.name,
                 record_id=result.record_id,
                 policy_version=ctx.policies.version,
-                details={"index": result.index},
+                details=_record_details(result, form),
             )
         )
     _add_linkage(batch, written, encodings)
     _write(session, batch)
+
+
+def _record_details(result: RecordResult, form: StoredForm) -> dict[str, Any]:
+    details: dict[str, Any] = {"index": result.index}
+    if form.pii_found:
+        # Which fields held which kinds of personal data: types, never values.
+        details["pii_redacted"] = {
+            k: list(v) for k, v in sorted(form.pii_found.items())
+        }
+    return details
 
 
 class _Encodings:

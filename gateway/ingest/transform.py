@@ -15,10 +15,23 @@ import orjson
 from gateway.consent.identifiers import IdentifierKind
 from gateway.ingest.generalize import generalize
 from gateway.ingest.validate import FieldIssue, ValidRecord
-from gateway.pii.patterns import redact_text
+from gateway.pii import Redacted
 from gateway.policy.models import Dataset, FieldSpec
 
 Pseudonymize = Callable[[str, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class TextPii:
+    """What PII detection made of one record's texts, done before `transform`.
+
+    Free text is redacted for the whole request in one batch through NLP, so
+    it arrives here done; attribute values go through the cheaper pattern path
+    one at a time.
+    """
+
+    free_text: Mapping[str, Redacted]
+    scan_attribute: Callable[[str], Redacted]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +45,8 @@ class StoredForm:
     special_fields: tuple[str, ...]
     content_hash: str
     warnings: list[FieldIssue] = field(default_factory=list)
+    # Field name -> entity types redacted from it (types only, for the audit).
+    pii_found: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def content_hash(
@@ -45,21 +60,25 @@ def content_hash(
     return pseudonymize(f"content:{dataset}", body)
 
 
-def _scan_attribute(name: str, value: str) -> tuple[str, FieldIssue | None]:
-    redacted, entities = redact_text(value)
-    if not entities:
-        return value, None
-    message = "personal data found and redacted: " + ", ".join(entities)
-    return redacted, FieldIssue(name, "pii_redacted", message)
-
-
 # Field classes whose exact value goes to the vault (for access requests).
 _TO_VAULT = frozenset(
     {"identifier", "direct_pii", "special_category", "quasi_identifier"}
 )
 
 
-def _apply_class(form: StoredForm, name: str, spec: FieldSpec, value: Any) -> None:
+def _put_redacted(form: StoredForm, name: str, redacted: Redacted) -> None:
+    form.data[name] = redacted.text
+    if redacted.entity_types:
+        form.pii_found[name] = redacted.entity_types
+        message = "personal data found and redacted: " + ", ".join(
+            redacted.entity_types
+        )
+        form.warnings.append(FieldIssue(name, "pii_redacted", message))
+
+
+def _apply_class(
+    form: StoredForm, name: str, spec: FieldSpec, value: Any, pii: TextPii
+) -> None:
     """Put one field where its class says: the vault, the public data, or both."""
     field_class = spec.field_class
     if field_class in _TO_VAULT:
@@ -72,17 +91,11 @@ def _apply_class(form: StoredForm, name: str, spec: FieldSpec, value: Any) -> No
         # Only free strings can carry personal data: enum, number, date,
         # currency... values were normalized to shapes that cannot.
         if spec.type == "string":
-            form.data[name], issue = _scan_attribute(name, value)
-            if issue:
-                form.warnings.append(issue)
+            _put_redacted(form, name, pii.scan_attribute(value))
         else:
             form.data[name] = value
     elif field_class == "free_text":
-        redacted, entities = redact_text(str(value))
-        form.data[name] = redacted
-        if entities:
-            message = "redacted: " + ", ".join(entities)
-            form.warnings.append(FieldIssue(name, "pii_redacted", message))
+        _put_redacted(form, name, pii.free_text[name])
 
 
 def transform(
@@ -92,8 +105,19 @@ def transform(
     client_id: str,
     purpose: str,
     pseudonymize: Pseudonymize,
+    pii: TextPii,
 ) -> StoredForm:
-    """Apply each field's class to a validated record."""
+    """Apply each field's class to a validated record.
+
+    Args:
+        record: The validated record.
+        dataset: Its dataset policy.
+        kinds: Identifier kinds by field name.
+        client_id: The partner, for partner-scoped identifier namespaces.
+        purpose: The declared purpose (part of the content hash).
+        pseudonymize: Keyed pseudonyms by namespace.
+        pii: The record's free text already redacted, and the attribute scan.
+    """
     form = StoredForm("", {}, {}, {}, (), "", list(record.warnings))
     special: list[str] = []
     fields = dataset.fields
@@ -104,7 +128,7 @@ def transform(
             form.identifiers[name] = pseudonymize(namespace, str(value))
         elif spec.field_class == "special_category":
             special.append(name)
-        _apply_class(form, name, spec, value)
+        _apply_class(form, name, spec, value, pii)
     return StoredForm(
         subject_id=form.identifiers[dataset.subject_key],
         identifiers=form.identifiers,
@@ -113,4 +137,5 @@ def transform(
         special_fields=tuple(special),
         content_hash=content_hash(pseudonymize, dataset.name, purpose, record.values),
         warnings=form.warnings,
+        pii_found=form.pii_found,
     )

@@ -1,5 +1,9 @@
-"""Detection and redaction of personal data in text."""
+"""Detection and redaction of personal data in text (Presidio, French and English).
 
-from gateway.pii.patterns import Span, contains_pii, find_pii, redact, redact_text
+The analyzer itself (`gateway.pii.analyzer`) loads spaCy and Presidio, so it is
+imported where it is used, not here.
+"""
 
-__all__ = ["Span", "contains_pii", "find_pii", "redact", "redact_text"]
+from gateway.pii.spans import Redacted, Span
+
+__all__ = ["Redacted", "Span"]

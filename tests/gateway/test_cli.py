@@ -139,6 +139,8 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         ("audit", "verify"),
         ("linkage", "backfill"),
         ("pipeline", "run"),
+        ("pii",),
+        ("pii", "analyze"),
     ):
         code, out, _ = gateway(*args, "--help")
         assert code == 0
@@ -173,3 +175,50 @@ def test_linkage_backfill_on_an_empty_database(env: dict[str, str]) -> None:
     assert json.loads(out) == {
         "datasets": [{"dataset": "customers", "encoded": 0, "without_key": 0}]
     }
+
+
+def pii(stdin: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["pii", "analyze", *args], input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_pii_analyze_reads_and_writes_json_lines(env: dict[str, str]) -> None:
+    lines = [
+        {"id": 1, "text": "Appelez Marie Dupont au 06 12 34 56 78."},
+        {"id": "en-1", "text": "Hello, my name is John Smith."},
+        {"id": 3, "text": "rien à signaler"},
+    ]
+    code, out, err = pii("\n".join(json.dumps(x) for x in lines) + "\n\n")
+    assert code == 0, err
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in results] == [1, "en-1", 3]
+    assert [(e["type"], e["start"], e["end"]) for e in results[0]["entities"]] == [
+        ("PERSON", 8, 20),
+        ("PHONE_NUMBER", 24, 38),
+    ]
+    assert [e["type"] for e in results[1]["entities"]] == ["PERSON"]
+    assert results[2]["entities"] == []
+    assert all(0 < e["score"] <= 1 for r in results for e in r["entities"])
+
+
+def test_pii_analyze_with_a_fixed_language(env: dict[str, str]) -> None:
+    line = json.dumps({"id": 1, "text": "born on March 3, 1985"})
+    code, out, _ = pii(line, "--language", "en")
+    assert code == 0
+    assert [e["type"] for e in json.loads(out)["entities"]] == ["DATE_OF_BIRTH"]
+
+
+def test_pii_analyze_names_the_bad_line_and_never_the_text(
+    env: dict[str, str],
+) -> None:
+    stdin = '{"id": 1, "text": "ok"}\n{"id": 2, "texte": "Marie Dupont"}\n'
+    code, _, err = pii(stdin)
+    assert code == 1
+    assert err.strip() == "error: line 2: texte: unknown field (send id and text)"
+    assert "Marie" not in err
+
+
+def test_pii_analyze_refuses_an_unknown_language(env: dict[str, str]) -> None:
+    code, _, err = pii("", "--language", "de")
+    assert code != 0
+    assert "de" in err

@@ -8,10 +8,11 @@ import pytest
 from gateway.consent.identifiers import identifier_kinds
 from gateway.crypto.keyring import KeyPurpose, create_keyring
 from gateway.crypto.pseudonym import Pseudonymizer
-from gateway.ingest.transform import transform
+from gateway.ingest.transform import TextPii, transform
 from gateway.ingest.validate import InvalidRecord, ValidRecord, validate_record
+from gateway.pii.analyzer import PiiAnalyzer, load_analyzer
 from gateway.policy.loader import load_policies
-from gateway.policy.models import PolicySet
+from gateway.policy.models import Dataset, PolicySet
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 
@@ -25,6 +26,18 @@ def policies() -> PolicySet:
 def pseudonymize() -> Pseudonymizer:
     ring = create_keyring(datetime(2026, 1, 1, tzinfo=UTC))
     return Pseudonymizer(ring.active(KeyPurpose.PSEUDONYM))
+
+
+@pytest.fixture(scope="module")
+def analyzer(policies: PolicySet) -> PiiAnalyzer:
+    return load_analyzer(policies.pii)
+
+
+def _pii(analyzer: PiiAnalyzer, dataset: Dataset, record: ValidRecord) -> TextPii:
+    """What ingestion does before transform: free text through the NLP batch."""
+    names = [n for n in dataset.fields_of("free_text") if n in record.values]
+    done = analyzer.redact_batch([str(record.values[n]) for n in names])
+    return TextPii(dict(zip(names, done, strict=True)), analyzer.scan_attribute)
 
 
 RAW = {
@@ -83,16 +96,18 @@ def test_naive_datetime_is_read_as_utc_with_a_warning(policies: PolicySet) -> No
 
 
 def test_each_class_goes_where_the_policy_says(
-    policies: PolicySet, pseudonymize: Pseudonymizer
+    policies: PolicySet, pseudonymize: Pseudonymizer, analyzer: PiiAnalyzer
 ) -> None:
     dataset = policies.datasets["customers"]
+    record = _valid(policies, RAW)
     form = transform(
-        _valid(policies, RAW),
+        record,
         dataset,
         identifier_kinds(policies),
         "partner-1",
         "segmentation",
         pseudonymize,
+        _pii(analyzer, dataset, record),
     )
     assert set(form.identifiers) == {"customer_id", "email", "phone"}
     assert form.subject_id == form.identifiers["customer_id"]
@@ -108,18 +123,19 @@ def test_each_class_goes_where_the_policy_says(
     assert form.vault["city"] == "Lyon"
     assert form.vault["email"] == "jeanne.doe@example.fr"
     assert [(w.field, w.reason) for w in form.warnings] == [("comment", "pii_redacted")]
+    assert form.pii_found == {"comment": ("PHONE_NUMBER",)}
 
 
 def test_content_hash_follows_content_and_purpose(
-    policies: PolicySet, pseudonymize: Pseudonymizer
+    policies: PolicySet, pseudonymize: Pseudonymizer, analyzer: PiiAnalyzer
 ) -> None:
     dataset = policies.datasets["customers"]
     kinds = identifier_kinds(policies)
 
     def digest(raw: dict[str, object], purpose: str = "segmentation") -> str:
-        form = transform(
-            _valid(policies, raw), dataset, kinds, "p", purpose, pseudonymize
-        )
+        record = _valid(policies, raw)
+        pii = _pii(analyzer, dataset, record)
+        form = transform(record, dataset, kinds, "p", purpose, pseudonymize, pii)
         return form.content_hash
 
     reordered = dict(reversed(list(RAW.items())))
@@ -130,7 +146,7 @@ def test_content_hash_follows_content_and_purpose(
 
 
 def test_attribute_holding_personal_data_is_redacted(
-    policies: PolicySet, pseudonymize: Pseudonymizer
+    policies: PolicySet, pseudonymize: Pseudonymizer, analyzer: PiiAnalyzer
 ) -> None:
     event = {
         "source_id": "e-2",
@@ -143,9 +159,16 @@ def test_attribute_holding_personal_data_is_redacted(
     checked = validate_record(dataset, event, "FR")
     assert isinstance(checked, ValidRecord)
     form = transform(
-        checked, dataset, identifier_kinds(policies), "p", "segmentation", pseudonymize
+        checked,
+        dataset,
+        identifier_kinds(policies),
+        "p",
+        "segmentation",
+        pseudonymize,
+        _pii(analyzer, dataset, checked),
     )
     assert form.data["category"] == "mail <EMAIL_ADDRESS>"
     assert [(w.field, w.reason) for w in form.warnings] == [
         ("category", "pii_redacted")
     ]
+    assert form.pii_found == {"category": ("EMAIL_ADDRESS",)}

@@ -1,0 +1,202 @@
+"""One Presidio analyzer per process, built from the policies, with two paths.
+
+Free text goes through spaCy's NER, batched (`nlp.pipe` over a request's
+texts), then every recognizer. Attributes go through the pattern path: the
+tokenizer (for context words) and the pattern recognizers, no NER. A
+structured value whose type is known (an e-mail, a phone number, an IBAN) is
+checked by that type's recognizers alone, with no spaCy at all.
+
+Nothing here logs or raises with the analysed text (CONVENTIONS R6).
+"""
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import regex
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from gateway.pii.language import detect_language
+from gateway.pii.nlp import GatewayNlpEngine
+from gateway.pii.recognizers import RECOGNIZERS
+from gateway.pii.recognizers.names import CleanSpacyRecognizer
+from gateway.pii.redaction import Redactor
+from gateway.pii.spans import Redacted, Span, resolve
+from gateway.policy.loader import load_policies
+from gateway.policy.models import PiiPolicy
+
+# Case matters in our patterns (a capital starts a name or a street name):
+# Presidio's default flags add IGNORECASE, so ask for these instead.
+REGEX_FLAGS = regex.DOTALL | regex.MULTILINE
+AUTO = "auto"
+
+
+class PiiAnalyzer:
+    """Detect and redact personal data as the policy says, in French and English."""
+
+    def __init__(self, policy: PiiPolicy) -> None:
+        self.policy = policy
+        self.languages = tuple(policy.languages)
+        self.nlp = GatewayNlpEngine(
+            {lang: policy.models.get(lang) for lang in self.languages},
+            policy.vocab_growth_limit,
+        )
+        self.nlp.load()
+        registry = RecognizerRegistry(supported_languages=list(self.languages))
+        self._by_entity: dict[tuple[str, str], list[EntityRecognizer]] = defaultdict(
+            list
+        )
+        for language in self.languages:
+            for recognizer in RECOGNIZERS[language]():
+                registry.add_recognizer(recognizer)
+                for entity in recognizer.supported_entities:
+                    self._by_entity[language, entity].append(recognizer)
+            if self.nlp.has_ner(language):
+                registry.add_recognizer(
+                    CleanSpacyRecognizer(
+                        supported_language=language, supported_entities=["PERSON"]
+                    )
+                )
+        self.engine = AnalyzerEngine(
+            registry=registry,
+            nlp_engine=self.nlp,
+            supported_languages=list(self.languages),
+            default_score_threshold=policy.score_threshold,
+            # Whole words: Presidio's default substring match lets "cp" fire
+            # inside any word holding those two letters.
+            context_aware_enhancer=LemmaContextAwareEnhancer(
+                context_matching_mode="whole_word"
+            ),
+        )
+        self._entities = list(policy.entities)
+        self._redactor = Redactor(policy)
+        # spaCy pipelines are not safe to share between threads; requests are
+        # served from a thread pool.
+        self._lock = threading.Lock()
+
+    def language_of(self, text: str, language: str = AUTO) -> str:
+        """The language to analyse a text in: the one asked for, or detected."""
+        if language != AUTO:
+            return language
+        detected = detect_language(text, self.policy.default_language)
+        return detected if detected in self.languages else self.policy.default_language
+
+    def analyze_batch(
+        self, texts: Sequence[str], language: str = AUTO
+    ) -> list[list[Span]]:
+        """Free text: NER over the whole batch, then every recognizer per text.
+
+        Args:
+            texts: The texts, in any number.
+            language: "fr", "en", or "auto" to detect each text's language.
+
+        Returns:
+            One list of non-overlapping spans per text, in order.
+        """
+        return self._run(texts, language, with_ner=True)
+
+    def scan_patterns(
+        self, texts: Sequence[str], language: str = AUTO
+    ) -> list[list[Span]]:
+        """The pattern path: pattern recognizers and context words, no NER."""
+        return self._run(texts, language, with_ner=False)
+
+    def _run(
+        self, texts: Sequence[str], language: str, *, with_ner: bool
+    ) -> list[list[Span]]:
+        self._check_language(language)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, text in enumerate(texts):
+            groups[self.language_of(text, language)].append(index)
+        found: list[list[Span]] = [[] for _ in texts]
+        for lang, indexes in groups.items():
+            batch = [texts[i] for i in indexes]
+            with self._lock:
+                artifacts = self._artifacts(batch, lang, with_ner=with_ner)
+                for index, text, artifact in zip(
+                    indexes, batch, artifacts, strict=True
+                ):
+                    found[index] = self._analyze_one(text, lang, artifact)
+        return found
+
+    def _artifacts(
+        self, texts: list[str], language: str, *, with_ner: bool
+    ) -> list[NlpArtifacts]:
+        if with_ner and self.nlp.has_ner(language):
+            batch_size = self.policy.batch_size
+            return [a for _, a in self.nlp.process_batch(texts, language, batch_size)]
+        return self.nlp.tokenize(texts, language)
+
+    def _analyze_one(
+        self, text: str, language: str, artifacts: NlpArtifacts
+    ) -> list[Span]:
+        results = self.engine.analyze(
+            text,
+            language,
+            entities=self._entities,
+            nlp_artifacts=artifacts,
+            regex_flags=REGEX_FLAGS,
+        )
+        return resolve(
+            [Span(r.entity_type, r.start, r.end, round(r.score, 4)) for r in results]
+        )
+
+    def check_structured(
+        self, entity: str, value: str, language: str | None = None
+    ) -> bool:
+        """Whether a whole value is one `entity` (e.g. a field typed IBAN).
+
+        Only that entity's recognizers run, with no spaCy at all: the cost of a
+        regular expression and a checksum.
+        """
+        lang = language or self.policy.default_language
+        recognizers = self._by_entity.get((lang, entity))
+        if not recognizers:
+            raise ValueError(f"no recognizer for {entity} in language {lang}")
+        stripped = value.strip()
+        for recognizer in recognizers:
+            for result in recognizer.analyze(stripped, [entity], None):
+                whole = result.start == 0 and result.end == len(stripped)
+                if whole and result.score >= self.policy.score_threshold:
+                    return True
+        return False
+
+    def redact_batch(
+        self, texts: Sequence[str], language: str = AUTO, *, with_ner: bool = True
+    ) -> list[Redacted]:
+        """Each text with its personal data replaced as the policy's operators say."""
+        spans = self._run(texts, language, with_ner=with_ner)
+        return [self._redactor.redact(t, s) for t, s in zip(texts, spans, strict=True)]
+
+    def scan_attribute(self, value: str) -> Redacted:
+        """An attribute value on the pattern path, redacted if it holds any PII."""
+        return self.redact_batch([value], with_ner=False)[0]
+
+    def _check_language(self, language: str) -> None:
+        if language != AUTO and language not in self.languages:
+            allowed = ", ".join((*self.languages, AUTO))
+            raise ValueError(f"language: {language} is not one of {allowed}")
+
+
+@cache
+def _cached(policy_json: str) -> PiiAnalyzer:
+    return PiiAnalyzer(PiiPolicy.model_validate_json(policy_json))
+
+
+def load_analyzer(
+    policy: PiiPolicy | None = None, *, policies: Path | None = None
+) -> PiiAnalyzer:
+    """The process's analyzer for a policy: built on first use, then shared.
+
+    Args:
+        policy: The PII policy; when None, read from `policies` (a directory).
+        policies: The policy directory, when no policy is given.
+    """
+    if policy is None:
+        policy = load_policies(policies or Path("policies")).pii
+    return _cached(json.dumps(policy.model_dump(mode="json"), sort_keys=True))

@@ -1,0 +1,294 @@
+"""French recognizers Presidio lacks: NIR, SIREN, SIRET, VAT, postal code...
+
+Also dates of birth and street addresses.
+
+Each is data plus one check (CONVENTIONS R7). Checksums are python-stdnum's.
+Where the shape alone is weak (nine digits pass Luhn one time in ten, any five
+digits look like a postal code) the check keeps the pattern's low score and
+only a context word before the match lifts it over the threshold.
+"""
+
+from presidio_analyzer import Pattern, PatternRecognizer
+from stdnum.fr import nir, siren, siret, tva
+
+from gateway.pii.recognizers.generic import NEEDS_CONTEXT, compact
+
+# Scores: under the policy threshold (0.5) unless a context word adds 0.35.
+WEAK = 0.3
+# A shape that is rarely anything else (a street type after a number).
+STRONG = 0.6
+
+_SPACE = r"[ \u00a0]?"
+
+
+class NirRecognizer(PatternRecognizer):
+    """French social security number (NIR): 15 characters, key checked.
+
+    Sex, birth year and month, département (2A/2B for Corsica), commune,
+    order number, then the key 97 - (the first 13 digits mod 97).
+    """
+
+    def __init__(self) -> None:
+        s = _SPACE
+        super().__init__(
+            supported_entity="FR_NIR",
+            name="FrNirRecognizer",
+            supported_language="fr",
+            patterns=[
+                Pattern(
+                    "nir",
+                    rf"(?<![0-9A-Za-z])[1-478]{s}[0-9]{{2}}{s}(?:0[1-9]|1[0-2]|[2-9][0-9])"
+                    rf"{s}(?:[0-9]{{2}}|2[ABab]){s}[0-9]{{3}}{s}[0-9]{{3}}{s}[0-9]{{2}}"
+                    r"(?![0-9A-Za-z])",
+                    0.5,
+                )
+            ],
+            context=[
+                "sécurité",
+                "securite",
+                "sociale",
+                "nir",
+                "insee",
+                "ss",
+                "sécu",
+                "secu",
+                "vitale",
+            ],  # fmt: skip
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """The key: 97 - (13 digits mod 97), Corsica counted as INSEE says."""
+        return nir.is_valid(compact(pattern_text).upper())
+
+
+class SirenRecognizer(PatternRecognizer):
+    """SIREN (company number, 9 digits, Luhn): only next to a context word."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="FR_SIREN",
+            name="FrSirenRecognizer",
+            supported_language="fr",
+            patterns=[
+                Pattern(
+                    "siren",
+                    r"(?<![0-9])[0-9]{3}[ \u00a0.]?[0-9]{3}[ \u00a0.]?[0-9]{3}"
+                    r"(?![0-9])",
+                    WEAK,
+                )
+            ],
+            context=[
+                "siren",
+                "rcs",
+                "entreprise",
+                "société",
+                "societe",
+                "immatriculée",
+                "immatriculation",
+            ],  # fmt: skip
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Luhn-valid keeps the weak score; a context word must still say SIREN."""
+        return NEEDS_CONTEXT if siren.is_valid(compact(pattern_text)) else False
+
+
+class SiretRecognizer(PatternRecognizer):
+    """SIRET (establishment number: SIREN + 5 digits), La Poste's rule included.
+
+    stdnum's check covers La Poste, whose establishments share SIREN 356000000
+    and whose SIRETs sum their digits to a multiple of 5 instead of Luhn.
+    """
+
+    def __init__(self) -> None:
+        g = r"[ \u00a0.]?"
+        super().__init__(
+            supported_entity="FR_SIRET",
+            name="FrSiretRecognizer",
+            supported_language="fr",
+            patterns=[
+                Pattern(
+                    "siret",
+                    rf"(?<![0-9])[0-9]{{3}}{g}[0-9]{{3}}{g}[0-9]{{3}}{g}[0-9]{{5}}(?![0-9])",
+                    0.45,
+                )
+            ],
+            context=[
+                "siret",
+                "établissement",
+                "etablissement",
+                "entreprise",
+                "société",
+                "societe",
+            ],  # fmt: skip
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Valid SIRETs keep a score just under the threshold: context decides."""
+        return NEEDS_CONTEXT if siret.is_valid(compact(pattern_text)) else False
+
+
+class VatRecognizer(PatternRecognizer):
+    """French VAT number: FR, a 2-character key, then the SIREN."""
+
+    def __init__(self) -> None:
+        s = _SPACE
+        super().__init__(
+            supported_entity="FR_VAT",
+            name="FrVatRecognizer",
+            supported_language="fr",
+            patterns=[
+                Pattern(
+                    "fr_vat",
+                    rf"\b(?-i:FR){s}[0-9A-HJ-NP-Z]{{2}}{s}[0-9]{{3}}{s}[0-9]{{3}}{s}[0-9]{{3}}\b",
+                    0.5,
+                )
+            ],
+            context=["tva", "intracommunautaire", "vat"],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """The key over the SIREN (stdnum's French TVA check)."""
+        return tva.is_valid(compact(pattern_text))
+
+
+# Départements 01-95, 2A/2B are written 20xxx, overseas 971-976, 98x.
+_POSTAL = r"(?<![0-9])(?:0[1-9]|[1-8][0-9]|9[0-5]|97[1-6]|98[0-9])[0-9]{3}(?![0-9])"
+
+
+class PostalCodeRecognizer(PatternRecognizer):
+    """French postal codes: five digits, only with an address or "code postal" near.
+
+    A second pattern takes five digits between a comma and a capitalised word
+    ("..., 75002 Paris"), the usual way an address line ends.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="FR_POSTAL_CODE",
+            name="FrPostalCodeRecognizer",
+            supported_language="fr",
+            patterns=[
+                Pattern("postal_code", _POSTAL, WEAK),
+                Pattern(
+                    "postal_code_city",
+                    _POSTAL[: -len("(?![0-9])")]
+                    + r"(?=[ \u00a0]+(?-i:[A-ZÀ-Ý])[\w'’-]+)"
+                    + r"(?<=,[ \u00a0]?[0-9]{5})",
+                    STRONG,
+                ),
+            ],
+            context=[
+                "code",
+                "postal",
+                "cp",
+                "cedex",
+                "rue",
+                "avenue",
+                "av",
+                "boulevard",
+                "bd",
+                "allée",
+                "allee",
+                "place",
+                "chemin",
+                "impasse",
+                "quai",
+                "route",
+                "cours",
+                "adresse",
+                "domicile",
+                "habite",
+                "habitant",
+                "ville",
+                "commune",
+                "livraison",
+                "résidence",
+            ],  # fmt: skip
+        )
+
+
+_MONTHS = (
+    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre"
+    "|octobre|novembre|décembre|decembre|janv\\.?|févr\\.?|fevr\\.?|avr\\.?"
+    "|juil\\.?|sept\\.?|oct\\.?|nov\\.?|déc\\.?|dec\\.?"
+)
+DATE_PATTERNS = [
+    Pattern("date_numeric_dmy", r"(?<![0-9])(?:0?[1-9]|[12][0-9]|3[01])([/.\-])"
+            r"(?:0?[1-9]|1[0-2])\1(?:19|20)?[0-9]{2}(?![0-9])", WEAK),
+    Pattern("date_iso", r"(?<![0-9])(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])"
+            r"-(?:0[1-9]|[12][0-9]|3[01])(?![0-9])", WEAK),
+    Pattern("date_words", rf"\b(?:1er|0?[1-9]|[12][0-9]|3[01])[ \u00a0]+(?:{_MONTHS})"
+            r"[ \u00a0]+(?:19|20)[0-9]{2}\b", WEAK),
+]  # fmt: skip
+BIRTH_CONTEXT_FR = ["né", "née", "nés", "nées", "naissance", "ddn", "naît", "naquit",
+                    "anniversaire"]  # fmt: skip
+
+
+class BirthDateRecognizer(PatternRecognizer):
+    """Dates written the French ways, counted as a birth date only in context.
+
+    No check: the weak score is the point. An order date stays under the
+    threshold; "née le" before the date lifts it over.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="DATE_OF_BIRTH",
+            name="FrBirthDateRecognizer",
+            supported_language="fr",
+            patterns=DATE_PATTERNS,
+            context=BIRTH_CONTEXT_FR,
+        )
+
+
+_STREET_TYPES_FR = (
+    "rue|avenue|av\\.?|ave\\.?|boulevard|bd\\.?|bld\\.?|blvd\\.?|allée|allee|place|pl\\.|"
+    "chemin|ch\\.|impasse|imp\\.|quai|route|rte\\.?|cours|square|passage|faubourg|"
+    "fg\\.?|villa|résidence|residence|lotissement|hameau|lieu-dit|cité|cite|"
+    "rond-point|esplanade|promenade|voie|sentier|parvis|mail|traverse|montée|"
+    "montee|corniche|ruelle|sente|venelle|domaine"
+)
+# The name after the type: French particles and capitalised words, or at most
+# three lower-case words (people type "12 rue de la paix") before punctuation.
+_PARTICLE = r"(?:de|du|des|la|le|les|l['’]|d['’]|à|a|aux|au|en|sur|sous|saint|ste?)"
+# Dots only inside a word ("St.Germain"), so a sentence's full stop stays out.
+_CAP_WORD = r"(?-i:[A-ZÀ-Ý0-9])[\w'’\-]*(?:\.[\w'’\-]+)*"
+_LOW_WORD = r"(?-i:[a-zà-ÿ][\w'’\-]*)"
+_STREET_FR = (
+    r"(?<![\w,])[0-9]{1,4}(?:[ \u00a0]?(?:bis|ter|quater|[a-d])\b)?,?[ \u00a0]+"
+    rf"(?:{_STREET_TYPES_FR})[ \u00a0]+"
+    rf"(?:(?:{_PARTICLE}[ \u00a0]*)*{_CAP_WORD}"
+    rf"(?:[ \u00a0]+(?:{_PARTICLE}[ \u00a0]*)*{_CAP_WORD})*"
+    rf"|(?:{_PARTICLE}[ \u00a0]+)*{_LOW_WORD}(?:[ \u00a0]+{_LOW_WORD})?)"
+)
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """Street addresses: a number, a street type ("rue", "bd", "av."...), a name.
+
+    The postal code and city are not part of the span (FR_POSTAL_CODE has its
+    own recognizer; a city alone does not identify anyone).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="STREET_ADDRESS",
+            name="FrStreetAddressRecognizer",
+            supported_language="fr",
+            patterns=[Pattern("street_fr", _STREET_FR, STRONG)],
+            context=["adresse", "domicile", "habite", "livraison", "demeurant"],
+        )
+
+
+def french_only() -> list[PatternRecognizer]:
+    """The recognizers of this module, one instance each."""
+    return [
+        NirRecognizer(),
+        SirenRecognizer(),
+        SiretRecognizer(),
+        VatRecognizer(),
+        PostalCodeRecognizer(),
+        BirthDateRecognizer(),
+        StreetAddressRecognizer(),
+    ]

@@ -1,0 +1,244 @@
+"""Recognizers every language uses: e-mail, IBAN, card, phone, IP address.
+
+Each is data (patterns, context words, a score) plus one check, as in Presidio's
+own predefined recognizers; checksums come from python-stdnum and phone metadata
+from phonenumbers. None of them touches the network: Presidio's e-mail
+recognizer asks tldextract for the public-suffix list, which it downloads
+unless told not to, so ours reads the snapshot shipped with tldextract.
+"""
+
+from collections.abc import Sequence
+from functools import cache
+
+import phonenumbers
+import regex
+import tldextract
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    LocalRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from stdnum import iban, luhn
+from stdnum.fr import siret
+
+# A result whose check passed but whose pattern alone is weak (any nine digits
+# pass Luhn one time in ten): keep the pattern's low score, so that only a
+# context word lifts it over the threshold. Presidio reads None as "no opinion".
+NEEDS_CONTEXT = None
+
+_SEPARATORS = regex.compile(r"[\s.\-/]")
+
+
+def compact(text: str) -> str:
+    """The value without the spaces, dots, dashes and slashes people group it by."""
+    return _SEPARATORS.sub("", text)
+
+
+def found(
+    recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float
+) -> RecognizerResult:
+    """A result as Presidio's own recognizers make them (context needs both parts)."""
+    return RecognizerResult(
+        entity,
+        start,
+        end,
+        score,
+        analysis_explanation=AnalysisExplanation(recognizer.name, score),
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+        },
+    )
+
+
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    # suffix_list_urls=() and no cache: the snapshot inside the package, never
+    # a download (tldextract fetches the list on first use otherwise).
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class EmailRecognizer(PatternRecognizer):
+    """E-mail addresses whose domain ends in a known public suffix."""
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(
+            supported_entity="EMAIL_ADDRESS",
+            name=f"EmailRecognizer_{supported_language}",
+            supported_language=supported_language,
+            patterns=[
+                Pattern(
+                    "email",
+                    r"(?<![\w.%+-])[\w%+-]+(?:\.[\w%+-]+)*"
+                    r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}(?![\w-])",
+                    0.5,
+                )
+            ],
+            context=["email", "e-mail", "mail", "courriel", "adresse", "address"],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Full score under a known public suffix (offline list).
+
+        An unknown suffix (".example", a new gTLD the snapshot predates) keeps
+        the pattern's score, which still reaches the threshold: missing an
+        address costs more than redacting a look-alike.
+        """
+        domain = pattern_text.rsplit("@", 1)[1]
+        return True if _public_suffixes()(domain).suffix else None
+
+
+# Every country's IBAN length (ISO 13616 registry), so a match stops where the
+# IBAN does instead of swallowing the next word ("... 189 EUR").
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
+    "BH": 22, "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24,
+    "DE": 22, "DJ": 27, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27,
+    "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
+    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27,
+    "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28,
+    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
+    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}  # fmt: skip
+
+
+class IbanRecognizer(LocalRecognizer):
+    """IBANs of any country, compact or grouped, cut at the country's length.
+
+    Not a PatternRecognizer: where the match ends depends on the country code,
+    which a pattern alone cannot say. The checksum is stdnum's.
+    """
+
+    _CANDIDATE = regex.compile(r"\b[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}\b")
+    CONTEXT = ("iban", "rib", "compte", "bancaire", "virement", "account", "bank")
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(
+            supported_entities=["IBAN_CODE"],
+            name=f"IbanRecognizer_{supported_language}",
+            supported_language=supported_language,
+            context=list(self.CONTEXT),
+        )
+
+    def load(self) -> None:
+        """Nothing to load: the pattern is compiled at import."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        """Find valid IBANs in a text."""
+        del entities, nlp_artifacts  # one entity, no NLP needed
+        results = []
+        for match in self._CANDIDATE.finditer(text):
+            end = _iban_end(match)
+            if end is not None:
+                results.append(
+                    found(
+                        self,
+                        "IBAN_CODE",
+                        match.start(),
+                        end,
+                        EntityRecognizer.MAX_SCORE,
+                    )
+                )
+        return results
+
+
+def _iban_end(match: regex.Match[str]) -> int | None:
+    """Where the IBAN in a candidate match ends, or None when it is not one."""
+    candidate = match[0]
+    length = IBAN_LENGTHS.get(candidate[:2])
+    if length is None:
+        return None
+    seen = 0
+    for offset, char in enumerate(candidate):
+        if char not in " -":
+            seen += 1
+            if seen == length:
+                end = offset + 1
+                return match.start() + end if iban.is_valid(candidate[:end]) else None
+    return None
+
+
+class CreditCardRecognizer(PatternRecognizer):
+    """Card numbers (Luhn), but not a valid SIRET, which passes Luhn too."""
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(
+            supported_entity="CREDIT_CARD",
+            name=f"CreditCardRecognizer_{supported_language}",
+            supported_language=supported_language,
+            patterns=[
+                # 4-4-4-(1-7) or Amex 4-6-5 groups, one separator kind, so a
+                # following amount or date is not taken in.
+                Pattern(
+                    "card",
+                    r"(?<![0-9])(?:[2-6][0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}"
+                    r"|3[47][0-9]{2}([ -]?)[0-9]{6}\2[0-9]{5})(?![0-9])",
+                    0.5,
+                )
+            ],
+            context=["carte", "cb", "visa", "mastercard", "amex", "card", "credit"],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """Luhn-valid, and not a SIRET (14 digits, Luhn too: a company's id)."""
+        digits = compact(pattern_text)
+        return luhn.is_valid(digits) and not (
+            len(digits) == 14 and siret.is_valid(digits)
+        )
+
+
+class PhoneRecognizer(LocalRecognizer):
+    """Phone numbers that phonenumbers says are valid in the given regions.
+
+    Presidio's own phone recognizer scores 0.4 (under our threshold without a
+    context word) and runs the slow matcher on every text; this one runs it
+    only when eight digits are close together.
+    """
+
+    _HINT = regex.compile(r"[0-9](?:[\s.\-()/]{0,3}[0-9]){7}")
+    CONTEXT = (
+        *("téléphone", "telephone", "tél", "tel", "portable", "mobile", "fixe"),
+        *("appeler", "appelez", "joindre", "numéro", "phone", "call", "number"),
+    )
+
+    def __init__(self, supported_language: str, regions: Sequence[str]) -> None:
+        self.regions = tuple(regions)
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"],
+            name=f"PhoneRecognizer_{supported_language}",
+            supported_language=supported_language,
+            context=list(self.CONTEXT),
+        )
+
+    def load(self) -> None:
+        """Nothing to load: phonenumbers' metadata is read on first use."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        """Find valid phone numbers, national ones read in each region in turn."""
+        del entities, nlp_artifacts  # one entity, no NLP needed
+        if not self._HINT.search(text):
+            return []
+        numbers: dict[tuple[int, int], RecognizerResult] = {}
+        for region in self.regions:
+            for match in phonenumbers.PhoneNumberMatcher(text, region):
+                key = (match.start, match.end)
+                if key not in numbers:
+                    numbers[key] = found(self, "PHONE_NUMBER", *key, 0.75)
+        return list(numbers.values())

@@ -1,0 +1,48 @@
+"""Detected spans and how overlapping ones are settled (pure)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A detected entity: its type, its ``[start, end)`` offsets and a score in 0-1."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    """A text with its personal data replaced, and the entity types that were."""
+
+    text: str
+    entity_types: tuple[str, ...]
+
+
+def _by_preference(span: Span) -> tuple[float, int, int]:
+    return -span.score, span.start - span.end, span.start
+
+
+def _by_start(span: Span) -> tuple[int, int]:
+    return span.start, span.end
+
+
+def resolve(spans: list[Span]) -> list[Span]:
+    """Drop overlapping spans, keeping the best scored, then the longest.
+
+    Checksummed recognizers score 1.0, so a valid SIRET beats the card number
+    read inside it and a whole IBAN beats a phone number inside it.
+
+    Returns:
+        Non-overlapping spans sorted by start.
+    """
+    if len(spans) < 2:  # the common case: nothing to settle
+        return list(spans)
+    kept: list[Span] = []
+    for span in sorted(spans, key=_by_preference):
+        if all(span.end <= k.start or span.start >= k.end for k in kept):
+            kept.append(span)
+    kept.sort(key=_by_start)
+    return kept

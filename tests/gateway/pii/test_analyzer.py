@@ -1,0 +1,172 @@
+"""The analyzer: offline, two paths by cost, bounded memory, policy operators."""
+
+import socket
+from typing import Any
+
+import pytest
+import spacy.cli
+
+from gateway.pii.analyzer import PiiAnalyzer
+from gateway.pii.nlp import PiiModelMissing
+from gateway.policy.models import PiiPolicy
+from tests.pii_values import group, make_iban
+
+IBAN = make_iban("FR", "30006000011234567890189")
+
+
+def _refuse(*args: Any, **kwargs: Any) -> None:
+    del args, kwargs
+    raise AssertionError("must not run on this path")
+
+
+def test_detection_works_with_the_network_unreachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_network(*args: Any, **kwargs: Any) -> None:
+        del args, kwargs
+        raise OSError("network unreachable (test)")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(spacy.cli, "download", _refuse)
+    analyzer = PiiAnalyzer(PiiPolicy())  # built here: nothing cached from before
+    texts = [
+        "Écrivez à marie.dupont@orange.fr ou appelez Marie Dupont au 06 12 34 56 78.",
+        "Hello, my name is John Smith, mail john.smith@example.co.uk.",
+    ]
+    found = analyzer.analyze_batch(texts)
+    types = [{s.entity_type for s in spans} for spans in found]
+    assert types == [
+        {"EMAIL_ADDRESS", "PERSON", "PHONE_NUMBER"},
+        {"EMAIL_ADDRESS", "PERSON"},
+    ]
+
+
+def test_free_text_runs_ner_once_per_batch(
+    analyzer: PiiAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    original = analyzer.nlp.process_batch
+
+    def counted(texts: list[str], language: str, batch_size: int = 64) -> Any:
+        calls.append(len(texts))
+        return original(texts, language, batch_size)
+
+    monkeypatch.setattr(analyzer.nlp, "process_batch", counted)
+    texts = [f"Bonjour, ici Marie Dupont, commande {n}." for n in range(10)]
+    found = analyzer.analyze_batch(texts, "fr")
+    assert calls == [10]
+    assert all(s.entity_type == "PERSON" for spans in found for s in spans)
+
+
+def test_pattern_path_never_runs_ner(
+    analyzer: PiiAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analyzer.nlp, "process_batch", _refuse)
+    redacted = analyzer.scan_attribute("mail jeanne@doe.fr, tél 06 12 34 56 78")
+    assert redacted.text == "mail <EMAIL_ADDRESS>, tél <PHONE_NUMBER>"
+    assert redacted.entity_types == ("EMAIL_ADDRESS", "PHONE_NUMBER")
+
+
+@pytest.mark.parametrize(
+    ("entity", "value", "expected"),
+    [
+        ("IBAN_CODE", IBAN, True),
+        ("IBAN_CODE", group(IBAN), True),
+        ("IBAN_CODE", IBAN[:-1] + "0", False),
+        ("IBAN_CODE", f"{IBAN} merci", False),
+        ("EMAIL_ADDRESS", "marie.dupont@orange.fr", True),
+        ("EMAIL_ADDRESS", "marie.dupont@", False),
+        ("PHONE_NUMBER", "06 12 34 56 78", True),
+        ("PHONE_NUMBER", "06 12 34", False),
+    ],
+)
+def test_structured_values_are_checked_without_spacy(
+    analyzer: PiiAnalyzer,
+    monkeypatch: pytest.MonkeyPatch,
+    entity: str,
+    value: str,
+    expected: bool,
+) -> None:
+    monkeypatch.setattr(analyzer.nlp, "process_batch", _refuse)
+    monkeypatch.setattr(analyzer.nlp, "tokenize", _refuse)
+    assert analyzer.check_structured(entity, value) is expected
+
+
+def test_structured_check_of_an_unknown_entity_is_an_error(
+    analyzer: PiiAnalyzer,
+) -> None:
+    with pytest.raises(ValueError, match="no recognizer for FR_NIR in language en"):
+        analyzer.check_structured("FR_NIR", "x", "en")
+
+
+def test_vocabulary_growth_reloads_the_pipeline() -> None:
+    analyzer = PiiAnalyzer(PiiPolicy(vocab_growth_limit=200))
+    texts = [f"Client{n} mot{n} Zorglub{n} a écrit à Marie Dupont." for n in range(300)]
+    found = analyzer.analyze_batch(texts, "fr")
+    assert analyzer.nlp.reloads >= 1
+    nlp = analyzer.nlp.get_nlp("fr")
+    assert len(nlp.vocab.strings) < analyzer.nlp._baseline["fr"] + 200 + 2000
+    # Still finds what it found before the reload.
+    assert all("PERSON" in {s.entity_type for s in spans} for spans in found)
+
+
+def test_operators_come_from_the_policy() -> None:
+    policy = PiiPolicy.model_validate(
+        {
+            "operators": {
+                "DEFAULT": {"type": "replace"},
+                "PHONE_NUMBER": {"type": "replace", "new_value": "[tél]"},
+                "EMAIL_ADDRESS": {"type": "redact"},
+            }
+        }
+    )
+    analyzer = PiiAnalyzer(policy)
+    text = "IBAN " + IBAN + ", tél 06 12 34 56 78, mail a.b@orange.fr"
+    assert analyzer.redact_batch([text], "fr")[0].text == (
+        "IBAN <IBAN_CODE>, tél [tél], mail "
+    )
+
+
+def test_a_missing_pipeline_is_an_error_not_a_download(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(spacy.cli, "download", _refuse)
+    policy = PiiPolicy(models={"fr": "fr_core_news_lg", "en": None})
+    with pytest.raises(PiiModelMissing, match="pip install fr-core-news-lg"):
+        PiiAnalyzer(policy)
+
+
+def test_entities_off_in_the_policy_are_not_reported() -> None:
+    analyzer = PiiAnalyzer(PiiPolicy(entities=("EMAIL_ADDRESS",)))
+    text = "Marie Dupont, 06 12 34 56 78, marie@orange.fr"
+    found = analyzer.analyze_batch([text], "fr")[0]
+    assert [s.entity_type for s in found] == ["EMAIL_ADDRESS"]
+
+
+def test_auto_detects_each_texts_language(analyzer: PiiAnalyzer) -> None:
+    assert analyzer.language_of("Bonjour, je voudrais changer mon adresse.") == "fr"
+    assert analyzer.language_of("Hello, I would like to change my address.") == "en"
+    assert analyzer.language_of("06 12 34 56 78") == "fr"  # no clue: the default
+    found = analyzer.analyze_batch(
+        ["My DOB is 03/12/1985, thanks.", "née le 03/12/1985, merci."], "auto"
+    )
+    assert [[s.entity_type for s in spans] for spans in found] == [
+        ["DATE_OF_BIRTH"],
+        ["DATE_OF_BIRTH"],
+    ]
+
+
+def test_a_language_off_in_the_policy_is_refused(analyzer: PiiAnalyzer) -> None:
+    with pytest.raises(ValueError, match="language: de is not one of fr, en, auto"):
+        analyzer.analyze_batch(["Hallo"], "de")
+
+
+def test_nothing_in_nothing_out(analyzer: PiiAnalyzer) -> None:
+    assert analyzer.analyze_batch([]) == []
+    assert analyzer.redact_batch(["", "rien à signaler"]) == [
+        analyzer.redact_batch([""])[0],
+        analyzer.redact_batch(["rien à signaler"])[0],
+    ]
+    assert analyzer.redact_batch(["rien à signaler"])[0].entity_types == ()

@@ -1,0 +1,152 @@
+"""Each recognizer on tables of texts that hold, or only look like, its entity.
+
+Run through the real analyzer's pattern path (tokenizer and context words, no
+NER), as attributes are scanned, so context rules count.
+"""
+
+import pytest
+
+from gateway.pii.analyzer import PiiAnalyzer
+from tests.pii_values import (
+    group,
+    make_card,
+    make_iban,
+    make_nir,
+    make_siren,
+    make_siret,
+    make_vat,
+)
+
+SIREN = make_siren(73282932)
+SIRET = make_siret(SIREN, 7)
+LA_POSTE_SIRET = "35600000000048"  # Luhn-invalid: La Poste's own rule
+NIR = make_nir(1, 85, 3, "75", 123456)
+NIR_CORSICA = make_nir(2, 55, 8, "2A", 123456)
+# How a carte Vitale prints it: sex, year, month, département, commune, order, key.
+NIR_WRITTEN = " ".join(
+    (NIR[0], NIR[1:3], NIR[3:5], NIR[5:7], NIR[7:10], NIR[10:13], NIR[13:])
+)
+IBAN_FR = make_iban("FR", "30006000011234567890189")
+IBAN_DE = make_iban("DE", "370400440532013000")
+CARD = make_card("4970101234")
+
+
+def _found(
+    analyzer: PiiAnalyzer, text: str, language: str = "fr"
+) -> list[tuple[str, str]]:
+    spans = analyzer.scan_patterns([text], language)[0]
+    return [(s.entity_type, text[s.start : s.end]) for s in spans]
+
+
+FOUND_FR = [
+    (f"mon numéro de sécurité sociale est {NIR}", "FR_NIR", NIR),
+    (f"NIR : {NIR_WRITTEN}", "FR_NIR", NIR_WRITTEN),
+    (f"sécu {NIR_CORSICA}", "FR_NIR", NIR_CORSICA),
+    (f"SIREN {group(SIREN, 3)}", "FR_SIREN", group(SIREN, 3)),
+    (f"siret : {SIRET}", "FR_SIRET", SIRET),
+    (f"SIRET {LA_POSTE_SIRET}", "FR_SIRET", LA_POSTE_SIRET),
+    (f"TVA intracommunautaire {make_vat(SIREN)}", "FR_VAT", make_vat(SIREN)),
+    (f"IBAN {group(IBAN_FR)} EUR", "IBAN_CODE", group(IBAN_FR)),
+    (f"virement depuis {IBAN_DE}", "IBAN_CODE", IBAN_DE),
+    (f"carte {group(CARD)}", "CREDIT_CARD", group(CARD)),
+    ("appelez le 06 12 34 56 78", "PHONE_NUMBER", "06 12 34 56 78"),
+    ("tél. 06.12.34.56.78", "PHONE_NUMBER", "06.12.34.56.78"),
+    ("portable +33 6 12 34 56 78", "PHONE_NUMBER", "+33 6 12 34 56 78"),
+    ("fixe 01-23-45-67-89", "PHONE_NUMBER", "01-23-45-67-89"),
+    ("née le 3 mars 1985 à Lyon", "DATE_OF_BIRTH", "3 mars 1985"),
+    ("date de naissance : 12/03/1985", "DATE_OF_BIRTH", "12/03/1985"),
+    ("né le 1985-03-12", "DATE_OF_BIRTH", "1985-03-12"),
+    ("j'habite au 12 rue de la Paix", "STREET_ADDRESS", "12 rue de la Paix"),
+    (
+        "livrez au 3 bis av. Jean Jaurès, merci",
+        "STREET_ADDRESS",
+        "3 bis av. Jean Jaurès",
+    ),
+    ("45 bd Haussmann", "STREET_ADDRESS", "45 bd Haussmann"),
+    ("7, allée des Tilleuls", "STREET_ADDRESS", "7, allée des Tilleuls"),
+    ("code postal 69003", "FR_POSTAL_CODE", "69003"),
+    ("12 rue Haute, 75002 Paris", "FR_POSTAL_CODE", "75002"),
+    ("écrivez à jean.dupont@gmail.com", "EMAIL_ADDRESS", "jean.dupont@gmail.com"),
+    ("connexion depuis 192.168.1.10", "IP_ADDRESS", "192.168.1.10"),
+    ("je m'appelle Marie Dupont", "PERSON", "Marie Dupont"),
+    ("Mme Lefebvre a rappelé", "PERSON", "Lefebvre"),
+]
+
+
+@pytest.mark.parametrize(("text", "entity", "value"), FOUND_FR)
+def test_french_entity_is_found(
+    analyzer: PiiAnalyzer, text: str, entity: str, value: str
+) -> None:
+    assert (entity, value) in _found(analyzer, text)
+
+
+NOT_PII_FR = [
+    "commande 732829321 expédiée",  # nine digits, no SIREN context, bad Luhn
+    f"référence produit {SIREN}",  # a valid SIREN shape, but no context word
+    "livré le 12/03/2024 à 14h30",  # a date, not a birth date
+    "montant 75002 points fidélité",  # five digits, no address around them
+    f"NIR {NIR[:-2]}00",  # wrong key
+    "IBAN FR76 3000 6000 0112 3456 7890 188",  # wrong check digits
+    "carte 4970 1012 3456 7891",  # fails Luhn
+    "TVA FR00732829320",  # wrong VAT key
+    "remise de 25 % sur 3 articles",
+    "fichier@v2",
+    "version 1.2.3.4567",
+]
+
+
+@pytest.mark.parametrize("text", NOT_PII_FR)
+def test_french_lookalikes_are_not_found(analyzer: PiiAnalyzer, text: str) -> None:
+    assert _found(analyzer, text) == []
+
+
+def test_valid_siret_is_not_also_a_card(analyzer: PiiAnalyzer) -> None:
+    siret = make_siret(make_siren(35512345), 12)  # Luhn-valid, starts like a card
+    text = f"SIRET {siret}"
+    assert _found(analyzer, text) == [("FR_SIRET", siret)]
+
+
+def test_iban_digits_are_not_a_card_or_phone(analyzer: PiiAnalyzer) -> None:
+    text = f"RIB : {group(IBAN_FR)}"
+    assert _found(analyzer, text) == [("IBAN_CODE", group(IBAN_FR))]
+
+
+def test_iban_stops_at_the_country_length(analyzer: PiiAnalyzer) -> None:
+    text = f"{IBAN_FR} 189 EUR"
+    assert _found(analyzer, text) == [("IBAN_CODE", IBAN_FR)]
+
+
+FOUND_EN = [
+    ("Hello, my name is John Smith.", "PERSON", "John Smith"),
+    ("Dear Mrs Hudson, thanks.", "PERSON", "Hudson"),
+    ("call me at (212) 555-0147", "PHONE_NUMBER", "(212) 555-0147"),
+    ("my mobile is 07911 123456", "PHONE_NUMBER", "07911 123456"),
+    ("office: 020 7946 0958", "PHONE_NUMBER", "020 7946 0958"),
+    ("I live at 221B Baker Street, London", "STREET_ADDRESS", "221B Baker Street"),
+    ("ship to 1600 Pennsylvania Ave NW", "STREET_ADDRESS", "1600 Pennsylvania Ave"),
+    ("born on March 3, 1985", "DATE_OF_BIRTH", "March 3, 1985"),
+    ("DOB: 03/12/1985", "DATE_OF_BIRTH", "03/12/1985"),
+    ("date of birth 12 March 1985", "DATE_OF_BIRTH", "12 March 1985"),
+    (f"card {CARD}", "CREDIT_CARD", CARD),
+    (f"IBAN {make_iban('GB', 'NWBK60161331926819')}", "IBAN_CODE",
+     make_iban("GB", "NWBK60161331926819")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "entity", "value"), FOUND_EN)
+def test_english_entity_is_found(
+    analyzer: PiiAnalyzer, text: str, entity: str, value: str
+) -> None:
+    assert (entity, value) in _found(analyzer, text, "en")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order 4402 shipped on 03/12/2024.",
+        "This is Customer Service speaking.",
+        "The parcel weighs 12 kg and costs 45.90 USD.",
+    ],
+)
+def test_english_lookalikes_are_not_found(analyzer: PiiAnalyzer, text: str) -> None:
+    assert _found(analyzer, text, "en") == []
