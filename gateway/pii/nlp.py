@@ -10,6 +10,7 @@ tokenizer: pattern recognizers and context words only.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 
 import spacy
 from presidio_analyzer.nlp_engine import (
@@ -61,8 +62,16 @@ def load_pipeline(name: str | None, language: str) -> Language:
     Raises:
         PiiModelMissing: The package is not installed (it is never downloaded).
     """
-    if name is None:
-        return spacy.blank(language)
+    nlp = spacy.blank(language) if name is None else _load_ner(name)
+    # Inside a memory zone the tokenizer caches nothing, so every word is split
+    # from scratch; words seen outside one stay cached. The stop words are
+    # most of any text: cache them once.
+    stop_words = sorted(nlp.Defaults.stop_words)
+    nlp.make_doc(" ".join(stop_words + [w.capitalize() for w in stop_words]))
+    return nlp
+
+
+def _load_ner(name: str) -> Language:
     if not spacy.util.is_package(name):
         raise PiiModelMissing(
             f"spaCy pipeline {name} is not installed; install it as a package "
@@ -81,36 +90,34 @@ class GatewayNlpEngine(SpacyNlpEngine):
 
     spaCy adds every new word it sees to the pipeline's string store and never
     forgets one, so a process reading free text for weeks grows without end.
-    Past `vocab_growth_limit` new strings the pipeline is loaded again.
+    Callers analyse each batch inside `memory_zone`, which frees what the batch
+    added (spaCy 3.8's memory zones, made for long-running services).
     """
 
-    def __init__(
-        self, models: Mapping[str, str | None], vocab_growth_limit: int
-    ) -> None:
+    def __init__(self, models: Mapping[str, str | None]) -> None:
         super().__init__(
             models=[{"lang_code": k, "model_name": v or ""} for k, v in models.items()],
             ner_model_configuration=NER_CONFIGURATION,
         )
         self.model_names = dict(models)
-        self.vocab_growth_limit = vocab_growth_limit
-        self.reloads = 0
-        self._baseline: dict[str, int] = {}
 
     def load(self) -> None:
         """Load each language's pipeline (only its NER), never downloading one."""
-        self.nlp = {}
-        for language, name in self.model_names.items():
-            self._load_one(language, name)
-
-    def _load_one(self, language: str, name: str | None) -> None:
-        pipeline = load_pipeline(name, language)
-        assert self.nlp is not None  # noqa: S101 - load() set it
-        self.nlp[language] = pipeline
-        self._baseline[language] = len(pipeline.vocab.strings)
+        self.nlp = {
+            language: load_pipeline(name, language)
+            for language, name in self.model_names.items()
+        }
 
     def has_ner(self, language: str) -> bool:
         """Whether the language's pipeline finds names (it has a model)."""
         return self.model_names.get(language) is not None
+
+    def memory_zone(self, language: str) -> AbstractContextManager[object]:
+        """A block whose new strings and lexemes are freed when it ends.
+
+        Docs and artifacts made inside must not be used after it.
+        """
+        return self._pipeline(language).memory_zone()
 
     def process_batch(  # type: ignore[override]
         self,
@@ -125,7 +132,6 @@ class GatewayNlpEngine(SpacyNlpEngine):
         nlp = self._pipeline(language)
         for doc in nlp.pipe(texts, batch_size=batch_size):
             yield doc.text, self._doc_to_nlp_artifact(doc, language)
-        self._bound_vocabulary(language)
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
         """One text through the pipeline (Presidio's per-text path)."""
@@ -134,11 +140,7 @@ class GatewayNlpEngine(SpacyNlpEngine):
     def tokenize(self, texts: Sequence[str], language: str) -> list[NlpArtifacts]:
         """Tokens only, no NER: what the pattern path needs for context words."""
         nlp = self._pipeline(language)
-        artifacts = [
-            self._doc_to_nlp_artifact(nlp.make_doc(t), language) for t in texts
-        ]
-        self._bound_vocabulary(language)
-        return artifacts
+        return [self._doc_to_nlp_artifact(nlp.make_doc(t), language) for t in texts]
 
     def _pipeline(self, language: str) -> Language:
         if not self.nlp:
@@ -147,26 +149,29 @@ class GatewayNlpEngine(SpacyNlpEngine):
         return self.nlp[language]
 
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        entities = [
-            e for e in doc.ents if e.label_ not in NER_CONFIGURATION.labels_to_ignore
-        ]
+        ignored = NER_CONFIGURATION.labels_to_ignore
+        entities = [e for e in doc.ents if e.label_ not in ignored]
         for entity in entities:
             entity.label_ = "PERSON"
         scores = [NER_CONFIGURATION.default_score] * len(entities)
-        return NlpArtifacts(
+        starts, lowered, keywords = [], [], []
+        for token in doc:  # one pass: each Token is a new Python object
+            starts.append(token.idx)
+            lowered.append(token.lower_)
+            if not (token.is_stop or token.is_punct):
+                keywords.append(token.lower_)
+        artifacts = NlpArtifacts(
             entities=entities,
             tokens=doc,
-            tokens_indices=[token.idx for token in doc],
+            tokens_indices=starts,
             # No lemmatizer runs: context words match the lower-cased token.
-            lemmas=[token.lower_ for token in doc],
-            nlp_engine=self,
+            lemmas=lowered,
+            nlp_engine=None,  # keywords below, from the tokens' own flags
             language=language,
             scores=scores,
         )
-
-    def _bound_vocabulary(self, language: str) -> None:
-        assert self.nlp is not None  # noqa: S101 - load() set it
-        grown = len(self.nlp[language].vocab.strings) - self._baseline[language]
-        if grown > self.vocab_growth_limit:
-            self._load_one(language, self.model_names[language])
-            self.reloads += 1
+        # Presidio looks every lemma up in the vocabulary again to drop stop
+        # words and punctuation; the tokens already carry both flags.
+        artifacts.keywords = keywords
+        artifacts.nlp_engine = self
+        return artifacts

@@ -21,8 +21,8 @@ class Redacted:
     entity_types: tuple[str, ...]
 
 
-def _by_preference(span: Span) -> tuple[float, int, int]:
-    return -span.score, span.start - span.end, span.start
+def _by_preference(span: Span) -> tuple[int, float, int]:
+    return span.start - span.end, -span.score, span.start
 
 
 def _by_start(span: Span) -> tuple[int, int]:
@@ -30,10 +30,11 @@ def _by_start(span: Span) -> tuple[int, int]:
 
 
 def resolve(spans: list[Span]) -> list[Span]:
-    """Drop overlapping spans, keeping the best scored, then the longest.
+    """Drop overlapping spans, keeping the longest, then the best scored.
 
-    Checksummed recognizers score 1.0, so a valid SIRET beats the card number
-    read inside it and a whole IBAN beats a phone number inside it.
+    A whole IBAN beats a phone number read inside it, a street address the
+    name of the person the street is named after; for the same digits, the
+    checksummed SIRET (1.0) beats a context-less card reading.
 
     Returns:
         Non-overlapping spans sorted by start.

@@ -301,7 +301,6 @@ class PiiPolicy(BaseModel):
     )
     score_threshold: Score = 0.5
     batch_size: PositiveInt = 64
-    vocab_growth_limit: PositiveInt = 200_000
     entities: tuple[str, ...] = Field(default=PII_ENTITIES, min_length=1)
     operators: dict[str, PiiOperator] = Field(default_factory=_default_pii_operators)
 

@@ -6,10 +6,10 @@ from presidio_analyzer.predefined_recognizers import IpRecognizer
 from gateway.pii.recognizers.en import english_only
 from gateway.pii.recognizers.fr import french_only
 from gateway.pii.recognizers.generic import (
-    CreditCardRecognizer,
-    EmailRecognizer,
-    IbanRecognizer,
-    PhoneRecognizer,
+    CardRecognizer,
+    CountryIbanRecognizer,
+    OfflineEmailRecognizer,
+    RegionPhoneRecognizer,
 )
 from gateway.pii.recognizers.names import CuedPersonRecognizer
 
@@ -22,10 +22,10 @@ PHONE_REGIONS = {"fr": ("FR",), "en": ("US", "GB")}
 def shared(language: str) -> list[EntityRecognizer]:
     """Recognizers of entities written the same way in every language."""
     return [
-        EmailRecognizer(language),
-        IbanRecognizer(language),
-        CreditCardRecognizer(language),
-        PhoneRecognizer(language, PHONE_REGIONS[language]),
+        OfflineEmailRecognizer(language),
+        CountryIbanRecognizer(language),
+        CardRecognizer(language),
+        RegionPhoneRecognizer(language, PHONE_REGIONS[language]),
         IpRecognizer(supported_language=language),
         CuedPersonRecognizer(language),
     ]

@@ -20,7 +20,7 @@ _STREET_EN = (
 )
 
 
-class StreetAddressRecognizer(PatternRecognizer):
+class EnStreetAddressRecognizer(PatternRecognizer):
     """Street addresses: a number, capitalised words, a street type.
 
     "221B Baker Street", "1600 Pennsylvania Ave".
@@ -54,7 +54,7 @@ DATE_PATTERNS_EN = [
 ]  # fmt: skip
 
 
-class BirthDateRecognizer(PatternRecognizer):
+class EnBirthDateRecognizer(PatternRecognizer):
     """Dates written the English ways, a birth date only after "born", "DOB"..."""
 
     def __init__(self) -> None:
@@ -69,4 +69,4 @@ class BirthDateRecognizer(PatternRecognizer):
 
 def english_only() -> list[PatternRecognizer]:
     """The recognizers of this module, one instance each."""
-    return [StreetAddressRecognizer(), BirthDateRecognizer()]
+    return [EnStreetAddressRecognizer(), EnBirthDateRecognizer()]

@@ -21,7 +21,7 @@ STRONG = 0.6
 _SPACE = r"[ \u00a0]?"
 
 
-class NirRecognizer(PatternRecognizer):
+class FrNirRecognizer(PatternRecognizer):
     """French social security number (NIR): 15 characters, key checked.
 
     Sex, birth year and month, département (2A/2B for Corsica), commune,
@@ -61,7 +61,7 @@ class NirRecognizer(PatternRecognizer):
         return nir.is_valid(compact(pattern_text).upper())
 
 
-class SirenRecognizer(PatternRecognizer):
+class FrSirenRecognizer(PatternRecognizer):
     """SIREN (company number, 9 digits, Luhn): only next to a context word."""
 
     def __init__(self) -> None:
@@ -93,7 +93,7 @@ class SirenRecognizer(PatternRecognizer):
         return NEEDS_CONTEXT if siren.is_valid(compact(pattern_text)) else False
 
 
-class SiretRecognizer(PatternRecognizer):
+class FrSiretRecognizer(PatternRecognizer):
     """SIRET (establishment number: SIREN + 5 digits), La Poste's rule included.
 
     stdnum's check covers La Poste, whose establishments share SIREN 356000000
@@ -128,7 +128,7 @@ class SiretRecognizer(PatternRecognizer):
         return NEEDS_CONTEXT if siret.is_valid(compact(pattern_text)) else False
 
 
-class VatRecognizer(PatternRecognizer):
+class FrVatRecognizer(PatternRecognizer):
     """French VAT number: FR, a 2-character key, then the SIREN."""
 
     def __init__(self) -> None:
@@ -156,7 +156,7 @@ class VatRecognizer(PatternRecognizer):
 _POSTAL = r"(?<![0-9])(?:0[1-9]|[1-8][0-9]|9[0-5]|97[1-6]|98[0-9])[0-9]{3}(?![0-9])"
 
 
-class PostalCodeRecognizer(PatternRecognizer):
+class FrPostalCodeRecognizer(PatternRecognizer):
     """French postal codes: five digits, only with an address or "code postal" near.
 
     A second pattern takes five digits between a comma and a capitalised word
@@ -221,11 +221,11 @@ DATE_PATTERNS = [
     Pattern("date_words", rf"\b(?:1er|0?[1-9]|[12][0-9]|3[01])[ \u00a0]+(?:{_MONTHS})"
             r"[ \u00a0]+(?:19|20)[0-9]{2}\b", WEAK),
 ]  # fmt: skip
-BIRTH_CONTEXT_FR = ["né", "née", "nés", "nées", "naissance", "ddn", "naît", "naquit",
-                    "anniversaire"]  # fmt: skip
+BIRTH_CONTEXT_FR = ["né", "née", "nés", "nées", "nee", "naissance", "ddn", "naît",
+                    "naquit", "anniversaire"]  # fmt: skip
 
 
-class BirthDateRecognizer(PatternRecognizer):
+class FrBirthDateRecognizer(PatternRecognizer):
     """Dates written the French ways, counted as a birth date only in context.
 
     No check: the weak score is the point. An order date stays under the
@@ -251,9 +251,11 @@ _STREET_TYPES_FR = (
 )
 # The name after the type: French particles and capitalised words, or at most
 # three lower-case words (people type "12 rue de la paix") before punctuation.
-_PARTICLE = r"(?:de|du|des|la|le|les|l['’]|d['’]|à|a|aux|au|en|sur|sous|saint|ste?)"
-# Dots only inside a word ("St.Germain"), so a sentence's full stop stays out.
-_CAP_WORD = r"(?-i:[A-ZÀ-Ý0-9])[\w'’\-]*(?:\.[\w'’\-]+)*"
+# No "à": "rue du Port à Tours" ends before the city.
+_PARTICLE = r"(?:de|du|des|la|le|les|l['’]|d['’]|aux|au|en|sur|sous|saint|ste?)"
+# A letter first, so a postal code after the street is not taken in; dots only
+# inside a word ("St.Germain"), so a sentence's full stop stays out.
+_CAP_WORD = r"(?-i:[A-ZÀ-Ý])[\w'’\-]*(?:\.[\w'’\-]+)*"
 _LOW_WORD = r"(?-i:[a-zà-ÿ][\w'’\-]*)"
 _STREET_FR = (
     r"(?<![\w,])[0-9]{1,4}(?:[ \u00a0]?(?:bis|ter|quater|[a-d])\b)?,?[ \u00a0]+"
@@ -264,7 +266,7 @@ _STREET_FR = (
 )
 
 
-class StreetAddressRecognizer(PatternRecognizer):
+class FrStreetAddressRecognizer(PatternRecognizer):
     """Street addresses: a number, a street type ("rue", "bd", "av."...), a name.
 
     The postal code and city are not part of the span (FR_POSTAL_CODE has its
@@ -284,11 +286,11 @@ class StreetAddressRecognizer(PatternRecognizer):
 def french_only() -> list[PatternRecognizer]:
     """The recognizers of this module, one instance each."""
     return [
-        NirRecognizer(),
-        SirenRecognizer(),
-        SiretRecognizer(),
-        VatRecognizer(),
-        PostalCodeRecognizer(),
-        BirthDateRecognizer(),
-        StreetAddressRecognizer(),
+        FrNirRecognizer(),
+        FrSirenRecognizer(),
+        FrSiretRecognizer(),
+        FrVatRecognizer(),
+        FrPostalCodeRecognizer(),
+        FrBirthDateRecognizer(),
+        FrStreetAddressRecognizer(),
     ]

@@ -62,7 +62,7 @@ def _public_suffixes() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-class EmailRecognizer(PatternRecognizer):
+class OfflineEmailRecognizer(PatternRecognizer):
     """E-mail addresses whose domain ends in a known public suffix."""
 
     def __init__(self, supported_language: str) -> None:
@@ -109,7 +109,7 @@ IBAN_LENGTHS = {
 }  # fmt: skip
 
 
-class IbanRecognizer(LocalRecognizer):
+class CountryIbanRecognizer(LocalRecognizer):
     """IBANs of any country, compact or grouped, cut at the country's length.
 
     Not a PatternRecognizer: where the match ends depends on the country code,
@@ -170,7 +170,11 @@ def _iban_end(match: regex.Match[str]) -> int | None:
     return None
 
 
-class CreditCardRecognizer(PatternRecognizer):
+# Under the threshold: only Luhn (or a context word) lifts a card number.
+WEAK_CARD = 0.3
+
+
+class CardRecognizer(PatternRecognizer):
     """Card numbers (Luhn), but not a valid SIRET, which passes Luhn too."""
 
     def __init__(self, supported_language: str) -> None:
@@ -185,21 +189,52 @@ class CreditCardRecognizer(PatternRecognizer):
                     "card",
                     r"(?<![0-9])(?:[2-6][0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}"
                     r"|3[47][0-9]{2}([ -]?)[0-9]{6}\2[0-9]{5})(?![0-9])",
-                    0.5,
+                    WEAK_CARD,
                 )
             ],
             context=["carte", "cb", "visa", "mastercard", "amex", "card", "credit"],
         )
 
-    def validate_result(self, pattern_text: str) -> bool:
-        """Luhn-valid, and not a SIRET (14 digits, Luhn too: a company's id)."""
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Luhn-valid, and not a SIRET (14 digits, Luhn too: a company's id).
+
+        A short run of digits written in one piece (13-15) is as often a
+        product's EAN-13 or a reference: Luhn passes one time in ten, so it
+        keeps the weak score and needs a context word.
+        """
         digits = compact(pattern_text)
-        return luhn.is_valid(digits) and not (
-            len(digits) == 14 and siret.is_valid(digits)
-        )
+        if not luhn.is_valid(digits):
+            return False
+        if len(digits) == 14 and siret.is_valid(digits):
+            return False
+        if len(digits) < 16 and digits == pattern_text:
+            return NEEDS_CONTEXT
+        return True
 
 
-class PhoneRecognizer(LocalRecognizer):
+_IPV4 = regex.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+_GROUPS = regex.compile(r"[0-9]+")
+
+
+def _written_as_a_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
+    """Digits grouped the way the country writes its numbers, or not at all.
+
+    phonenumbers' matcher accepts "order 748-2183294" as a US number and an
+    IPv4 address as another; a number written by a person is grouped as its
+    national format groups it ("(748) 218-3294"), or written in one piece.
+    """
+    raw = match.raw_string.strip("()")
+    if _IPV4.fullmatch(raw):
+        return False
+    if raw.startswith("+") or raw.isdigit():
+        return True
+    national = phonenumbers.format_number(
+        match.number, phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    return _GROUPS.findall(raw) == _GROUPS.findall(national)
+
+
+class RegionPhoneRecognizer(LocalRecognizer):
     """Phone numbers that phonenumbers says are valid in the given regions.
 
     Presidio's own phone recognizer scores 0.4 (under our threshold without a
@@ -238,7 +273,10 @@ class PhoneRecognizer(LocalRecognizer):
         numbers: dict[tuple[int, int], RecognizerResult] = {}
         for region in self.regions:
             for match in phonenumbers.PhoneNumberMatcher(text, region):
-                key = (match.start, match.end)
-                if key not in numbers:
+                start = match.start
+                if match.raw_string.startswith("(") and ")" not in match.raw_string:
+                    start += 1  # "(+1 401 231 8753)": the bracket is not the number's
+                key = (start, match.end)
+                if key not in numbers and _written_as_a_phone(match):
                     numbers[key] = found(self, "PHONE_NUMBER", *key, 0.75)
         return list(numbers.values())

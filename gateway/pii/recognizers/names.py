@@ -11,6 +11,8 @@ import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
+from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP_WORDS
 
 from gateway.pii.recognizers.generic import found
 
@@ -18,7 +20,7 @@ from gateway.pii.recognizers.generic import found
 # names), possibly hyphenated or with an apostrophe (O'Neil, Jean-Luc); or all
 # capitals (DUPONT), as surnames are often written.
 _WORD = (
-    r"(?:[A-ZÀ-Ý][\p{Ll}\d]+(?:[-'’][A-ZÀ-Ý]?[\p{Ll}\d]+)*"
+    r"(?:[A-ZÀ-Ý][\p{Ll}\d]+(?:[A-Z][\p{Ll}]+)?(?:[-'’][A-ZÀ-Ý]?[\p{Ll}\d]+)*"
     r"|[A-ZÀ-Ý]{2,}(?:-[A-ZÀ-Ý]{2,})?)"
 )
 _NAME = rf"(?P<name>{_WORD}(?:[ \u00a0]+(?:[A-Z]\.[ \u00a0]*)?{_WORD}){{0,2}})(?![\w])"
@@ -28,37 +30,246 @@ CUES = {
         r"je m['’]appelle|je suis|je me nomme|mon nom est|nom\s?:|prénom\s?:|"
         r"signé|cordialement,?|client\s?:|cliente\s?:|de la part de|"
         r"au nom de|parlé à|parle à|parlé avec|conseiller|conseillère|"
-        r"interlocuteur|interlocutrice|contact\s?:|bonjour|merci"
+        r"interlocuteur|interlocutrice|contact\s?:|bonjour|merci|c['’]est|"
+        r"c moi|moi c['’]est|à l['’]attention de|a l['’]attention de"
     ),
     "en": (
         r"my name is|my name's|i am|i'm|this is|name:|name is|full name:?|"
         r"signed|regards,|thanks,|thank you,|sincerely,|cheers,|"
         r"customer:?|contact:?|attn:?|from:|agent:?|speak(?:ing)? (?:to|with)|"
-        r"spoke (?:to|with)|ask for|called|named|hi|hello"
+        r"spoke (?:to|with)|ask for|called|named|hi|hello|it['’]s|its|"
+        r"made out to|addressed to|account of|cardholder name|on behalf of"
     ),
 }
+# Titles still read as titles in lower case ("me" would be the pronoun).
+INFORMAL_TITLES = r"mme|mlle|melle|m\.|monsieur|madame|mr|mrs|ms|dr"
 TITLES = {
     "fr": r"M\.|MM\.|Mme|Mmes|Mlle|Melle|Monsieur|Madame|Mademoiselle|Me|Maître|"
     r"Dr|Docteur|Pr|Professeur",
     "en": r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Dear",
 }
-# Capitalised words that follow a cue without being a name.
-NOT_NAMES = frozenset(
+# Words, lower-cased, that NER or a cue glue to names without being part of
+# one: titles, greetings and sign-offs, imperatives that open a request, the
+# words of forms and of company names.
+TITLE_WORDS = frozenset(
+    [
+        "m.",
+        "mm.",
+        "mme",
+        "mmes",
+        "mlle",
+        "melle",
+        "monsieur",
+        "madame",
+        "mademoiselle",
+        "me",
+        "maître",
+        "dr",
+        "docteur",
+        "pr",
+        "professeur",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "prof",
+        "sir",
+        "madam",
+        "dear",
+    ]
+)
+NOT_NAMES = TITLE_WORDS | frozenset(
     (
-        *("The", "A", "An", "I", "It", "This", "That", "Customer", "Service"),
-        *("Support", "Team", "Sales", "Order", "Your", "Our", "Very", "So", "Not"),
-        *("Just", "Happy", "Sorry", "Calling", "Writing", "Here", "Still", "Now"),
-        *("Please", "Thanks", "Thank", "Regarding", "About", "Monday", "Tuesday"),
-        *("Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Account"),
-        *("Manager", "Madam", "Sir", "All", "Everyone", "Je", "Le", "La", "Les"),
-        *("Un", "Une", "Mon", "Ma", "Mes", "Votre", "Vos", "Notre", "Nous", "Vous"),
-        *("Service", "Client", "Clients", "Madame", "Monsieur", "Mademoiselle"),
-        *("Bonjour", "Merci", "Cordialement", "Bonsoir", "Salut", "Hello", "Hi"),
-        *("Dear", "Et", "Ou", "Mais", "Donc", "Car", "Ce", "Cette", "Il", "Elle"),
-        *("On", "Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi"),
-        *("Dimanche", "Commande", "Livraison", "SAV", "Rappel", "Pour", "Par"),
-        *("Appelez", "Rappelez", "Contactez", "Envoyez", "Voir", "Call", "Contact"),
+        *[
+            "the",
+            "a",
+            "an",
+            "i",
+            "it",
+            "this",
+            "that",
+            "customer",
+            "service",
+            "support",
+            "team",
+            "sales",
+            "order",
+        ],
+        *[
+            "your",
+            "our",
+            "very",
+            "so",
+            "not",
+            "just",
+            "happy",
+            "sorry",
+            "calling",
+            "writing",
+            "here",
+            "still",
+        ],
+        *[
+            "now",
+            "please",
+            "thanks",
+            "thank",
+            "regarding",
+            "about",
+            "account",
+            "manager",
+            "all",
+        ],
+        *[
+            "everyone",
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ],
+        *[
+            "je",
+            "le",
+            "la",
+            "les",
+            "un",
+            "une",
+            "mon",
+            "ma",
+            "mes",
+            "votre",
+            "vos",
+            "notre",
+            "nous",
+            "vous",
+            "et",
+            "ou",
+            "mais",
+        ],
+        *[
+            "donc",
+            "car",
+            "ce",
+            "cette",
+            "il",
+            "elle",
+            "on",
+            "lundi",
+            "mardi",
+            "mercredi",
+            "jeudi",
+            "vendredi",
+        ],
+        *[
+            "samedi",
+            "dimanche",
+            "client",
+            "cliente",
+            "clients",
+            "bonjour",
+            "bonsoir",
+            "salut",
+            "hello",
+        ],
+        *[
+            "hi",
+            "merci",
+            "cordialement",
+            "cdlt",
+            "cdt",
+            "bien",
+            "bonne",
+            "bon",
+            "journée",
+            "soirée",
+        ],
+        *[
+            "week-end",
+            "salutations",
+            "sincères",
+            "objet",
+            "réf",
+            "ref",
+            "ticket",
+            "numéro",
+            "numero",
+            "n°",
+        ],
+        *[
+            "commande",
+            "livraison",
+            "sav",
+            "rappel",
+            "pour",
+            "par",
+            "alerte",
+            "urgent",
+            "appelez",
+        ],
+        *[
+            "appeler",
+            "rappelez",
+            "contactez",
+            "envoyez",
+            "pouvez",
+            "vérifiez",
+            "merci",
+            "voir",
+            "call",
+        ],
+        *[
+            "contact",
+            "siret",
+            "siren",
+            "nir",
+            "tva",
+            "iban",
+            "rib",
+            "ht",
+            "ttc",
+            "mot",
+            "passe",
+            "code",
+            "my",
+            "quel",
+            "quelle",
+        ],
     )
+)
+# A span that opens with one of these names a business, not a person.
+COMPANY_WORDS = frozenset(
+    [
+        "entreprise",
+        "société",
+        "societe",
+        "cabinet",
+        "pharmacie",
+        "garage",
+        "établissement",
+        "etablissement",
+        "imprimerie",
+        "boulangerie",
+        "sarl",
+        "sas",
+        "sa",
+        "eurl",
+        "sci",
+        "association",
+        "restaurant",
+        "hôtel",
+        "hotel",
+        "agence",
+        "menuiserie",
+        "services",
+    ]
+)
+STOP_WORDS = frozenset(FR_STOP_WORDS | EN_STOP_WORDS)
+_PARTICLES = frozenset(
+    ["de", "du", "des", "la", "le", "d'", "l'", "van", "von", "da", "di"]
 )
 
 
@@ -70,6 +281,19 @@ class CuedPersonRecognizer(LocalRecognizer):
         self._pattern = regex.compile(
             rf"(?:(?i:\b(?:{cues}))[ \u00a0,:]+(?:(?:{titles})\.?[ \u00a0]+)*"
             rf"|\b(?:(?:{titles})\.?[ \u00a0]+)+){_NAME}"
+        )
+        # Where no word says "name", layout does: a name opening a list after a
+        # colon ("Bank details: Sylvia Lloyd, IBAN ..."), or signing off at
+        # the very end of a message ("... all day. Damian Hawkins").
+        self._layout = regex.compile(
+            rf":[ \u00a0]+(?P<name>{_WORD}(?:[ \u00a0]+{_WORD}){{1,2}})(?=[ \u00a0]*,)"
+            rf"|(?:[.!?][ \u00a0]+|\n)(?P<name>{_WORD}(?:[ \u00a0]+{_WORD}){{1,2}})\s*$"
+        )
+        # Typed in a hurry: "mme gomes a appelé". One lower-case word only,
+        # after a title only: a cue alone is too weak for lower case.
+        self._informal = regex.compile(
+            rf"(?i:\b(?:{INFORMAL_TITLES})\.?)[ \u00a0]+"
+            r"(?P<name>(?-i:[a-zà-ÿ][a-zà-ÿ'’-]+))\b"
         )
         super().__init__(
             supported_entities=["PERSON"],
@@ -91,9 +315,21 @@ class CuedPersonRecognizer(LocalRecognizer):
         results = []
         for match in self._pattern.finditer(text):
             start, end = trim_name(text, match.start("name"), match.end("name"))
-            if start < end:
+            if start < end and _not_a_code_or_company(text[start:end]):
                 results.append(found(self, "PERSON", start, end, 0.7))
+        for match in self._layout.finditer(text):
+            start, end = trim_name(text, match.start("name"), match.end("name"))
+            name = text[start:end]
+            if " " in name and _not_a_code_or_company(name):
+                results.append(found(self, "PERSON", start, end, 0.6))
+        for match in self._informal.finditer(text):
+            word = match["name"]
+            if word not in NOT_NAMES and word not in STOP_WORDS:
+                results.append(found(self, "PERSON", *match.span("name"), 0.6))
         return results
+
+
+_NON_SPACE = regex.compile(r"\S+")
 
 
 def trim_name(text: str, start: int, end: int) -> tuple[int, int]:
@@ -102,24 +338,71 @@ def trim_name(text: str, start: int, end: int) -> tuple[int, int]:
     Returns:
         The new offsets; equal when nothing is left.
     """
-    words = [
-        (m.start() + start, m.end() + start)
-        for m in regex.finditer(r"\S+", text[start:end])
-    ]
-    while words and text[words[0][0] : words[0][1]].strip(".,") in NOT_NAMES:
+    words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]
+    while words and _word(text, words[0]) in NOT_NAMES:
         words.pop(0)
-    while words and text[words[-1][0] : words[-1][1]].strip(".,") in NOT_NAMES:
+    while words and _word(text, words[-1]) in NOT_NAMES:
         words.pop()
     if not words:
         return start, start
     return words[0][0], words[-1][1]
 
 
+def _not_a_code_or_company(name: str) -> bool:
+    """Not a reference ("W501898133") nor a business ("Cabinet Horizon")."""
+    words = name.split()
+    if words[0].lower() in COMPANY_WORDS:
+        return False
+    return all(sum(c.isdigit() for c in w) * 2 < len(w) for w in words)
+
+
+def _word(text: str, span: tuple[int, int]) -> str:
+    word = text[span[0] : span[1]].lower()
+    return word if word in TITLE_WORDS else word.strip(".,;:!?")
+
+
+_CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý]")
+
+
+def might_hold_a_name(text: str) -> bool:
+    """Whether NER could find a name here that `looks_like_a_name` would keep.
+
+    That needs a capitalised word somewhere other than at the start of a
+    sentence; texts without one skip NER (the cue recognizers still run).
+    """
+    for match in _CAPITALISED.finditer(text):
+        position = match.start() - 1
+        while position >= 0 and text[position] in " \t":
+            position -= 1
+        if position >= 0 and text[position] not in ".!?:;\n":
+            return True
+    return False
+
+
+def looks_like_a_name(text: str, start: int, end: int) -> bool:
+    """Whether a span NER called a person is written like a person's name.
+
+    Every word capitalised (particles aside), no digit, not a company, and
+    not one capitalised word alone at the start of a sentence, where French
+    capitalises any verb ("Pouvez", "Vérifiez").
+    """
+    words = text[start:end].split()
+    if not words or any(c.isdigit() for c in text[start:end]):
+        return False
+    if words[0].lower() in COMPANY_WORDS:
+        return False
+    if any(not w[0].isupper() for w in words if w.lower() not in _PARTICLES):
+        return False
+    before = text[:start].rstrip(" \t")
+    return not (len(words) == 1 and (not before or before[-1] in ".!?:;\n"))
+
+
 class CleanSpacyRecognizer(SpacyRecognizer):
     """spaCy's PERSON entities without the title or greeting NER glued on.
 
     The small French pipeline reads "Madame Durand" or "Bonjour Marie" as one
-    name; the span we store must cover the name only.
+    name, and "Pouvez" or "Bonne soirée" as names at all; the span we store
+    must cover the name only.
     """
 
     def analyze(
@@ -128,10 +411,12 @@ class CleanSpacyRecognizer(SpacyRecognizer):
         entities: list[str],
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
-        """SpaCy's results, each trimmed to its name words (or dropped)."""
+        """The pipeline's names, trimmed to their name words, or dropped."""
         kept = []
         for result in super().analyze(text, entities, nlp_artifacts):
             result.start, result.end = trim_name(text, result.start, result.end)
-            if result.start < result.end:
+            if result.start < result.end and looks_like_a_name(
+                text, result.start, result.end
+            ):
                 kept.append(result)
         return kept
