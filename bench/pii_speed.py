@@ -12,8 +12,8 @@ Prints one table, medians of `--runs` runs each:
   `check_structured` (that type's recognizers, no spaCy). Plain Presidio:
   `analyze(value, entities=[type])` per value.
 - ingestion: customer records with one free-text comment, through the real
-  ingest service in-process on SQLite (consent checks, pseudonyms, vault,
-  audit), records per second, in requests of 100.
+  ingest service on SQLite (consent checks, pseudonyms, vault, audit), in a
+  child process of its own, records per second, in requests of 100.
 - memory: a child process analyses 20,000 distinct texts in batches of 64;
   RSS after loading, along the way and at the end, and spaCy's string count.
 
@@ -179,15 +179,37 @@ def memory_child(total: int) -> None:
     print(json.dumps(samples))
 
 
-def memory(total: int) -> dict[str, float]:
-    """RSS samples from a fresh child process."""
-    done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [sys.executable, __file__, "--memory-child", str(total)],
+def child(*args: str) -> Any:
+    """Run this script in a fresh process and read the JSON it prints last.
+
+    Ingestion and memory are measured in processes holding only what the
+    gateway holds: plain Presidio's pipeline and garbage in the parent slowed
+    the gateway's ingestion by a third.
+    """
+    # Started through -c, not as a script: the linkage helpers are spawned
+    # processes that import __main__ again, and this script's imports
+    # (Presidio, spaCy, Faker) would make each of them start seconds late.
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        "import pii_speed; pii_speed.child_main(sys.argv[1:])"
+    )
+    done = subprocess.run(  # noqa: S603 - our own code, fixed arguments
+        [sys.executable, "-c", code, *args],
         check=True,
         capture_output=True,
         text=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def child_main(argv: list[str]) -> None:
+    """What a child process measures: ingestion or memory, printed as JSON."""
+    logging.disable(logging.WARNING)
+    kind, count, runs = argv[0], int(argv[1]), int(argv[2])
+    if kind == "ingest":
+        print(json.dumps(ingest_rate(count, runs)))
+    else:
+        memory_child(count)
 
 
 def main() -> None:
@@ -198,11 +220,7 @@ def main() -> None:
     parser.add_argument("--values", type=int, default=600)
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--memory-texts", type=int, default=20_000)
-    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.memory_child:
-        memory_child(args.memory_child)
-        return
     logging.disable(logging.WARNING)
     tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
     ours = PiiAnalyzer(load_policies(ROOT / "policies").pii)
@@ -229,11 +247,11 @@ def main() -> None:
     print(f"{'measure':<40}{'ours':>12}{'plain Presidio':>16}{'ratio':>8}")
     for name, mine, theirs in rows:
         print(f"{name:<40}{mine:>12,.0f}{theirs:>16,.0f}{mine / theirs:>7.1f}x")
-    records = ingest_rate(args.records, max(1, args.runs // 2))
+    records = child("ingest", str(args.records), str(max(1, args.runs // 2)))
     print(
         f"{'ingest, records/s (1 comment each)':<40}{records:>12,.0f}{'-':>16}{'-':>8}"
     )
-    samples = memory(args.memory_texts)
+    samples = child("memory", str(args.memory_texts), "1")
     print("\nmemory (RSS, MiB) over distinct texts, one child process:")
     for key, value in samples.items():
         print(

@@ -87,6 +87,9 @@ def create_app(ctx: GatewayContext | None = None) -> FastAPI:
         app.include_router(router, prefix="/v1")
     app.include_router(health.router)
     _observe(app)
+    # The PII analyzer takes seconds to load (spaCy): at start-up, not in the
+    # first request that carries free text.
+    ctx.pii  # noqa: B018 - a cached property, read for its side effect
     # Everything built so far (policies, routes, the libraries' tables) lives
     # as long as the process: move it out of the collector's way, so that each
     # full collection scans only what requests allocate.
