@@ -28,28 +28,14 @@ from gateway.pii.recognizers.names import CleanSpacyRecognizer, might_hold_a_nam
 from gateway.pii.redaction import Redactor
 from gateway.pii.spans import Redacted, Span, resolve
 from gateway.policy.loader import load_policies
-from gateway.policy.models import PiiPolicy
+from gateway.policy.models import PII_ENTITIES, PiiPolicy
 
 # Case matters in our patterns (a capital starts a name or a street name):
 # Presidio's default flags add IGNORECASE, so ask for these instead.
 REGEX_FLAGS = regex.DOTALL | regex.MULTILINE
 AUTO = "auto"
-# Entities that are never written without a digit (IPv6 included: "::1").
-NEEDS_DIGITS = frozenset(
-    {
-        "PHONE_NUMBER",
-        "IBAN_CODE",
-        "CREDIT_CARD",
-        "IP_ADDRESS",
-        "STREET_ADDRESS",
-        "DATE_OF_BIRTH",
-        "FR_NIR",
-        "FR_SIREN",
-        "FR_SIRET",
-        "FR_VAT",
-        "FR_POSTAL_CODE",
-    }
-)
+# Every entity but these is written with digits (IPv6 included: "::1").
+NEEDS_DIGITS = frozenset(PII_ENTITIES) - {"PERSON", "EMAIL_ADDRESS"}
 
 
 class PiiAnalyzer:

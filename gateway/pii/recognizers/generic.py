@@ -55,6 +55,41 @@ def found(
     )
 
 
+class TextRecognizer(LocalRecognizer):
+    """One entity found by code of its own rather than one pattern, no NLP.
+
+    For recognizers whose span or check a pattern cannot say alone (an IBAN
+    ends where its country says); `find` is the only code each one adds.
+    """
+
+    def __init__(
+        self, entity: str, name: str, language: str, context: Sequence[str] = ()
+    ) -> None:
+        super().__init__(
+            supported_entities=[entity],
+            name=name,
+            supported_language=language,
+            context=list(context),
+        )
+
+    def load(self) -> None:
+        """Nothing to load: patterns are compiled beforehand."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        """Presidio's entry point: `find`, whatever was asked (one entity)."""
+        del entities, nlp_artifacts
+        return self.find(text)
+
+    def find(self, text: str) -> list[RecognizerResult]:
+        """The entity's spans in a text."""
+        raise NotImplementedError
+
+
 @cache
 def _public_suffixes() -> tldextract.TLDExtract:
     # suffix_list_urls=() and no cache: the snapshot inside the package, never
@@ -109,7 +144,7 @@ IBAN_LENGTHS = {
 }  # fmt: skip
 
 
-class CountryIbanRecognizer(LocalRecognizer):
+class CountryIbanRecognizer(TextRecognizer):
     """IBANs of any country, compact or grouped, cut at the country's length.
 
     Not a PatternRecognizer: where the match ends depends on the country code,
@@ -121,23 +156,14 @@ class CountryIbanRecognizer(LocalRecognizer):
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(
-            supported_entities=["IBAN_CODE"],
-            name=f"IbanRecognizer_{supported_language}",
-            supported_language=supported_language,
-            context=list(self.CONTEXT),
+            "IBAN_CODE",
+            f"IbanRecognizer_{supported_language}",
+            supported_language,
+            self.CONTEXT,
         )
 
-    def load(self) -> None:
-        """Nothing to load: the pattern is compiled at import."""
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
-        """Find valid IBANs in a text."""
-        del entities, nlp_artifacts  # one entity, no NLP needed
+    def find(self, text: str) -> list[RecognizerResult]:
+        """Valid IBANs in a text."""
         results = []
         for match in self._CANDIDATE.finditer(text):
             end = _iban_end(match)
@@ -234,7 +260,7 @@ def _written_as_a_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
     return _GROUPS.findall(raw) == _GROUPS.findall(national)
 
 
-class RegionPhoneRecognizer(LocalRecognizer):
+class RegionPhoneRecognizer(TextRecognizer):
     """Phone numbers that phonenumbers says are valid in the given regions.
 
     Presidio's own phone recognizer scores 0.4 (under our threshold without a
@@ -251,23 +277,14 @@ class RegionPhoneRecognizer(LocalRecognizer):
     def __init__(self, supported_language: str, regions: Sequence[str]) -> None:
         self.regions = tuple(regions)
         super().__init__(
-            supported_entities=["PHONE_NUMBER"],
-            name=f"PhoneRecognizer_{supported_language}",
-            supported_language=supported_language,
-            context=list(self.CONTEXT),
+            "PHONE_NUMBER",
+            f"PhoneRecognizer_{supported_language}",
+            supported_language,
+            self.CONTEXT,
         )
 
-    def load(self) -> None:
-        """Nothing to load: phonenumbers' metadata is read on first use."""
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
-        """Find valid phone numbers, national ones read in each region in turn."""
-        del entities, nlp_artifacts  # one entity, no NLP needed
+    def find(self, text: str) -> list[RecognizerResult]:
+        """Valid phone numbers, national ones read in each region in turn."""
         if not self._HINT.search(text):
             return []
         numbers: dict[tuple[int, int], RecognizerResult] = {}

@@ -8,13 +8,13 @@ of the span.
 """
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
 from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP_WORDS
 
-from gateway.pii.recognizers.generic import found
+from gateway.pii.recognizers.generic import TextRecognizer, found
 
 # One name word: a capital, then letters (digits allowed: pseudonymous test
 # names), possibly hyphenated or with an apostrophe (O'Neil, Jean-Luc); or all
@@ -273,7 +273,7 @@ _PARTICLES = frozenset(
 )
 
 
-class CuedPersonRecognizer(LocalRecognizer):
+class CuedPersonRecognizer(TextRecognizer):
     """Capitalised names after a cue ("my name is", "Mme", "Dear"...)."""
 
     def __init__(self, supported_language: str) -> None:
@@ -296,22 +296,11 @@ class CuedPersonRecognizer(LocalRecognizer):
             r"(?P<name>(?-i:[a-zà-ÿ][a-zà-ÿ'’-]+))\b"
         )
         super().__init__(
-            supported_entities=["PERSON"],
-            name=f"CuedPersonRecognizer_{supported_language}",
-            supported_language=supported_language,
+            "PERSON", f"CuedPersonRecognizer_{supported_language}", supported_language
         )
 
-    def load(self) -> None:
-        """Nothing to load: the pattern is compiled at construction."""
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
-        """Names right after a cue; the cue is left out of the span."""
-        del entities, nlp_artifacts
+    def find(self, text: str) -> list[RecognizerResult]:
+        """Names after a cue or placed like one; the cue is left out of the span."""
         results = []
         for match in self._pattern.finditer(text):
             start, end = trim_name(text, match.start("name"), match.end("name"))
