@@ -341,7 +341,7 @@ def pii_analyze(
     from gateway.pii.jsonl import LineError, chunks, format_result  # noqa: PLC0415
 
     def run() -> None:
-        analyzer = load_analyzer(policies=get_settings().policies)
+        analyzer = load_analyzer(load_policies(get_settings().policies).pii)
         if language != PiiLanguage.AUTO and language not in analyzer.languages:
             raise _fail(f"language: {language} is not enabled in policies/pii.yaml")
         try:

@@ -1,4 +1,4 @@
-"""One Presidio analyzer per process, built from the policies, with two paths.
+"""One Presidio analyzer per process, built from the policies, three paths by cost.
 
 Free text goes through spaCy's NER, batched (`nlp.pipe` over a request's
 texts), then every recognizer. Attributes go through the pattern path: the
@@ -14,7 +14,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
 
 import regex
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
@@ -27,7 +26,6 @@ from gateway.pii.recognizers import RECOGNIZERS
 from gateway.pii.recognizers.names import CleanSpacyRecognizer, might_hold_a_name
 from gateway.pii.redaction import Redactor
 from gateway.pii.spans import Redacted, Span, resolve
-from gateway.policy.loader import load_policies
 from gateway.policy.models import PII_ENTITIES, PiiPolicy
 
 # Case matters in our patterns (a capital starts a name or a street name):
@@ -68,10 +66,10 @@ class PiiAnalyzer:
             nlp_engine=self.nlp,
             supported_languages=list(self.languages),
             default_score_threshold=policy.score_threshold,
-            # Whole words: Presidio's default substring match lets "cp" fire
-            # inside any word holding those two letters.
-            # and three words back, not five: "DDN 31/12/1987, rappel prévu le
-            # 13/06/2024" must not make the second date a birth date.
+            # Context words match whole words (Presidio's default substring
+            # match lets "cp" fire inside any word holding those letters), and
+            # three words back, not five: in "DDN 31/12/1987, rappel prévu le
+            # 13/06/2024" the second date is not a birth date.
             context_aware_enhancer=LemmaContextAwareEnhancer(
                 context_matching_mode="whole_word", context_prefix_count=3
             ),
@@ -217,15 +215,6 @@ def _cached(policy_json: str) -> PiiAnalyzer:
     return PiiAnalyzer(PiiPolicy.model_validate_json(policy_json))
 
 
-def load_analyzer(
-    policy: PiiPolicy | None = None, *, policies: Path | None = None
-) -> PiiAnalyzer:
-    """The process's analyzer for a policy: built on first use, then shared.
-
-    Args:
-        policy: The PII policy; when None, read from `policies` (a directory).
-        policies: The policy directory, when no policy is given.
-    """
-    if policy is None:
-        policy = load_policies(policies or Path("policies")).pii
+def load_analyzer(policy: PiiPolicy) -> PiiAnalyzer:
+    """The process's analyzer for a policy: built on first use, then shared."""
     return _cached(json.dumps(policy.model_dump(mode="json"), sort_keys=True))
