@@ -1,5 +1,6 @@
 """POST /v1/datasets/{dataset}/records over real HTTP, on SQLite and PostgreSQL."""
 
+import json
 import threading
 import uuid
 from typing import Any
@@ -14,7 +15,12 @@ from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import DecryptionError
 from gateway.ingest.vault import open_entry
 from gateway.storage.db import transaction
-from gateway.storage.models import RecordRow, SubjectKeyRow, VaultEntryRow
+from gateway.storage.models import (
+    AuditEventRow,
+    RecordRow,
+    SubjectKeyRow,
+    VaultEntryRow,
+)
 from tests.factories import (
     consent,
     customer,
@@ -303,3 +309,36 @@ def test_national_numbers_are_read_in_the_partners_region(
     record = customer(phone="+44 20 7946 0958")
     send_consents(client, partner, [consent("phone", "020 7946 0958")])
     assert _only(send_records(client, partner, [record]).json())["status"] == "accepted"
+
+
+def test_free_text_is_stored_redacted_and_its_types_audited(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    partner = make_client(ctx)
+    record = customer(
+        comment="Bonjour, je suis Marie Dupont, rappelez-moi au 06 12 34 56 78."
+    )
+    grant(client, partner, record)
+    result = _only(send_records(client, partner, [record]).json())
+    assert result["status"] == "accepted", result
+    assert result["warnings"] == [
+        {
+            "field": "comment",
+            "reason": "pii_redacted",
+            "message": "personal data found and redacted: PERSON, PHONE_NUMBER",
+        }
+    ]
+    with transaction(ctx.read_sessions) as session:
+        row = session.get_one(RecordRow, result["record_id"])
+        event = session.scalars(
+            select(AuditEventRow).where(
+                AuditEventRow.record_id == row.id,
+                AuditEventRow.action == "record.accepted",
+            )
+        ).one()
+    assert row.data["comment"] == (
+        "Bonjour, je suis <PERSON>, rappelez-moi au <PHONE_NUMBER>."
+    )
+    details = json.loads(event.details)
+    assert details["pii_redacted"] == {"comment": ["PERSON", "PHONE_NUMBER"]}
+    assert "Dupont" not in event.details
