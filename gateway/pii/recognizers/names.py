@@ -50,226 +50,37 @@ TITLES = {
 }
 # Words, lower-cased, that NER or a cue glue to names without being part of
 # one: titles, greetings and sign-offs, imperatives that open a request, the
-# words of forms and of company names.
-TITLE_WORDS = frozenset(
-    [
-        "m.",
-        "mm.",
-        "mme",
-        "mmes",
-        "mlle",
-        "melle",
-        "monsieur",
-        "madame",
-        "mademoiselle",
-        "me",
-        "maître",
-        "dr",
-        "docteur",
-        "pr",
-        "professeur",
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "mx",
-        "prof",
-        "sir",
-        "madam",
-        "dear",
-    ]
-)
-NOT_NAMES = TITLE_WORDS | frozenset(
-    (
-        *[
-            "the",
-            "a",
-            "an",
-            "i",
-            "it",
-            "this",
-            "that",
-            "customer",
-            "service",
-            "support",
-            "team",
-            "sales",
-            "order",
-        ],
-        *[
-            "your",
-            "our",
-            "very",
-            "so",
-            "not",
-            "just",
-            "happy",
-            "sorry",
-            "calling",
-            "writing",
-            "here",
-            "still",
-        ],
-        *[
-            "now",
-            "please",
-            "thanks",
-            "thank",
-            "regarding",
-            "about",
-            "account",
-            "manager",
-            "all",
-        ],
-        *[
-            "everyone",
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-            "sunday",
-        ],
-        *[
-            "je",
-            "le",
-            "la",
-            "les",
-            "un",
-            "une",
-            "mon",
-            "ma",
-            "mes",
-            "votre",
-            "vos",
-            "notre",
-            "nous",
-            "vous",
-            "et",
-            "ou",
-            "mais",
-        ],
-        *[
-            "donc",
-            "car",
-            "ce",
-            "cette",
-            "il",
-            "elle",
-            "on",
-            "lundi",
-            "mardi",
-            "mercredi",
-            "jeudi",
-            "vendredi",
-        ],
-        *[
-            "samedi",
-            "dimanche",
-            "client",
-            "cliente",
-            "clients",
-            "bonjour",
-            "bonsoir",
-            "salut",
-            "hello",
-        ],
-        *[
-            "hi",
-            "merci",
-            "cordialement",
-            "cdlt",
-            "cdt",
-            "bien",
-            "bonne",
-            "bon",
-            "journée",
-            "soirée",
-        ],
-        *[
-            "week-end",
-            "salutations",
-            "sincères",
-            "objet",
-            "réf",
-            "ref",
-            "ticket",
-            "numéro",
-            "numero",
-            "n°",
-        ],
-        *[
-            "commande",
-            "livraison",
-            "sav",
-            "rappel",
-            "pour",
-            "par",
-            "alerte",
-            "urgent",
-            "appelez",
-        ],
-        *[
-            "appeler",
-            "rappelez",
-            "contactez",
-            "envoyez",
-            "pouvez",
-            "vérifiez",
-            "merci",
-            "voir",
-            "call",
-        ],
-        *[
-            "contact",
-            "siret",
-            "siren",
-            "nir",
-            "tva",
-            "iban",
-            "rib",
-            "ht",
-            "ttc",
-            "mot",
-            "passe",
-            "code",
-            "my",
-            "quel",
-            "quelle",
-        ],
-    )
-)
+# words of forms; then the words that open a company's name.
+_TITLES_TEXT = """
+m. mm. mme mmes mlle melle monsieur madame mademoiselle me maître dr docteur pr
+professeur mr mrs ms miss mx prof sir madam dear
+"""
+_NOT_NAMES_TEXT = """
+a about account alerte all an appeler appelez bien bon bonjour bonne bonsoir
+call calling car cdlt cdt ce cette client cliente clients code commande contact
+contactez cordialement customer dimanche donc elle envoyez et everyone friday
+happy hello here hi ht i iban il it je jeudi journée just la le les livraison
+lundi ma mais manager mardi merci mercredi mes mon monday mot my nir not notre
+nous now numero numéro n° objet on order ou our par passe please pour pouvez
+quel quelle rappel rappelez ref regarding rib réf sales salut salutations
+samedi saturday sav service sincères siren siret so soirée sorry still sunday
+support team thank thanks that the this thursday ticket ttc tuesday tva un une
+urgent vendredi very voir vos votre vous vérifiez wednesday week-end writing
+your
+"""
+_COMPANY_TEXT = """
+agence association boulangerie cabinet entreprise etablissement eurl garage
+hotel hôtel imprimerie menuiserie pharmacie restaurant sa sarl sas sci services
+societe société établissement
+"""
+TITLE_WORDS = frozenset(_TITLES_TEXT.split())
+NOT_NAMES = TITLE_WORDS | frozenset(_NOT_NAMES_TEXT.split())
 # A span that opens with one of these names a business, not a person.
-COMPANY_WORDS = frozenset(
-    [
-        "entreprise",
-        "société",
-        "societe",
-        "cabinet",
-        "pharmacie",
-        "garage",
-        "établissement",
-        "etablissement",
-        "imprimerie",
-        "boulangerie",
-        "sarl",
-        "sas",
-        "sa",
-        "eurl",
-        "sci",
-        "association",
-        "restaurant",
-        "hôtel",
-        "hotel",
-        "agence",
-        "menuiserie",
-        "services",
-    ]
-)
+COMPANY_WORDS = frozenset(_COMPANY_TEXT.split())
 STOP_WORDS = frozenset(FR_STOP_WORDS | EN_STOP_WORDS)
+# Lower-case words a name may hold ("Marie de la Fontaine").
 _PARTICLES = frozenset(
-    ["de", "du", "des", "la", "le", "d'", "l'", "van", "von", "da", "di"]
+    ["d'", "da", "de", "des", "di", "du", "l'", "la", "le", "van", "von"]
 )
 
 
