@@ -155,6 +155,7 @@ def main() -> None:
     languages = ["fr", "en"] if args.language == "both" else [args.language]
     for language in languages:
         systems = _systems(language, args.models)
+        first = next(iter(systems))
         for split in splits:
             corpus = load_corpus(DATA / f"{language}_{split}.jsonl")
             texts = [item.text for item in corpus]
@@ -165,11 +166,7 @@ def main() -> None:
                 predicted = predict(texts)
                 seconds[name] = time.perf_counter() - start
                 results[name] = score(gold, predicted, types=PII_ENTITIES)
-                if (
-                    args.errors
-                    and name.startswith("ours")
-                    and name.endswith(("sm", "s"))
-                ):
+                if args.errors and name == first:  # ours, with the first model
                     _print_errors(corpus, predicted)
             print(f"\n## {language} {split}: {len(corpus)} texts")
             print(_table(results, seconds))
