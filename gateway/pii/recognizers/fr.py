@@ -152,8 +152,19 @@ class FrVatRecognizer(PatternRecognizer):
         return tva.is_valid(compact(pattern_text))
 
 
-# Départements 01-95, 2A/2B are written 20xxx, overseas 971-976, 98x.
-_POSTAL = r"(?<![0-9])(?:0[1-9]|[1-8][0-9]|9[0-5]|97[1-6]|98[0-9])[0-9]{3}(?![0-9])"
+# Départements 01-95 (Corsica's 2A/2B are written 20xxx), overseas 971xx-976xx,
+# 98xxx.
+_POSTAL = (
+    r"(?<![0-9])(?:(?:0[1-9]|[1-8][0-9]|9[0-5])[0-9]{3}|97[1-6][0-9]{2}|98[0-9]{3})"
+    r"(?![0-9])"
+)
+# The words of an address (abbreviations with and without their dot, as the
+# tokenizer keeps "av." whole) or of a form asking for the code.
+_POSTAL_CONTEXT = """
+code postal cp cedex rue avenue av av. boulevard bd bd. allée allee place pl.
+chemin impasse imp. quai route rte cours adresse domicile habite habitant ville
+commune livraison résidence
+"""
 
 
 class FrPostalCodeRecognizer(PatternRecognizer):
@@ -178,33 +189,7 @@ class FrPostalCodeRecognizer(PatternRecognizer):
                     STRONG,
                 ),
             ],
-            context=[
-                "code",
-                "postal",
-                "cp",
-                "cedex",
-                "rue",
-                "avenue",
-                "av",
-                "boulevard",
-                "bd",
-                "allée",
-                "allee",
-                "place",
-                "chemin",
-                "impasse",
-                "quai",
-                "route",
-                "cours",
-                "adresse",
-                "domicile",
-                "habite",
-                "habitant",
-                "ville",
-                "commune",
-                "livraison",
-                "résidence",
-            ],  # fmt: skip
+            context=_POSTAL_CONTEXT.split(),
         )
 
 
@@ -256,7 +241,7 @@ _PARTICLE = r"(?:de|du|des|la|le|les|l['’]|d['’]|aux|au|en|sur|sous|saint|st
 # A letter first, so a postal code after the street is not taken in; dots only
 # inside a word ("St.Germain"), so a sentence's full stop stays out.
 _CAP_WORD = r"(?-i:[A-ZÀ-Ý])[\w'’\-]*(?:\.[\w'’\-]+)*"
-_LOW_WORD = r"(?-i:[a-zà-ÿ][\w'’\-]*)"
+_LOW_WORD = r"(?-i:[a-zà-ÿ][\w'’\-]{2,})"  # three letters at least: not "a", "à"
 _STREET_FR = (
     r"(?<![\w,])[0-9]{1,4}(?:[ \u00a0]?(?:bis|ter|quater|[a-d])\b)?,?[ \u00a0]+"
     rf"(?:{_STREET_TYPES_FR})[ \u00a0]+"

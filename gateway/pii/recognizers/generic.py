@@ -291,7 +291,8 @@ class RegionPhoneRecognizer(TextRecognizer):
         for region in self.regions:
             for match in phonenumbers.PhoneNumberMatcher(text, region):
                 start = match.start
-                if match.raw_string.startswith("(") and ")" not in match.raw_string:
+                raw = match.raw_string
+                if raw.startswith("(") and raw.count("(") > raw.count(")"):
                     start += 1  # "(+1 401 231 8753)": the bracket is not the number's
                 key = (start, match.end)
                 if key not in numbers and _written_as_a_phone(match):
