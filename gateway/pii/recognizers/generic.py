@@ -7,6 +7,7 @@ recognizer asks tldextract for the public-suffix list, which it downloads
 unless told not to, so ours reads the snapshot shipped with tldextract.
 """
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cache
 
@@ -85,9 +86,9 @@ class TextRecognizer(LocalRecognizer):
         del entities, nlp_artifacts
         return self.find(text)
 
+    @abstractmethod
     def find(self, text: str) -> list[RecognizerResult]:
         """The entity's spans in a text."""
-        raise NotImplementedError
 
 
 @cache
@@ -127,21 +128,8 @@ class OfflineEmailRecognizer(PatternRecognizer):
         return True if _public_suffixes()(domain).suffix else None
 
 
-# Every country's IBAN length (ISO 13616 registry), so a match stops where the
-# IBAN does instead of swallowing the next word ("... 189 EUR").
-IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
-    "BH": 22, "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24,
-    "DE": 22, "DJ": 27, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
-    "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27,
-    "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
-    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27,
-    "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28,
-    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
-    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
-    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
-}  # fmt: skip
+# The longest IBAN in the ISO 13616 registry.
+_IBAN_MAX = 34
 
 
 class CountryIbanRecognizer(TextRecognizer):
@@ -181,18 +169,18 @@ class CountryIbanRecognizer(TextRecognizer):
 
 
 def _iban_end(match: regex.Match[str]) -> int | None:
-    """Where the IBAN in a candidate match ends, or None when it is not one."""
+    """Where the IBAN in a candidate match ends, or None when it is not one.
+
+    The candidate may run on into the next word ("... 189 EUR"); stdnum knows
+    each country's length and format, so the longest prefix it accepts is
+    the IBAN.
+    """
     candidate = match[0]
-    length = IBAN_LENGTHS.get(candidate[:2])
-    if length is None:
-        return None
-    seen = 0
-    for offset, char in enumerate(candidate):
-        if char not in " -":
-            seen += 1
-            if seen == length:
-                end = offset + 1
-                return match.start() + end if iban.is_valid(candidate[:end]) else None
+    # Offsets in the candidate just after each of its letters and digits.
+    ends = [n + 1 for n, char in enumerate(candidate) if char not in " -"]
+    for end in reversed(ends[:_IBAN_MAX]):
+        if iban.is_valid(candidate[:end]):
+            return match.start() + end
     return None
 
 
