@@ -25,7 +25,7 @@ from gateway.errors import (
 )
 from gateway.ids import uuid7
 from gateway.ingest.receipt import RecordResult, receipt
-from gateway.ingest.transform import StoredForm, TextPii, transform
+from gateway.ingest.transform import StoredForm, redact_texts, transform
 from gateway.ingest.validate import (
     FieldIssue,
     InvalidRecord,
@@ -35,7 +35,6 @@ from gateway.ingest.validate import (
 from gateway.ingest.vault import VaultWriter
 from gateway.linkage.encoder import NO_ENCODING, Encoding, linkage_fields
 from gateway.linkage.pool import Pending
-from gateway.pii import Redacted
 from gateway.policy.models import Dataset, Purpose
 from gateway.storage import idempotency_repo, records_repo
 from gateway.storage.db import transaction
@@ -217,9 +216,9 @@ def _validated(
             done.append(_reject(ctx, batch, client, dataset, purpose, result))
         else:
             valid.append((index, checked))
-    free_text = _redact_free_text(ctx, dataset, [record for _, record in valid])
+    texts = redact_texts(ctx.pii, dataset, [record for _, record in valid])
     forms: list[tuple[RecordResult, StoredForm]] = []
-    for (index, checked), redacted in zip(valid, free_text, strict=True):
+    for (index, checked), redacted in zip(valid, texts, strict=True):
         form = transform(
             checked,
             dataset,
@@ -227,7 +226,7 @@ def _validated(
             client.id,
             purpose,
             ctx.pseudonymizer,
-            TextPii(redacted, ctx.pii.scan_attribute),
+            redacted,
         )
         result = RecordResult(
             index,
@@ -238,28 +237,6 @@ def _validated(
         )
         forms.append((result, form))
     return done, forms, batch
-
-
-def _redact_free_text(
-    ctx: GatewayContext, dataset: Dataset, records: list[ValidRecord]
-) -> list[dict[str, Redacted]]:
-    """Every free-text value of a request through NLP in one batch.
-
-    One `nlp.pipe` over the request is several times faster than a pipeline
-    call per text; each text's language is detected on its own.
-    """
-    names = set(dataset.fields_of("free_text"))
-    where = [
-        (n, name) for n, r in enumerate(records) for name in r.values if name in names
-    ]
-    if not where:
-        return [{} for _ in records]
-    texts = [str(records[n].values[name]) for n, name in where]
-    redacted = ctx.pii.redact_batch(texts)
-    by_record: list[dict[str, Redacted]] = [{} for _ in records]
-    for (n, name), done in zip(where, redacted, strict=True):
-        by_record[n][name] = done
-    return by_record
 
 
 def _process(

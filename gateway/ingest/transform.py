@@ -6,9 +6,9 @@ generalized value, the exact one to the vault; attribute → as is after a PII
 scan; free_text → PII spans replaced by typed placeholders, never stored raw.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -18,20 +18,48 @@ from gateway.ingest.validate import FieldIssue, ValidRecord
 from gateway.pii import Redacted
 from gateway.policy.models import Dataset, FieldSpec
 
+if TYPE_CHECKING:  # spaCy and Presidio load only where detection runs
+    from gateway.pii.analyzer import PiiAnalyzer
+
 Pseudonymize = Callable[[str, str], str]
 
 
-@dataclass(frozen=True, slots=True)
-class TextPii:
-    """What PII detection made of one record's texts, done before `transform`.
+def _scanned(spec: FieldSpec) -> bool | None:
+    """How a field's text is scanned: True through NLP, False by patterns only.
 
-    Free text is redacted for the whole request in one batch through NLP, so
-    it arrives here done; attribute values go through the cheaper pattern path
-    one at a time.
+    None: not scanned. Only free strings can carry personal data; enum,
+    number, date, currency... values were normalized to shapes that cannot.
     """
+    if spec.field_class == "free_text":
+        return True
+    if spec.field_class == "attribute" and spec.type == "string":
+        return False
+    return None
 
-    free_text: Mapping[str, Redacted]
-    scan_attribute: Callable[[str], Redacted]
+
+def redact_texts(
+    analyzer: "PiiAnalyzer", dataset: Dataset, records: Sequence[ValidRecord]
+) -> list[dict[str, Redacted]]:
+    """The scanned fields of many records, redacted, by record then field name.
+
+    One batch per path for all the records: free text through NLP (one
+    `nlp.pipe`), attributes through the pattern recognizers.
+    """
+    redacted: list[dict[str, Redacted]] = [{} for _ in records]
+    for with_ner in (True, False):
+        where = [
+            (n, name)
+            for n, record in enumerate(records)
+            for name in record.values
+            if _scanned(dataset.fields[name]) is with_ner
+        ]
+        if not where:
+            continue
+        texts = [str(records[n].values[name]) for n, name in where]
+        done = analyzer.redact_batch(texts, with_ner=with_ner)
+        for (n, name), text in zip(where, done, strict=True):
+            redacted[n][name] = text
+    return redacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +105,11 @@ def _put_redacted(form: StoredForm, name: str, redacted: Redacted) -> None:
 
 
 def _apply_class(
-    form: StoredForm, name: str, spec: FieldSpec, value: Any, pii: TextPii
+    form: StoredForm,
+    name: str,
+    spec: FieldSpec,
+    value: Any,
+    redacted: Mapping[str, Redacted],
 ) -> None:
     """Put one field where its class says: the vault, the public data, or both."""
     field_class = spec.field_class
@@ -87,15 +119,10 @@ def _apply_class(
         general = generalize(spec.generalize or "suppress", str(value))
         if general is not None:
             form.data[name] = general
+    elif name in redacted:  # free text, string attributes
+        _put_redacted(form, name, redacted[name])
     elif field_class == "attribute":
-        # Only free strings can carry personal data: enum, number, date,
-        # currency... values were normalized to shapes that cannot.
-        if spec.type == "string":
-            _put_redacted(form, name, pii.scan_attribute(value))
-        else:
-            form.data[name] = value
-    elif field_class == "free_text":
-        _put_redacted(form, name, pii.free_text[name])
+        form.data[name] = value
 
 
 def transform(
@@ -105,7 +132,7 @@ def transform(
     client_id: str,
     purpose: str,
     pseudonymize: Pseudonymize,
-    pii: TextPii,
+    redacted: Mapping[str, Redacted],
 ) -> StoredForm:
     """Apply each field's class to a validated record.
 
@@ -116,7 +143,7 @@ def transform(
         client_id: The partner, for partner-scoped identifier namespaces.
         purpose: The declared purpose (part of the content hash).
         pseudonymize: Keyed pseudonyms by namespace.
-        pii: The record's free text already redacted, and the attribute scan.
+        redacted: The record's scanned fields, redacted (`redact_texts`).
     """
     form = StoredForm("", {}, {}, {}, (), "", list(record.warnings))
     special: list[str] = []
@@ -128,7 +155,7 @@ def transform(
             form.identifiers[name] = pseudonymize(namespace, str(value))
         elif spec.field_class == "special_category":
             special.append(name)
-        _apply_class(form, name, spec, value, pii)
+        _apply_class(form, name, spec, value, redacted)
     return StoredForm(
         subject_id=form.identifiers[dataset.subject_key],
         identifiers=form.identifiers,

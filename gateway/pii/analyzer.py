@@ -200,10 +200,6 @@ class PiiAnalyzer:
         spans = self._run(texts, language, with_ner=with_ner)
         return [self._redactor.redact(t, s) for t, s in zip(texts, spans, strict=True)]
 
-    def scan_attribute(self, value: str) -> Redacted:
-        """An attribute value on the pattern path, redacted if it holds any PII."""
-        return self.redact_batch([value], with_ner=False)[0]
-
     def _check_language(self, language: str) -> None:
         if language != AUTO and language not in self.languages:
             allowed = ", ".join((*self.languages, AUTO))

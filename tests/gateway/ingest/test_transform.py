@@ -8,8 +8,9 @@ import pytest
 from gateway.consent.identifiers import identifier_kinds
 from gateway.crypto.keyring import KeyPurpose, create_keyring
 from gateway.crypto.pseudonym import Pseudonymizer
-from gateway.ingest.transform import TextPii, transform
+from gateway.ingest.transform import redact_texts, transform
 from gateway.ingest.validate import InvalidRecord, ValidRecord, validate_record
+from gateway.pii import Redacted
 from gateway.pii.analyzer import PiiAnalyzer, load_analyzer
 from gateway.policy.loader import load_policies
 from gateway.policy.models import Dataset, PolicySet
@@ -33,11 +34,11 @@ def analyzer(policies: PolicySet) -> PiiAnalyzer:
     return load_analyzer(policies.pii)
 
 
-def _pii(analyzer: PiiAnalyzer, dataset: Dataset, record: ValidRecord) -> TextPii:
-    """What ingestion does before transform: free text through the NLP batch."""
-    names = [n for n in dataset.fields_of("free_text") if n in record.values]
-    done = analyzer.redact_batch([str(record.values[n]) for n in names])
-    return TextPii(dict(zip(names, done, strict=True)), analyzer.scan_attribute)
+def _pii(
+    analyzer: PiiAnalyzer, dataset: Dataset, record: ValidRecord
+) -> dict[str, Redacted]:
+    """What ingestion does before transform, for one record."""
+    return redact_texts(analyzer, dataset, [record])[0]
 
 
 RAW = {
