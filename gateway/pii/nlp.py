@@ -44,7 +44,7 @@ NER_CONFIGURATION = NerModelConfiguration(
         "QUANTITY",
         "ORDINAL",
         "CARDINAL",
-    ],  # fmt: skip
+    ],
 )
 
 

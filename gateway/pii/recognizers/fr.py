@@ -53,7 +53,7 @@ class FrNirRecognizer(PatternRecognizer):
                 "sécu",
                 "secu",
                 "vitale",
-            ],  # fmt: skip
+            ],
         )
 
     def validate_result(self, pattern_text: str) -> bool:
@@ -85,7 +85,7 @@ class FrSirenRecognizer(PatternRecognizer):
                 "societe",
                 "immatriculée",
                 "immatriculation",
-            ],  # fmt: skip
+            ],
         )
 
     def validate_result(self, pattern_text: str) -> bool | None:
@@ -120,7 +120,7 @@ class FrSiretRecognizer(PatternRecognizer):
                 "entreprise",
                 "société",
                 "societe",
-            ],  # fmt: skip
+            ],
         )
 
     def validate_result(self, pattern_text: str) -> bool | None:
