@@ -3,16 +3,16 @@ import hmac
 import json
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from gateway.crypto.destination import destination_key, hkdf_sha256, member_id
 from gateway.crypto.keyring import KeyPurpose, create_keyring
 from gateway.errors import KeyringError
+from tests.kat import CRYPTO_KAT
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
-KAT = Path(__file__).resolve().parents[3] / "../shared/data/merkle/crypto_kat.json"
+KAT = CRYPTO_KAT
 
 
 def test_destinations_get_unrelated_ids_for_the_same_person() -> None:

@@ -3,16 +3,16 @@ import hmac
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from gateway.crypto.keyring import KeyPurpose, create_keyring
 from gateway.crypto.pseudonym import Pseudonymizer, hmac_sha256, pseudonymize
 from gateway.errors import KeyringError
+from tests.kat import CRYPTO_KAT
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
-KAT = Path(__file__).resolve().parents[3] / "../shared/data/merkle/crypto_kat.json"
+KAT = CRYPTO_KAT
 
 
 def test_hmac_sha256_rfc4231_case_2() -> None:
