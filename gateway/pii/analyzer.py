@@ -21,11 +21,19 @@ from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from gateway.pii.language import detect_language
+from gateway.pii.lexicon import EMPTY, dictionary
 from gateway.pii.nlp import GatewayNlpEngine
 from gateway.pii.recognizers import RECOGNIZERS
-from gateway.pii.recognizers.names import CleanSpacyRecognizer, might_hold_a_name
+from gateway.pii.recognizers.names import might_hold_a_name
+from gateway.pii.recognizers.ner import CleanNerRecognizer
 from gateway.pii.redaction import Redactor
-from gateway.pii.spans import Redacted, Span, resolve
+from gateway.pii.spans import (
+    Redacted,
+    Span,
+    prefer_names,
+    resolve,
+    split_name_parts,
+)
 from gateway.policy.models import PII_ENTITIES, PiiPolicy
 
 # Case matters in our patterns (a capital starts a name or a street name):
@@ -33,7 +41,21 @@ from gateway.policy.models import PII_ENTITIES, PiiPolicy
 REGEX_FLAGS = regex.DOTALL | regex.MULTILINE
 AUTO = "auto"
 # Every entity but these is written with digits (IPv6 included: "::1").
-NEEDS_DIGITS = frozenset(PII_ENTITIES) - {"PERSON", "EMAIL_ADDRESS"}
+NEEDS_DIGITS = frozenset(PII_ENTITIES) - {
+    "PERSON",
+    "LOCATION",
+    "ORGANIZATION",
+    "DATE_TIME",
+    "EMAIL_ADDRESS",
+    "URL",
+}
+# Languages whose pipeline's dictionary tells names from words: the French
+# lemma index holds common words only, the English one (WordNet) holds
+# "john" and "london" too, so English names rest on NER and capitals.
+DICTIONARY_LANGUAGES = frozenset({"fr"})
+# Languages whose names are cut per part (surname, first name), as French
+# notes write them ("DUPONT Jean") and French corpora annotate them.
+NAME_PARTS_LANGUAGES = frozenset({"fr"})
 
 
 class PiiAnalyzer:
@@ -51,16 +73,14 @@ class PiiAnalyzer:
             list
         )
         for language in self.languages:
-            for recognizer in RECOGNIZERS[language]():
+            model = policy.models.get(language)
+            words = dictionary(model) if language in DICTIONARY_LANGUAGES else EMPTY
+            for recognizer in RECOGNIZERS[language](words):
                 registry.add_recognizer(recognizer)
                 for entity in recognizer.supported_entities:
                     self._by_entity[language, entity].append(recognizer)
             if self.nlp.has_ner(language):
-                registry.add_recognizer(
-                    CleanSpacyRecognizer(
-                        supported_language=language, supported_entities=["PERSON"]
-                    )
-                )
+                registry.add_recognizer(CleanNerRecognizer(language, words))
         self.engine = AnalyzerEngine(
             registry=registry,
             nlp_engine=self.nlp,
@@ -154,9 +174,17 @@ class PiiAnalyzer:
             nlp_artifacts=artifacts,
             regex_flags=REGEX_FLAGS,
         )
-        return resolve(
-            [Span(r.entity_type, r.start, r.end, round(r.score, 4)) for r in results]
+        spans = resolve(
+            prefer_names(
+                [
+                    Span(r.entity_type, r.start, r.end, round(r.score, 4))
+                    for r in results
+                ]
+            )
         )
+        if language in NAME_PARTS_LANGUAGES:
+            return split_name_parts(text, spans)
+        return spans
 
     def _worth_looking_for(self, text: str) -> list[str]:
         """The policy's entities that this text could hold at all.

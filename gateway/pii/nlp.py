@@ -21,24 +21,31 @@ from presidio_analyzer.nlp_engine import (
 from spacy.language import Language
 from spacy.tokens import Doc
 
-# The French pipelines label people PER; LOC, ORG and MISC are not personal
-# data by themselves (addresses have their own recognizer).
+# What each pipeline's labels mean to us. French (WikiNER): PER, LOC, ORG,
+# MISC. English (OntoNotes): PERSON, GPE, LOC, FAC, ORG, DATE, TIME, and
+# labels that are not personal data by themselves (NORP, MONEY, CARDINAL...).
+# MISC is mostly events, works and nationalities: not kept.
+NER_LABELS = {
+    "PER": "PERSON",
+    "PERSON": "PERSON",
+    "LOC": "LOCATION",
+    "GPE": "LOCATION",
+    "FAC": "LOCATION",
+    "ORG": "ORGANIZATION",
+    "DATE": "DATE_TIME",
+    "TIME": "DATE_TIME",
+}
+NER_ENTITIES = tuple(dict.fromkeys(NER_LABELS.values()))
 NER_CONFIGURATION = NerModelConfiguration(
-    model_to_presidio_entity_mapping={"PER": "PERSON", "PERSON": "PERSON"},
+    model_to_presidio_entity_mapping=NER_LABELS,
     labels_to_ignore=[
-        "LOC",
-        "ORG",
         "MISC",
-        "GPE",
         "NORP",
-        "FAC",
         "EVENT",
         "PRODUCT",
         "WORK_OF_ART",
         "LAW",
         "LANGUAGE",
-        "DATE",
-        "TIME",
         "PERCENT",
         "MONEY",
         "QUANTITY",
@@ -149,10 +156,9 @@ class GatewayNlpEngine(SpacyNlpEngine):
         return self.nlp[language]
 
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        ignored = NER_CONFIGURATION.labels_to_ignore
-        entities = [e for e in doc.ents if e.label_ not in ignored]
+        entities = [e for e in doc.ents if e.label_ in NER_LABELS]
         for entity in entities:
-            entity.label_ = "PERSON"
+            entity.label_ = NER_LABELS[entity.label_]
         scores = [NER_CONFIGURATION.default_score] * len(entities)
         starts, lowered, keywords = [], [], []
         for token in doc:  # one pass: each Token is a new Python object

@@ -1,5 +1,6 @@
 """Detected spans and how overlapping ones are settled (pure)."""
 
+import re
 from dataclasses import dataclass
 
 
@@ -47,3 +48,58 @@ def resolve(spans: list[Span]) -> list[Span]:
             kept.append(span)
     kept.sort(key=_by_start)
     return kept
+
+
+_NAME_PART = re.compile(r"[^\s,;]+")
+# Lower-case words that belong to the surname after them ("de la Fontaine").
+_PARTICLES = frozenset({"d'", "da", "de", "des", "di", "du", "la", "le", "van", "von"})
+
+
+def split_name_parts(text: str, spans: list[Span]) -> list[Span]:
+    """Each PERSON span cut into its words, particles kept with the next word.
+
+    "DUPONT Jean" is a surname and a first name: two spans, as French notes
+    are annotated; the redacted text reads "<PERSON> <PERSON>" either way.
+    """
+    out: list[Span] = []
+    for span in spans:
+        if span.entity_type != "PERSON":
+            out.append(span)
+            continue
+        start = None
+        for match in _NAME_PART.finditer(text, span.start, span.end):
+            if start is None:
+                start = match.start()
+            if match[0].lower() in _PARTICLES:
+                continue
+            out.append(Span("PERSON", start, match.end(), span.score))
+            start = None
+        if start is not None:  # a particle at the very end: keep it whole
+            out.append(Span("PERSON", start, span.end, span.score))
+    return out
+
+
+_NER_TYPES = frozenset({"LOCATION", "ORGANIZATION"})
+
+
+def prefer_names(spans: list[Span]) -> list[Span]:
+    """Drop a place or organisation whose letters a name reading covers.
+
+    NER reads "BEAUJARD Frederic" as an organisation; the name recognizers
+    read two names there from the sentence itself, and a longer span would
+    otherwise win the overlap.
+    """
+    names = [s for s in spans if s.entity_type == "PERSON"]
+    if not names:
+        return spans
+    return [
+        s for s in spans if s.entity_type not in _NER_TYPES or not _covered(s, names)
+    ]
+
+
+def _covered(span: Span, names: list[Span]) -> bool:
+    inside = [n for n in names if n.start < span.end and span.start < n.end]
+    if not inside:
+        return False
+    first = min(n.start for n in inside)
+    return first <= span.start and max(n.end for n in inside) >= span.end

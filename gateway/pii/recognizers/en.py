@@ -1,12 +1,12 @@
-"""English recognizers: street addresses and dates of birth.
+"""English recognizers: street addresses.
 
-Names are found after a cue (`gateway.pii.recognizers.names`): no English
-spaCy pipeline installs from the package registry, so English has no NER.
+Persons, places, organisations and dates come from the English NER pipeline
+and `gateway.pii.recognizers.dates`; names after a cue from `names`.
 """
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from gateway.pii.recognizers.fr import STRONG, WEAK
+from gateway.pii.recognizers.fr import STRONG
 
 # Abbreviations without their dot: "at 150 Park St." ends a sentence.
 _STREET_TYPES_EN = (
@@ -47,37 +47,6 @@ class EnStreetAddressRecognizer(PatternRecognizer):
         )
 
 
-_MONTHS_EN = (
-    "January|February|March|April|May|June|July|August|September|October|November|"
-    "December|Jan\\.?|Feb\\.?|Mar\\.?|Apr\\.?|Jun\\.?|Jul\\.?|Aug\\.?|Sept?\\.?|"
-    "Oct\\.?|Nov\\.?|Dec\\.?"
-)
-_DAY = r"(?:0?[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)?"
-DATE_PATTERNS_EN = [
-    Pattern("date_numeric", r"(?<![0-9])(?:0?[1-9]|[12][0-9]|3[01])([/.\-])"
-            r"(?:0?[1-9]|[12][0-9]|3[01])\1(?:19|20)?[0-9]{2}(?![0-9])", WEAK),
-    Pattern("date_iso", r"(?<![0-9])(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])"
-            r"-(?:0[1-9]|[12][0-9]|3[01])(?![0-9])", WEAK),
-    Pattern("date_month_first", rf"\b(?:{_MONTHS_EN})[ \u00a0]+{_DAY},?[ \u00a0]+"
-            r"(?:19|20)[0-9]{2}\b", WEAK),
-    Pattern("date_day_first", rf"\b{_DAY}(?:[ \u00a0]+of)?[ \u00a0]+(?:{_MONTHS_EN}),?"
-            r"[ \u00a0]+(?:19|20)[0-9]{2}\b", WEAK),
-]  # fmt: skip
-
-
-class EnBirthDateRecognizer(PatternRecognizer):
-    """Dates written the English ways, a birth date only after "born", "DOB"..."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="DATE_OF_BIRTH",
-            name="EnBirthDateRecognizer",
-            supported_language="en",
-            patterns=DATE_PATTERNS_EN,
-            context=["born", "birth", "dob", "birthday", "d.o.b", "birthdate"],
-        )
-
-
 def english_only() -> list[PatternRecognizer]:
     """The recognizers of this module, one instance each."""
-    return [EnStreetAddressRecognizer(), EnBirthDateRecognizer()]
+    return [EnStreetAddressRecognizer()]

@@ -1,6 +1,6 @@
 """French recognizers Presidio lacks: NIR, SIREN, SIRET, VAT, postal code...
 
-Also dates of birth and street addresses.
+Also street addresses, with their postal code and town when they follow.
 
 Each is data plus one check (CONVENTIONS R7). Checksums are python-stdnum's.
 Where the shape alone is weak (nine digits pass Luhn one time in ten, any five
@@ -176,7 +176,7 @@ class FrPostalCodeRecognizer(PatternRecognizer):
 
     def __init__(self) -> None:
         super().__init__(
-            supported_entity="FR_POSTAL_CODE",
+            supported_entity="POSTAL_CODE",
             name="FrPostalCodeRecognizer",
             supported_language="fr",
             patterns=[
@@ -190,40 +190,6 @@ class FrPostalCodeRecognizer(PatternRecognizer):
                 ),
             ],
             context=_POSTAL_CONTEXT.split(),
-        )
-
-
-_MONTHS = (
-    "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre"
-    "|octobre|novembre|décembre|decembre|janv\\.?|févr\\.?|fevr\\.?|avr\\.?"
-    "|juil\\.?|sept\\.?|oct\\.?|nov\\.?|déc\\.?|dec\\.?"
-)
-DATE_PATTERNS = [
-    Pattern("date_numeric_dmy", r"(?<![0-9])(?:0?[1-9]|[12][0-9]|3[01])([/.\-])"
-            r"(?:0?[1-9]|1[0-2])\1(?:19|20)?[0-9]{2}(?![0-9])", WEAK),
-    Pattern("date_iso", r"(?<![0-9])(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])"
-            r"-(?:0[1-9]|[12][0-9]|3[01])(?![0-9])", WEAK),
-    Pattern("date_words", rf"\b(?:1er|0?[1-9]|[12][0-9]|3[01])[ \u00a0]+(?:{_MONTHS})"
-            r"[ \u00a0]+(?:19|20)[0-9]{2}\b", WEAK),
-]  # fmt: skip
-BIRTH_CONTEXT_FR = ["né", "née", "nés", "nées", "nee", "naissance", "ddn", "naît",
-                    "naquit", "anniversaire"]  # fmt: skip
-
-
-class FrBirthDateRecognizer(PatternRecognizer):
-    """Dates written the French ways, counted as a birth date only in context.
-
-    No check: the weak score is the point. An order date stays under the
-    threshold; "née le" before the date lifts it over.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity="DATE_OF_BIRTH",
-            name="FrBirthDateRecognizer",
-            supported_language="fr",
-            patterns=DATE_PATTERNS,
-            context=BIRTH_CONTEXT_FR,
         )
 
 
@@ -249,13 +215,24 @@ _STREET_FR = (
     rf"(?:[ \u00a0]+(?:{_PARTICLE}[ \u00a0]*)*{_CAP_WORD})*"
     rf"|(?:{_PARTICLE}[ \u00a0]+)*{_LOW_WORD}(?:[ \u00a0]+{_LOW_WORD})?)"
 )
+# An address line goes on with its postal code and town: ", 63570 Saint-Rémy",
+# "75002 PARIS CEDEX". Town words are capitalised, upper-case or typed in
+# lower case, joined by hyphens or particles, never a stop word at the end.
+_TOWN_WORD = r"(?:(?-i:[A-ZÀ-Ýa-zà-ÿ])[\w'’]*(?:-[\w'’]+)*)"
+_TOWN_PARTICLE = r"(?:(?i:sur|sous|de|du|des|la|le|les|en|lès|lez|d['’]|l['’]))"
+_POSTAL_TOWN = (
+    r"(?:,?[ \u00a0]+(?:0[1-9]|[1-8][0-9]|9[0-8])[0-9]{3}[ \u00a0]+"
+    rf"(?!(?:{_TOWN_PARTICLE})\b){_TOWN_WORD}"
+    rf"(?:[ \u00a0]+(?:{_TOWN_PARTICLE}[ \u00a0]*)?(?-i:[A-ZÀ-Ý])[\w'’]*(?:-[\w'’]+)*)*"
+    rf"(?:[ \u00a0]+(?i:cedex)(?:[ \u00a0]+[0-9]{{1,2}})?)?)"
+)
 
 
 class FrStreetAddressRecognizer(PatternRecognizer):
     """Street addresses: a number, a street type ("rue", "bd", "av."...), a name.
 
-    The postal code and city are not part of the span (FR_POSTAL_CODE has its
-    own recognizer; a city alone does not identify anyone).
+    The postal code and town that follow belong to the span: one address line,
+    one placeholder. A postal code alone has its own recognizer.
     """
 
     def __init__(self) -> None:
@@ -263,7 +240,7 @@ class FrStreetAddressRecognizer(PatternRecognizer):
             supported_entity="STREET_ADDRESS",
             name="FrStreetAddressRecognizer",
             supported_language="fr",
-            patterns=[Pattern("street_fr", _STREET_FR, STRONG)],
+            patterns=[Pattern("street_fr", _STREET_FR + f"{_POSTAL_TOWN}?", STRONG)],
             context=["adresse", "domicile", "habite", "livraison", "demeurant"],
         )
 
@@ -276,6 +253,5 @@ def french_only() -> list[PatternRecognizer]:
         FrSiretRecognizer(),
         FrVatRecognizer(),
         FrPostalCodeRecognizer(),
-        FrBirthDateRecognizer(),
         FrStreetAddressRecognizer(),
     ]

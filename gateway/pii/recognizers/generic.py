@@ -248,6 +248,17 @@ def _written_as_a_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
     return _GROUPS.findall(raw) == _GROUPS.findall(national)
 
 
+_EXTENSION = regex.compile(
+    r"[ \u00a0]*(?:,[ \u00a0]*)?(?i:poste|p\.|ext\.?|extension|x)[ \u00a0]*[0-9]{1,6}\b"
+)
+
+
+def _with_extension(text: str, end: int) -> int:
+    """Where a number ends once its extension ("poste 123", "ext. 42") is in."""
+    extension = _EXTENSION.match(text, end)
+    return extension.end() if extension else end
+
+
 class RegionPhoneRecognizer(TextRecognizer):
     """Phone numbers that phonenumbers says are valid in the given regions.
 
@@ -282,7 +293,46 @@ class RegionPhoneRecognizer(TextRecognizer):
                 raw = match.raw_string
                 if raw.startswith("(") and raw.count("(") > raw.count(")"):
                     start += 1  # "(+1 401 231 8753)": the bracket is not the number's
-                key = (start, match.end)
+                key = (start, _with_extension(text, match.end))
                 if key not in numbers and _written_as_a_phone(match):
                     numbers[key] = found(self, "PHONE_NUMBER", *key, 0.75)
         return list(numbers.values())
+
+
+# A scheme or "www." makes a URL whatever follows; a bare domain ("dupont.fr",
+# "shop.example.co.uk/orders") must end in a public suffix and be written in
+# lower case, so "A.CHENEVIER" or "S.A." are not read as one.
+_URL = regex.compile(
+    r"(?i:\b(?:https?://|www\d{0,3}\.)[^\s<>\"'()]+[^\s<>\"'().,;:!?])"
+    r"|(?<![\w@.\-])(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
+    r"(?:/[^\s<>\"'()]*[^\s<>\"'().,;:!?])?(?![\w@\-])"
+)
+
+
+class DomainUrlRecognizer(TextRecognizer):
+    """URLs and bare domain names (a person's site or shop names them).
+
+    Presidio's own URL pattern has no word boundaries: it reads "A.CH" inside
+    "A.CHENEVIER" as a Swiss domain. Bare domains are checked against the
+    public-suffix snapshot shipped with tldextract (offline).
+    """
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(
+            "URL",
+            f"UrlRecognizer_{supported_language}",
+            supported_language,
+            ("url", "site", "website", "lien", "link", "web"),
+        )
+
+    def find(self, text: str) -> list[RecognizerResult]:
+        """URLs with a scheme or www, and bare domains under a known suffix."""
+        results = []
+        for match in _URL.finditer(text):
+            url = match[0]
+            explicit = url.lower().startswith(("http", "www"))
+            host = url.split("/", 1)[0]
+            if explicit or _public_suffixes()(host).suffix:
+                score = 0.6 if explicit else 0.5
+                results.append(found(self, "URL", *match.span(), score))
+        return results

@@ -7,10 +7,10 @@ A capitalised word or two after a cue is taken as a name; the cue is not part
 of the span.
 """
 
+from collections.abc import Container
+
 import regex
 from presidio_analyzer import RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
 from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP_WORDS
 
@@ -87,7 +87,12 @@ _PARTICLES = frozenset(
 class CuedPersonRecognizer(TextRecognizer):
     """Capitalised names after a cue ("my name is", "Mme", "Dear"...)."""
 
-    def __init__(self, supported_language: str) -> None:
+    def __init__(
+        self, supported_language: str, dictionary: Container[str] = frozenset()
+    ) -> None:
+        # Capitalised dictionary words after a name start the next sentence
+        # ("Dr MADLEEN BEDENES Quotient familial"): trimmed where known.
+        self._known = dictionary
         cues, titles = CUES[supported_language], TITLES[supported_language]
         self._pattern = regex.compile(
             rf"(?:(?i:\b(?:{cues}))[ \u00a0,:]+(?:(?:{titles})\.?[ \u00a0]+)*"
@@ -115,6 +120,7 @@ class CuedPersonRecognizer(TextRecognizer):
         results = []
         for match in self._pattern.finditer(text):
             start, end = trim_name(text, match.start("name"), match.end("name"))
+            end = self._without_sentence_words(text, start, end)
             if start < end and _not_a_code_or_company(text[start:end]):
                 results.append(found(self, "PERSON", start, end, 0.7))
         for match in self._layout.finditer(text):
@@ -127,6 +133,16 @@ class CuedPersonRecognizer(TextRecognizer):
             if word not in NOT_NAMES and word not in STOP_WORDS:
                 results.append(found(self, "PERSON", *match.span("name"), 0.6))
         return results
+
+    def _without_sentence_words(self, text: str, start: int, end: int) -> int:
+        words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]
+        # Only where the case changes: "BEDENES Quotient", not "Marie Dupont".
+        while len(words) > 1 and text[slice(*words[-2])].isupper():
+            word = text[slice(*words[-1])]
+            if word.isupper() or word.lower() not in self._known:
+                break
+            words.pop()
+        return words[-1][1] if words else end
 
 
 _NON_SPACE = regex.compile(r"\S+")
@@ -195,28 +211,3 @@ def looks_like_a_name(text: str, start: int, end: int) -> bool:
         return False
     before = text[:start].rstrip(" \t")
     return not (len(words) == 1 and (not before or before[-1] in ".!?:;\n"))
-
-
-class CleanSpacyRecognizer(SpacyRecognizer):
-    """spaCy's PERSON entities without the title or greeting NER glued on.
-
-    The small French pipeline reads "Madame Durand" or "Bonjour Marie" as one
-    name, and "Pouvez" or "Bonne soirée" as names at all; the span we store
-    must cover the name only.
-    """
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-    ) -> list[RecognizerResult]:
-        """The pipeline's names, trimmed to their name words, or dropped."""
-        kept = []
-        for result in super().analyze(text, entities, nlp_artifacts):
-            result.start, result.end = trim_name(text, result.start, result.end)
-            if result.start < result.end and looks_like_a_name(
-                text, result.start, result.end
-            ):
-                kept.append(result)
-        return kept

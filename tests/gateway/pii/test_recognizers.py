@@ -64,11 +64,20 @@ FOUND_FR = [
     ),
     ("45 bd Haussmann", "STREET_ADDRESS", "45 bd Haussmann"),
     ("7, allée des Tilleuls", "STREET_ADDRESS", "7, allée des Tilleuls"),
-    ("code postal 69003", "FR_POSTAL_CODE", "69003"),
-    ("12 rue Haute, 75002 Paris", "FR_POSTAL_CODE", "75002"),
+    ("code postal 69003", "POSTAL_CODE", "69003"),
+    ("Résidence Les Pins, 75002 Paris", "POSTAL_CODE", "75002"),
+    # An address line keeps its postal code and town: one placeholder.
+    ("12 rue Haute, 75002 Paris", "STREET_ADDRESS", "12 rue Haute, 75002 Paris"),
+    (
+        "au 44, rue charles, 63570 Saint-Rémy pour le rdv",
+        "STREET_ADDRESS",
+        "44, rue charles, 63570 Saint-Rémy",
+    ),
     ("écrivez à jean.dupont@gmail.com", "EMAIL_ADDRESS", "jean.dupont@gmail.com"),
     ("connexion depuis 192.168.1.10", "IP_ADDRESS", "192.168.1.10"),
-    ("je m'appelle Marie Dupont", "PERSON", "Marie Dupont"),
+    # French names are cut per part: surname and first name.
+    ("je m'appelle Marie Dupont", "PERSON", "Marie"),
+    ("je m'appelle Marie Dupont", "PERSON", "Dupont"),
     ("Mme Lefebvre a rappelé", "PERSON", "Lefebvre"),
 ]
 
@@ -83,7 +92,6 @@ def test_french_entity_is_found(
 NOT_PII_FR = [
     "commande 732829321 expédiée",  # nine digits, no SIREN context, bad Luhn
     f"référence produit {SIREN}",  # a valid SIREN shape, but no context word
-    "livré le 12/03/2024 à 14h30",  # a date, not a birth date
     "montant 75002 points fidélité",  # five digits, no address around them
     f"NIR {NIR[:-2]}00",  # wrong key
     "IBAN FR76 3000 6000 0112 3456 7890 188",  # wrong check digits
@@ -91,6 +99,8 @@ NOT_PII_FR = [
     "TVA FR00732829320",  # wrong VAT key
     "remise de 25 % sur 3 articles",
     "fichier@v2",
+    "dosage 1.10 g/L le matin",  # not a date: two parts
+    "rapport.pdf joint",  # a file, not a domain
     "version 1.2.3.4567",
 ]
 
@@ -126,6 +136,9 @@ FOUND_EN = [
     ("ship to 1600 Pennsylvania Ave NW", "STREET_ADDRESS", "1600 Pennsylvania Ave"),
     ("born on March 3, 1985", "DATE_OF_BIRTH", "March 3, 1985"),
     ("DOB: 03/12/1985", "DATE_OF_BIRTH", "03/12/1985"),
+    ("Order 4402 shipped on 03/12/2024.", "DATE_TIME", "03/12/2024"),
+    ("SSN 536-90-4399 on file", "US_SSN", "536-90-4399"),
+    ("see https://example.com/u/jsmith.", "URL", "https://example.com/u/jsmith"),
     ("date of birth 12 March 1985", "DATE_OF_BIRTH", "12 March 1985"),
     (f"card {CARD}", "CREDIT_CARD", CARD),
     (f"IBAN {make_iban('GB', 'NWBK60161331926819')}", "IBAN_CODE",
@@ -143,10 +156,121 @@ def test_english_entity_is_found(
 @pytest.mark.parametrize(
     "text",
     [
-        "Order 4402 shipped on 03/12/2024.",
         "This is Customer Service speaking.",
         "The parcel weighs 12 kg and costs 45.90 USD.",
     ],
 )
 def test_english_lookalikes_are_not_found(analyzer: PiiAnalyzer, text: str) -> None:
     assert _found(analyzer, text, "en") == []
+
+
+DATES_FR = [
+    ("livré le 12/03/2024 à 14h30", "12/03/2024"),
+    ("vu le 5 JUIN 1940", "5 JUIN 1940"),
+    ("RDV 13/09/2020.", "13/09/2020"),
+    ("entrée le 18/02/2019 16:34", "18/02/2019 16:34"),
+    ("reçu le 3 juin", "3 juin"),
+    ("suivi depuis juin 2019", "juin 2019"),
+    ("admis le 13-8-91", "13-8-91"),
+    ("situation au 22.10.2027", "22.10.2027"),
+    ("le MAR 8 JUILLET 2025 pour", "MAR 8 JUILLET 2025"),
+    ("LE Ven., 9 Juin 2056", "Ven., 9 Juin 2056"),
+    ("visite du SAM 20 FÉVR 2083", "SAM 20 FÉVR 2083"),
+    ("exporté 1 0 0 4 2 0 5 3", "1 0 0 4 2 0 5 3"),
+    ("le 2019-02-18", "2019-02-18"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), DATES_FR)
+def test_every_french_date_form_is_a_date(
+    analyzer: PiiAnalyzer, text: str, value: str
+) -> None:
+    assert ("DATE_TIME", value) in _found(analyzer, text)
+
+
+def test_a_clock_time_alone_is_not_a_date(analyzer: PiiAnalyzer) -> None:
+    assert _found(analyzer, "arrivé ce matin à 10h00") == []
+
+
+def test_spaced_digits_must_read_as_a_date(analyzer: PiiAnalyzer) -> None:
+    assert _found(analyzer, "lot 9 9 1 9 2 0 5 3") == []
+
+
+PHONES_FR = [
+    "01 23 45 67 89",
+    "01.23.45.67.89",
+    "0123456789",
+    "+33 1 23 45 67 89",
+    "+33 (0)1 23 45 67 89",
+    "+33123456789",
+]
+
+
+@pytest.mark.parametrize("phone", PHONES_FR)
+def test_every_french_phone_grouping_is_found(
+    analyzer: PiiAnalyzer, phone: str
+) -> None:
+    assert ("PHONE_NUMBER", phone) in _found(analyzer, f"standard : {phone}.")
+
+
+def test_a_phone_extension_belongs_to_the_number(analyzer: PiiAnalyzer) -> None:
+    text = "appelez le 01 23 45 67 89 poste 123 demain"
+    assert _found(analyzer, text) == [("PHONE_NUMBER", "01 23 45 67 89 poste 123")]
+
+
+NAMES_FR = [
+    ("Vu JALONNET Christine ce jour", ["JALONNET", "Christine"]),
+    ("Courrier du Docteur ROMAIN SPRITZ", ["ROMAIN", "SPRITZ"]),
+    ("Pedron, Ekrem, 8/07/76", ["Pedron", "Ekrem"]),
+    ("Mme krajewski patrice , 68 ans", ["krajewski", "patrice"]),
+    ("Patient : CAVARLE, ANDRE , 41 ans", ["CAVARLE", "ANDRE"]),
+    ("krier franck rivaill59@clinique.fr", ["krier", "franck"]),
+    ("Le patient LASVEAUX maeron , 37 ans", ["LASVEAUX", "maeron"]),
+]
+
+
+@pytest.mark.parametrize(("text", "names"), NAMES_FR)
+def test_french_names_as_notes_write_them(
+    analyzer: PiiAnalyzer, text: str, names: list[str]
+) -> None:
+    found = [value for kind, value in _found(analyzer, text) if kind == "PERSON"]
+    assert found == names
+
+
+NOT_NAMES_FR = [
+    "Orientation vers un bilan orthophonique",
+    "la patiente Ordonnance récupérée à la pharmacie",
+    "Livraison rapide, merci",
+    "Bilan sanguin, RAS",
+    "Demande d'ALD faite par la MDPH",
+]
+
+
+@pytest.mark.parametrize("text", NOT_NAMES_FR)
+def test_french_prose_is_not_a_name(analyzer: PiiAnalyzer, text: str) -> None:
+    assert [k for k, _ in _found(analyzer, text) if k == "PERSON"] == []
+
+
+ORGANIZATIONS_FR = [
+    ("Service des urgences, Clinique Pervenche Saturation en O2", "Clinique Pervenche"),
+    ("Cas de Mme Bertinet, admise à l'bct", "bct"),
+    ("orienté vers l'Necker le lendemain", "Necker"),
+    ("inscrit au lycée Victor Hugo", "lycée Victor Hugo"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), ORGANIZATIONS_FR)
+def test_french_organisations_are_found(
+    analyzer: PiiAnalyzer, text: str, value: str
+) -> None:
+    assert ("ORGANIZATION", value) in _found(analyzer, text)
+
+
+def test_a_domain_is_a_url_but_not_a_file_or_an_initial(
+    analyzer: PiiAnalyzer,
+) -> None:
+    text = "voir dupont-plomberie.fr, rapport.pdf et l'A.CHENEVIER"
+    assert ("URL", "dupont-plomberie.fr") in _found(analyzer, text)
+    assert [v for k, v in _found(analyzer, text) if k == "URL"] == [
+        "dupont-plomberie.fr"
+    ]

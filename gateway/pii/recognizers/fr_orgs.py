@@ -1,0 +1,94 @@
+"""Care places and other organisations French notes name, beyond the NER model.
+
+Two readings, both from the grammar of the sentence rather than from a list of
+names: an organisation's head noun followed by its name ("Clinique
+Pervenche", "Hôpital centre cardiologique du nord", "CHU de Rouen"), and the
+place a person is sent to ("admise à l'bct", "orienté vers l'Necker",
+"transféré au Centre Léon Bérard"), whose name need not be in any dictionary.
+"""
+
+import regex
+from presidio_analyzer import RecognizerResult
+
+from gateway.pii.lexicon import Dictionary
+from gateway.pii.recognizers.generic import TextRecognizer, found
+from gateway.pii.recognizers.names import TITLE_WORDS
+
+_HEADS = (
+    r"hôpital|hopital|clinique|polyclinique|centre\s+hospitalier|CHU|CHR|CHRU"
+    r"|groupe\s+hospitalier|institut|maternité|ehpad|résidence|fondation"
+    r"|école|ecole|collège|college|lycée|lycee|université|universite|mairie"
+    r"|pharmacie|cabinet|laboratoire|entreprise|société|societe|association"
+    r"|banque|agence|magasin|boutique|restaurant|hôtel|hotel"
+)
+_LINK = r"(?:[ \u00a0]+(?:de|du|des|d['’]|la|le|les|l['’])[ \u00a0]*)"
+# A name word: capitalised, in capitals, or an initial ("A.CHENEVIER").
+_NAME_WORD = r"(?:(?:[A-ZÀ-Ý]\.)?[A-ZÀ-Ý][\w'’\-]*)"
+_LOWER_WORD = r"(?:[a-zà-ÿ][a-zà-ÿ'’\-]{2,})"
+# Head noun, then a name in capitals or capitalised, or up to four lower-case
+# words ("centre cardiologique du nord") before punctuation.
+_SEP = rf"(?:{_LINK}|[ \u00a0]+)"
+_BY_HEAD = regex.compile(
+    rf"(?P<head>(?i:\b(?:{_HEADS}))){_SEP}"
+    rf"(?P<name>{_NAME_WORD}(?:{_SEP}{_NAME_WORD}){{0,3}}"
+    rf"|{_LOWER_WORD}(?:{_SEP}{_LOWER_WORD}){{0,3}}(?=[ \u00a0]*[,.;:]))"
+)
+_WORD_SPAN = regex.compile(r"\S+")
+_SENT = (
+    r"admise?s?|orientée?s?|transférée?s?|hospitalisée?s?|adressée?s?|suivie?s?"
+    r"|soignée?s?|opérée?s?"
+)
+# The place after a verb of care: "admise à l'bct", "orienté vers l'Necker".
+_SENT_TO = regex.compile(
+    rf"(?i:\b(?:{_SENT})[ \u00a0]+(?:à|a|au|aux|vers|dans|par)[ \u00a0]+"
+    r"(?:l['’]|la[ \u00a0]+|le[ \u00a0]+)?)"
+    rf"(?P<name>{_NAME_WORD}(?:[ \u00a0]+{_NAME_WORD}){{0,3}}"
+    r"|[a-zà-ÿ]{2,}(?![\w'’]))"
+)
+
+
+class FrenchOrganizationRecognizer(TextRecognizer):
+    """Organisations by their head noun, and the place a person is sent to."""
+
+    def __init__(self, dictionary: Dictionary) -> None:
+        self._known = dictionary
+        super().__init__("ORGANIZATION", "FrenchOrganizationRecognizer", "fr")
+
+    def find(self, text: str) -> list[RecognizerResult]:
+        """Both readings; a lower-case place must be unknown to the dictionary."""
+        results = []
+        for match in _BY_HEAD.finditer(text):
+            end = self._name_end(match)
+            if end is not None:
+                results.append(found(self, "ORGANIZATION", match.start(), end, 0.6))
+        for match in _SENT_TO.finditer(text):
+            name = match["name"]
+            if name.islower() and name in self._known:
+                continue  # "admis aux urgences", "orientée vers domicile"
+            if name.split()[0].lower().rstrip(".") in TITLE_WORDS:
+                continue  # "suivi par le Dr DUDT": a person, found as one
+            results.append(found(self, "ORGANIZATION", *match.span("name"), 0.6))
+        return results
+
+    def _name_end(self, match: regex.Match[str]) -> int | None:
+        """Where the organisation's name ends, or None when it names none.
+
+        After a capitalised head ("Clinique Pervenche") the first word is the
+        name; capitalised dictionary words after it start the next sentence
+        ("... Pervenche Saturation en O2"). After a head in lower case ("à la
+        pharmacie Besoin d'un suivi"), the name must be no dictionary word.
+        """
+        name = match["name"]
+        words = list(_WORD_SPAN.finditer(name))
+        if name.islower():
+            return match.end()
+        if match["head"].islower() and all(
+            m[0].lower() in self._known and not m[0].isupper() for m in words
+        ):
+            return None
+        while len(words) > 1 and self._sentence_word(words[-1][0]):
+            words.pop()
+        return match.start("name") + words[-1].end()
+
+    def _sentence_word(self, word: str) -> bool:
+        return not word.isupper() and word.lower() in self._known

@@ -1,0 +1,111 @@
+"""The NER model's persons, places, organisations and dates, cleaned.
+
+spaCy's news models glue titles and greetings to names ("Madame Durand",
+"Bonjour Marie"), read a capitalised heading word as a name or a place
+("Orientation", "Bilan sanguin") and call durations dates ("two weeks"). The
+span we store must cover the personal data only, and a word every dictionary
+holds is not a name: each type is trimmed and checked before it is kept.
+"""
+
+import regex
+from presidio_analyzer import RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+from gateway.pii.lexicon import Dictionary
+from gateway.pii.nlp import NER_ENTITIES
+from gateway.pii.recognizers.dates import DATE_SCORE
+from gateway.pii.recognizers.names import (
+    COMPANY_WORDS,
+    NOT_NAMES,
+    STOP_WORDS,
+    looks_like_a_name,
+    trim_name,
+)
+
+# A date worth keeping names a day, a month or a year, or a clock time:
+# "two weeks", "Monday" or "last year" point at no one.
+_CALENDAR = regex.compile(
+    r"[0-9]{4}|[0-9]{1,2}[/.:h-][0-9]{1,2}|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug"
+    r"|sep|oct|nov|dec)[a-z]*\.?(?![a-z]))"
+)
+_EDGE_WORDS = NOT_NAMES | STOP_WORDS | {"the"}
+_NON_SPACE = regex.compile(r"\S+")
+
+
+class CleanNerRecognizer(SpacyRecognizer):
+    """The NER model's entities, trimmed to their words and checked by type."""
+
+    def __init__(self, supported_language: str, dictionary: Dictionary) -> None:
+        self._known = dictionary
+        super().__init__(
+            supported_language=supported_language,
+            supported_entities=list(NER_ENTITIES),
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        """The model's spans that survive their type's check, trimmed."""
+        kept = []
+        for result in super().analyze(text, entities, nlp_artifacts):
+            if result.entity_type == "PERSON":
+                result.start, result.end = trim_name(text, result.start, result.end)
+                keep = result.start < result.end and self._a_name(text, result)
+            elif result.entity_type == "DATE_TIME":
+                keep = bool(_CALENDAR.search(text, result.start, result.end))
+                # As sure as a date pattern, so that "born on <date>" is
+                # settled for the birth-date reading (context lifts it higher).
+                result.score = DATE_SCORE
+            else:
+                result.start, result.end = _trim(text, result.start, result.end)
+                span = text[result.start : result.end]
+                # "Mer 13 Décembre 2000 Démarches": a date the model took in.
+                keep = bool(span) and not _CALENDAR.search(span)
+                keep = keep and self._a_proper_name(span)
+            if keep:
+                kept.append(result)
+        return kept
+
+    def _a_name(self, text: str, result: RecognizerResult) -> bool:
+        if not looks_like_a_name(text, result.start, result.end):
+            return False
+        words = text[result.start : result.end].split()
+        if any(w.isupper() and len(w) < 4 for w in words):
+            return False  # "Dossier APL Visiter": an acronym is no name part
+        if len(words) > 1:
+            return True
+        # One capitalised dictionary word ("Orientation", "Bilirubine") is a
+        # heading or a sentence starting; one letter or an acronym ("G",
+        # "APL") is no name.
+        return len(words[0]) > 1 and words[0].lower() not in self._known
+
+    def _a_proper_name(self, span: str) -> bool:
+        """A place or organisation written as a name, not a heading or an acronym."""
+        words = span.split()
+        if not any(w[0].isupper() for w in words):
+            return False
+        if len(words) == 1 and words[0].isupper() and len(words[0]) <= 4:
+            return False  # "SAMU", "MDPH", "CAF": institutions, no one's data
+        if words[0].lower() in COMPANY_WORDS:
+            return True
+        unknown = [w for w in words if w.lower().strip(".,") not in self._known]
+        return bool(unknown) or not self._known
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]
+    while words and _bare(text, words[0]) in _EDGE_WORDS:
+        words.pop(0)
+    while words and _bare(text, words[-1]) in _EDGE_WORDS:
+        words.pop()
+    if not words:
+        return start, start
+    return words[0][0], words[-1][1]
+
+
+def _bare(text: str, span: tuple[int, int]) -> str:
+    return text[span[0] : span[1]].lower().strip(".,;:!?")
