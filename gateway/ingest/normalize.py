@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache, partial
 
 import phonenumbers
+from stdnum import iban as stdnum_iban
 
 from gateway.ingest.currencies import ISO_4217
 
@@ -54,6 +55,14 @@ _DATETIME = re.compile(
 _POSTAL_CODE = re.compile(r"[0-9A-Z]{2,10}")
 _POSTAL_SEPARATORS = re.compile(r"[ \-]")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+# ISO 13616: a country code, two check digits, then 11 to 30 letters and digits
+# (15 characters in Norway, 34 at most). People group it by fours with spaces,
+# sometimes dashes; a pasted one may carry no-break spaces.
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+_IBAN_SEPARATORS = re.compile(r"[\s\-]")
+# 34 characters grouped by fours with a separator or two between groups;
+# anything longer is not worth cleaning.
+_IBAN_TEXT_MAX = 64
 
 
 class FieldInvalid(ValueError):  # noqa: N818 - name fixed by the public API
@@ -438,6 +447,33 @@ def normalize_postal_code(value: object) -> str:
     return text
 
 
+def normalize_iban(value: object) -> str:
+    """Drop spaces and dashes, upper-case, and check an IBAN of any country.
+
+    ``fr76 3000-6000 ...`` becomes ``FR763000600000...``: one account, one
+    string, however it was written. The check is python-stdnum's (mod-97 check
+    digits, the country's length and BBAN format, and the national check where
+    stdnum has one), the same one the IBAN recognizer applies.
+
+    Raises:
+        FieldInvalid: Not a string, too long, not shaped as an IBAN, or with
+            wrong check digits or a wrong format for its country.
+    """
+    text = _require_str(value, "an IBAN string").strip()
+    if len(text) > _IBAN_TEXT_MAX:
+        raise FieldInvalid("too_long", f"expected at most {_IBAN_TEXT_MAX} characters")
+    text = _IBAN_SEPARATORS.sub("", text)
+    # ASCII before upper-casing: "ﬀ".upper() is "FF" and "ı".upper() is "I", so
+    # other characters could otherwise turn into a valid-looking IBAN.
+    if not text.isascii() or not _IBAN.fullmatch(text := text.upper()):
+        raise FieldInvalid(
+            "not_an_iban", "expected an IBAN: country code, check digits, account"
+        )
+    if not stdnum_iban.is_valid(text):
+        raise FieldInvalid("not_an_iban", "expected a valid IBAN")
+    return text
+
+
 _SIMPLE: dict[str, Callable[[object], str | int | float | bool]] = {
     "email": normalize_email,
     "date": normalize_date,
@@ -447,6 +483,7 @@ _SIMPLE: dict[str, Callable[[object], str | int | float | bool]] = {
     "boolean": normalize_boolean,
     "currency": normalize_currency,
     "postal_code": normalize_postal_code,
+    "iban": normalize_iban,
 }
 
 

@@ -193,8 +193,11 @@ def _validated(
     batch = _Batch()
     done: list[RecordResult] = []
     valid: list[tuple[int, ValidRecord]] = []
+    # Fields typed email, phone or iban are confirmed by their PII recognizer
+    # alone (a regular expression and a checksum, no spaCy).
+    check = ctx.pii.check_structured
     for index, raw in enumerate(records):
-        checked = validate_record(dataset, raw, client.default_region)
+        checked = validate_record(dataset, raw, client.default_region, check=check)
         if isinstance(checked, InvalidRecord):
             result = RecordResult(
                 index,

@@ -1,17 +1,50 @@
-"""Validate and normalize one submitted record against its dataset policy (pure)."""
+"""Validate and normalize one submitted record against its dataset policy (pure).
+
+Field types that name a kind of personal data (e-mail, phone, IBAN) are also
+confirmed by that entity's PII recognizer, through a check the caller passes
+in: the caller (ingestion) holds the process's analyzer, this module holds none.
+"""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.ingest.normalize import FieldInvalid, normalize_datetime, normalizer_for
-from gateway.policy.models import Dataset, FieldSpec
+from gateway.policy.models import Dataset, FieldSpec, FieldType
 
 SOURCE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 FIELD_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 UNNAMED = "<unrecognised key>"
 ASSUMED_UTC = "no UTC offset given: read as UTC"
+
+
+class Structured(NamedTuple):
+    """The PII entity a field type must be, and the issue when it is not."""
+
+    entity: str
+    reason: str
+    message: str
+
+
+# Field types whose normalized value must be, whole, one entity of the PII
+# detector: what the gateway stores as an e-mail address is what its e-mail
+# recognizer finds in text (and redacts), and so on. The reason codes are the
+# normalizers' own, so a partner sees one code per kind of mistake whichever
+# check caught it; the message tells the two checks apart.
+STRUCTURED_TYPES: Mapping[FieldType, Structured] = {
+    "email": Structured(
+        "EMAIL_ADDRESS", "not_an_email", "not recognised as an e-mail address"
+    ),
+    "phone": Structured(
+        "PHONE_NUMBER", "not_a_phone", "not recognised as a phone number"
+    ),
+    "iban": Structured("IBAN_CODE", "not_an_iban", "not recognised as an IBAN"),
+}
+
+# Whether a whole value is one entity, e.g. `PiiAnalyzer.check_structured`:
+# called as check(entity, value).
+StructuredCheck = Callable[[str, str], bool]
 
 
 def reportable_name(key: str) -> str:
@@ -72,6 +105,8 @@ class _Plan:
     normalizers: dict[str, Normalizer]
     datetimes: frozenset[str]
     required: tuple[str, ...]
+    # The fields to confirm by a PII recognizer, by name.
+    structured: dict[str, Structured]
 
 
 def _normalizer(spec: FieldSpec, region: str) -> Normalizer:
@@ -102,15 +137,37 @@ def _plan(dataset: Dataset, region: str) -> _Plan:
             for name, spec in dataset.fields.items()
             if spec.required or name == dataset.subject_key
         ),
+        structured={
+            name: STRUCTURED_TYPES[spec.type]
+            for name, spec in dataset.fields.items()
+            if spec.type in STRUCTURED_TYPES
+        },
     )
     _PLANS[(id(dataset), region)] = (dataset, plan)
     return plan
 
 
 def validate_record(
-    dataset: Dataset, raw: Any, region: str
+    dataset: Dataset,
+    raw: Any,
+    region: str,
+    *,
+    check: StructuredCheck | None = None,
 ) -> ValidRecord | InvalidRecord:
-    """Check a raw JSON record: known fields, types, required fields, subject key."""
+    """Check a raw JSON record: known fields, types, required fields, subject key.
+
+    Args:
+        dataset: The dataset policy the record is submitted under.
+        raw: The decoded JSON record.
+        region: The partner's default region, for national phone numbers.
+        check: Confirms the normalized value of every field typed email,
+            phone or iban as one entity of the PII detector (ingestion passes
+            its analyzer's `check_structured`); a value it does not confirm is
+            invalid. None: normalization only.
+
+    Returns:
+        The normalized record, or every problem found; never a value.
+    """
     if not isinstance(raw, dict):
         issue = FieldIssue("", "invalid", "a record must be a JSON object")
         return InvalidRecord(None, [issue])
@@ -119,6 +176,8 @@ def validate_record(
     errors: list[FieldIssue] = [issue] if issue else []
     warnings: list[FieldIssue] = []
     values = _normalize_all(plan, raw, errors, warnings)
+    if check is not None:
+        _confirm_structured(plan, values, errors, check)
     for name in plan.required:
         if name not in values and not any(e.field == name for e in errors):
             errors.append(FieldIssue(name, "missing", "required field is missing"))
@@ -153,6 +212,26 @@ def _normalize_all(
         except FieldInvalid as exc:
             errors.append(FieldIssue(name, exc.reason, exc.message))
     return values
+
+
+def _confirm_structured(
+    plan: _Plan,
+    values: dict[str, Any],
+    errors: list[FieldIssue],
+    check: StructuredCheck,
+) -> None:
+    """Drop, as invalid, the typed values the PII recognizer does not confirm.
+
+    After normalization, so the recognizer judges the form that would be
+    stored (a phone number in E.164, so the analyzer's default language and
+    its regions do not matter). The value goes to `check` only: the issue
+    names the field.
+    """
+    for name, structured in plan.structured.items():
+        value = values.get(name)
+        if value is not None and not check(structured.entity, value):
+            del values[name]
+            errors.append(FieldIssue(name, structured.reason, structured.message))
 
 
 def _unknown(name: str) -> FieldIssue:

@@ -109,8 +109,12 @@ class OfflineEmailRecognizer(PatternRecognizer):
             patterns=[
                 Pattern(
                     "email",
-                    r"(?<![\w.%+-])[\w%+-]+(?:\.[\w%+-]+)*"
-                    r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}(?![\w-])",
+                    # RFC 5322's atext in the local part ("o'brien",
+                    # "a&b"), not opening on an apostrophe; punycode TLDs.
+                    r"(?<![\w.%+'’-])[\w%+!#$&*/=?^`{|}~-][\w%+'!#$&*/=?^`{|}~-]*"
+                    r"(?:\.[\w%+'!#$&*/=?^`{|}~-]+)*"
+                    r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+"
+                    r"(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})(?![\w-])",
                     0.5,
                 )
             ],
@@ -264,10 +268,11 @@ class RegionPhoneRecognizer(TextRecognizer):
 
     Presidio's own phone recognizer scores 0.4 (under our threshold without a
     context word) and runs the slow matcher on every text; this one runs it
-    only when eight digits are close together.
+    only when seven digits are close together.
     """
 
-    _HINT = regex.compile(r"[0-9](?:[\s.\-()/]{0,3}[0-9]){7}")
+    # Seven digits: the shortest numbers in use (Tokelau, Niue) have seven.
+    _HINT = regex.compile(r"[0-9](?:[\s.\-()/]{0,3}[0-9]){6}")
     CONTEXT = (
         *("téléphone", "telephone", "tél", "tel", "portable", "mobile", "fixe"),
         *("appeler", "appelez", "joindre", "numéro", "phone", "call", "number"),

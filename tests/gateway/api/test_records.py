@@ -3,8 +3,10 @@
 import json
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -14,6 +16,7 @@ from gateway.crypto.envelope import FieldCipher, unwrap_data_key
 from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import DecryptionError
 from gateway.ingest.vault import open_entry
+from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import (
     AuditEventRow,
@@ -21,6 +24,7 @@ from gateway.storage.models import (
     SubjectKeyRow,
     VaultEntryRow,
 )
+from tests.databases import Database
 from tests.factories import (
     consent,
     customer,
@@ -29,6 +33,7 @@ from tests.factories import (
     send_consents,
     send_records,
 )
+from tests.pii_values import group, make_iban
 
 
 def _only(body: dict[str, Any]) -> dict[str, Any]:
@@ -40,6 +45,17 @@ def _count_records(ctx: GatewayContext, source_id: str) -> int:
     with transaction(ctx.read_sessions) as session:
         stmt = select(func.count()).where(RecordRow.source_id == source_id)
         return session.scalar(stmt) or 0
+
+
+def _vault_fields(ctx: GatewayContext, record_id: str) -> dict[str, Any]:
+    """A stored record's vault entry, decrypted as an access request would."""
+    with transaction(ctx.read_sessions) as session:
+        row = session.get_one(RecordRow, record_id)
+        vault = session.get_one(VaultEntryRow, row.id)
+        key = session.get_one(SubjectKeyRow, row.subject_id)
+    master = ctx.keyring.get(KeyPurpose.MASTER, key.master_kid)
+    cipher = FieldCipher(unwrap_data_key(master, key.wrapped_key, row.subject_id))
+    return open_entry(cipher, row.id, row.subject_id, vault.ciphertext)
 
 
 def test_accepts_record_with_consent_and_stores_no_clear_values(
@@ -342,3 +358,91 @@ def test_free_text_is_stored_redacted_and_its_types_audited(
     details = json.loads(event.details)
     assert details["pii_redacted"] == {"comment": ["PERSON", "PHONE_NUMBER"]}
     assert "Dupont" not in event.details
+
+
+def test_ibans_of_several_countries_are_stored_encrypted_only(
+    fresh_ctx: GatewayContext, fresh_database: Database
+) -> None:
+    # Unique, valid IBANs of five countries (lengths 18 to 27), sent as
+    # people write them: grouped, lower case, with dashes.
+    tag = uuid.uuid4().int
+    ibans = [
+        make_iban("DE", f"37040044{tag % 10**10:010d}"),
+        make_iban("FR", f"3000600001{tag % 10**11:011d}89"),
+        make_iban("NL", f"ABNA{tag % 10**10:010d}"),
+        make_iban("IT", f"X0542811101{tag % 10**12:012d}"),
+        make_iban("GB", f"WEST123456{tag % 10**8:08d}"),
+    ]
+    sent = [
+        group(ibans[0]).lower(),
+        group(ibans[1]),
+        "-".join(group(ibans[2]).split()),
+        ibans[3].lower(),
+        ibans[4],
+    ]
+    records = [customer(iban=value) for value in sent]
+    responses: list[bytes] = []
+    with TestClient(create_app(fresh_ctx)) as http:
+        partner = make_client(fresh_ctx)
+        for record in records:
+            grant(http, partner, record)
+        response = send_records(http, partner, records)
+        responses.append(response.content)
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted"] * len(records), results
+    for result, iban in zip(results, ibans, strict=True):
+        with transaction(fresh_ctx.read_sessions) as session:
+            row = session.get_one(RecordRow, result["record_id"])
+        assert "iban" not in row.data
+        assert "iban" not in row.identifiers
+        assert _vault_fields(fresh_ctx, row.id)["iban"] == iban
+    db_dir = Path(fresh_database.url.removeprefix("sqlite:///")).parent
+    files = [p for root in (db_dir, fresh_ctx.settings.home) for p in root.rglob("*")]
+    haystacks = [(str(p), p.read_bytes()) for p in files if p.is_file()]
+    assert any(name.endswith("gateway.db") for name, _ in haystacks)
+    haystacks += [("response", body) for body in responses]
+    for iban, as_sent in zip(ibans, sent, strict=True):
+        for needle in {iban, group(iban), as_sent}:
+            for name, data in haystacks:
+                assert needle.encode() not in data, f"{needle} found in {name}"
+
+
+def test_mistyped_iban_is_rejected_without_its_value(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    partner = make_client(ctx)
+    valid = make_iban("FR", f"3000600001{uuid.uuid4().int % 10**11:011d}89")
+    # One digit of the account number mistyped: the check digits catch it.
+    digit = valid[10]
+    mistyped = valid[:10] + ("1" if digit != "1" else "2") + valid[11:]
+    record = customer(iban=group(mistyped))
+    grant(client, partner, record)
+    response = send_records(client, partner, [record])
+    result = _only(response.json())
+    assert result["status"] == "rejected"
+    assert result["reason"] == "invalid"
+    assert [(e["field"], e["reason"]) for e in result["errors"]] == [
+        ("iban", "not_an_iban")
+    ]
+    for needle in (mistyped, group(mistyped), mistyped[4:]):
+        assert needle not in response.text
+    assert _count_records(ctx, record["source_id"]) == 0
+
+
+def test_unusual_but_valid_email_and_phone_are_accepted(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    # An apostrophe in the local part (RFC 5322) and a seven-digit Tokelau
+    # mobile (phonenumbers' example): both normalize, and the recognizers that
+    # confirm typed fields must take them whole, or real customers are lost.
+    partner = make_client(ctx)
+    email = f"o'brien.{uuid.uuid4().hex[:8]}@example.co.uk"
+    tokelau = phonenumbers.format_number(
+        phonenumbers.example_number_for_type("TK", phonenumbers.PhoneNumberType.MOBILE),
+        phonenumbers.PhoneNumberFormat.E164,
+    )
+    record = customer(email=email, phone=tokelau)
+    grant(client, partner, record)
+    response = send_records(client, partner, [record])
+    assert _only(response.json())["status"] == "accepted", response.text
+    assert _count_records(ctx, record["source_id"]) == 1

