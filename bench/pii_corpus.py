@@ -5,48 +5,74 @@ holdout}.jsonl`` byte for byte identically on every run (fixed seeds, no clock,
 no hash-order dependence), asserts that every gold span is sound and prints, per
 split, the number of texts, of distinct templates and the entity counts per type.
 
+What is labelled
+----------------
+The policy's rule for free text: persons; places (cities, regions, countries,
+street addresses, postal codes); organisations (employers, hospitals, schools,
+shops, companies, banks); every concrete date and clock time (a birth date is
+DATE_OF_BIRTH, any other date or time DATE_TIME); phones, e-mails, URLs and
+domains, IP addresses; national and financial identifiers. Relative or generic
+time words ("demain", "hier", "ce matin", "lundi", "le week-end", "tomorrow",
+"last Tuesday", "Monday to Friday") and durations ("48 h", "10 ans", "30 days")
+are not PII and stay unlabelled. See ``bench/pii_data/README.md`` for the span
+conventions of every type.
+
 Design
 ------
 Every text is rendered from a *template*: a phrasing with slots such as
 ``{name}``, ``{phone}``, ``{addr}`` or ``{order}``. A slot renders to one or
 more *pieces* (text plus an optional gold label), so the gold offsets are
 computed while the text is assembled and never searched for afterwards. Slot
-values are synthetic (Faker names and IBANs, generated phone numbers checked
-with ``phonenumbers``, Luhn / mod-97 identifiers checked with ``python-stdnum``)
-and are kept consistent inside one text: the same persona gives the name, the
-e-mail derived from it, the birth date, the NIR (sex, year and month of birth)
-and the grammatical gender ("né"/"née", "Mme"/"M.").
+values are synthetic (Faker names, IBANs and domains, generated phone numbers
+checked with ``phonenumbers``, Luhn / mod-97 identifiers checked with
+``python-stdnum``, SSNs in the valid area/group/serial ranges) and are kept
+consistent inside one text: the same persona gives the name, the e-mail and
+profile URL derived from it, the birth date, the NIR (sex, year and month of
+birth) and the grammatical gender ("né"/"née", "Mme"/"M."); the postal code
+agrees with the city (département, ZIP prefix or UK outward code) and a second
+date falls after the first.
 
 Four kinds of texts, shuffled together:
 
 * ``mix``: optional opener (32 phrasings per language) + one or two PII clauses
-  (8-10 phrasings per entity type) + optional closer (32 phrasings). The clause
-  type is picked among the four least-covered types, which keeps the entity
-  counts balanced. A part that ends on a value ("IBAN : FR76 ...") is followed
-  by a line break, ". ", " – " or a plain space. Template id
+  (8-14 phrasings per clause group) + optional closer (32 phrasings). The
+  clause type is picked among the four least-covered types, which keeps the
+  entity counts balanced, and one clause in four is of a random type, so that
+  the types comments already cover (places, dates) get clause phrasings too.
+  A part that ends on a value ("IBAN : FR76 ...") is followed by a line
+  break, ". ", " – " or a plain space. Template id
   ``fr-mix-o04-tel06-addr02-z12`` (indices into the full lists).
 * ``cs``: hand-written customer-service comments (complaints, delivery issues,
   account changes, refund requests, call-backs, agent notes), some informal
   (lower case, no accents, typos) and several multi-sentence.
 * ``negmix`` and ``csneg``: the same without PII (about 25 % of the texts), but
   full of look-alikes: order and tracking numbers, amounts, product references,
-  invoice numbers, last four card digits, non-birth dates, times, percentages,
-  five-digit batch numbers.
+  invoice numbers, last four card digits, percentages, version numbers,
+  five-digit batch numbers, durations, weekdays and relative time words. A
+  ``negmix`` text only takes the openers and closers that hold no PII slot.
 
 About 12 % of the texts are additionally rendered in an informal style (lower
-case, accents stripped, a few typos in the literal words); their template id
-ends with ``+inf``. The typos never touch a gold span, so offsets stay exact.
+case, accents stripped, a few typos and dropped apostrophes in the literal
+words); their template id ends with ``+inf``. The typos never touch a gold span,
+so offsets stay exact.
 
 Tune and holdout never share a phrasing: every phrasing list (openers, closers,
-clauses of each type, neutral clauses, comments) is split by index parity, the
+clauses of each group, neutral clauses, comments) is split by index parity, the
 tune split takes the even indices and the holdout split the odd ones; the two
 splits also use different random and Faker seeds. Holdout shapes are therefore
-never seen while tuning a detector on the tune split.
+never seen while tuning a detector on the tune split. No phrasing appears twice
+in a language's lists (checked at start-up).
 
 Label conventions (see ``bench/pii_data/README.md``): titles are outside PERSON
-spans, postal code and city are outside STREET_ADDRESS, FR_POSTAL_CODE is the
-five digits only and only inside an address or after "code postal"/"CP",
-DATE_OF_BIRTH covers the date only and only when it is given as a birth date.
+spans; postal code and city are outside STREET_ADDRESS and labelled on their
+own (POSTAL_CODE, LOCATION; a US state abbreviation is a LOCATION of its own);
+prepositions and articles are outside LOCATION and ORGANIZATION spans, the
+generic head of a name ("hôpital", "lycée", "University of") is inside; a
+place inside an organisation or street name belongs to that span; DATE_TIME
+covers the date or the clock time only, a leading weekday is inside, a date and
+a time joined by a word ("le 3 juin à 14h") are two spans, a timestamp
+("18/02/2024 16:34") is one; DATE_OF_BIRTH covers the date only and only when it
+is given as a birth date.
 """
 
 from __future__ import annotations
@@ -60,7 +86,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import phonenumbers
@@ -86,39 +112,61 @@ SEEDS = {
 }
 
 PERSON = "PERSON"
+LOCATION = "LOCATION"
+STREET = "STREET_ADDRESS"
+POSTAL = "POSTAL_CODE"
+ORG = "ORGANIZATION"
+DATE_TIME = "DATE_TIME"
+DOB = "DATE_OF_BIRTH"
 EMAIL = "EMAIL_ADDRESS"
 PHONE = "PHONE_NUMBER"
+URL = "URL"
+IP = "IP_ADDRESS"
 IBAN = "IBAN_CODE"
 CARD = "CREDIT_CARD"
-IP = "IP_ADDRESS"
-STREET = "STREET_ADDRESS"
-POSTAL = "FR_POSTAL_CODE"
-DOB = "DATE_OF_BIRTH"
+SSN = "US_SSN"
 NIR = "FR_NIR"
 SIREN = "FR_SIREN"
 SIRET = "FR_SIRET"
 VAT = "FR_VAT"
-EN_TYPES = (PERSON, EMAIL, PHONE, STREET, DOB, CARD, IBAN, IP)
-FR_TYPES = (*EN_TYPES, POSTAL, NIR, SIREN, SIRET, VAT)
+# In the policy's order (gateway/policy/models.py PII_ENTITIES). French texts
+# hold no US SSN, English texts no French registry number.
+_COMMON = (PERSON, LOCATION, STREET, POSTAL, ORG, DATE_TIME, DOB, EMAIL, PHONE)
+_MONEY = (URL, IP, IBAN, CARD)
+FR_TYPES = (*_COMMON, *_MONEY, NIR, SIREN, SIRET, VAT)
+EN_TYPES = (*_COMMON, *_MONEY, SSN)
 TYPES = {"fr": FR_TYPES, "en": EN_TYPES}
 
 # Clause group -> the label it is chosen for when balancing the counts.
 GROUP_LABEL = {
     "name": PERSON,
     "who": PERSON,
-    "mail": EMAIL,
-    "tel": PHONE,
+    "loc": LOCATION,
     "addr": STREET,
     "cp": POSTAL,
+    "org": ORG,
+    "when": DATE_TIME,
     "dob": DOB,
+    "mail": EMAIL,
+    "tel": PHONE,
+    "url": URL,
+    "ip": IP,
+    "iban": IBAN,
+    "card": CARD,
+    "ssn": SSN,
     "nir": NIR,
     "siren": SIREN,
     "siret": SIRET,
     "tva": VAT,
-    "iban": IBAN,
-    "card": CARD,
-    "ip": IP,
 }
+
+# Slots that never render PII: the only ones a negative text may use.
+NEUTRAL_SLOTS = frozenset(
+    {
+        *("order", "ticket", "invoice", "quote", "custno", "tracking", "ref"),
+        *("amount", "amount2", "pct", "lot", "giftcard", "last4", "e"),
+    }
+)
 
 DIGITS = "0123456789"
 UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -146,33 +194,33 @@ FR_OPENERS = phrasings("""
 Bonjour,
 Bonjour, je vous contacte au sujet de ma commande n° {order}.
 Madame, Monsieur,
-Suite à notre échange téléphonique du {date}, voici les informations demandées.
+Suite à notre échange téléphonique du {odate}, voici les informations demandées.
 Bonsoir,
 Re: commande {order}
 Objet : mise à jour de mes informations.
 Je reviens vers vous concernant le ticket {ticket}.
-Comme convenu lors de l'appel du {date} à {time}, je vous transmets mes infos.
+Comme convenu lors de l'appel du {odate} à {otime}, je vous transmets mes infos.
 Note conseiller :
 Bonjour, petite mise à jour sur mon compte.
-Bonjour, j'ai un souci avec la livraison prévue le {date}.
+Bonjour, j'ai un souci avec la livraison prévue le {odate}.
 Hello,
 Mise à jour du dossier client ({ticket}).
 Bonjour, ma commande de {amount} n'est pas conforme.
 Demande de modification reçue via le formulaire de contact.
-Bonjour, le remboursement de {amount} annoncé le {date} n'est jamais arrivé.
+Bonjour, le remboursement de {amount} annoncé le {odate} n'est jamais arrivé.
 Bonjour, je souhaite modifier mes informations personnelles.
-Je fais suite au mail reçu ce matin à {time}.
+Je fais suite au mail reçu ce matin à {otime}.
 Réclamation concernant l'article réf. {ref}.
 Bonjour, client depuis plus de 10 ans, je suis très déçu.
-Appel entrant de {time}, demande de mise à jour.
+Appel entrant du {stamp}, demande de mise à jour.
 Bonjour à toute l'équipe,
 Bonjour, votre promo de {pct} ne fonctionne pas.
-Commentaire laissé sur l'espace client le {date} :
+Commentaire laissé sur l'espace client le {odate} :
 Bonjour, j'ai reçu un article abîmé (commande {order}).
 Madame, Monsieur, je me permets de vous relancer.
 Bonjour, suite à l'incident n° {ticket}, voici mes coordonnées.
 Message transmis par le service client :
-Bonjour, je n'arrive plus à accéder à mon compte depuis le {date}.
+Bonjour, je n'arrive plus à accéder à mon compte depuis le {odate}.
 Bjr,
 Bonjour, c'est au sujet du colis {tracking}.
 """)
@@ -181,7 +229,7 @@ FR_CLOSERS = phrasings("""
 Merci d'avance.
 Cordialement.
 Bonne journée.
-Merci de me rappeler avant {time}.
+Merci de me rappeler avant {otime}.
 Merci de traiter ma demande rapidement.
 Dans l'attente de votre retour, cordialement.
 Bien à vous.
@@ -204,7 +252,7 @@ Je compte sur vous.
 Merci, bonne fin de journée.
 Cordialement, un client mécontent.
 À transmettre au service comptabilité.
-Rappel prévu le {date} à {time}.
+Rappel prévu le {odate} à {otime}.
 Merci de votre patience.
 Sincères salutations.
 Bon week-end.
@@ -214,42 +262,42 @@ Je vous remercie.
 
 FR_NEUTRAL = phrasings("""
 Ma commande n° {order} n'est toujours pas arrivée.
-Le colis {tracking} est bloqué au dépôt depuis le {date}.
+Je n'ai toujours rien reçu, cela fait trois semaines que j'attends.
 J'ai été débité de {amount} au lieu de {amount2}.
 La remise de {pct} n'a pas été appliquée sur ma facture.
 L'article réf. {ref} est arrivé cassé.
-Le livreur est passé à {time} alors que le créneau était l'après-midi.
+Le livreur devait passer hier matin, personne n'est venu.
 Je souhaite retourner 2 articles de la commande {order}.
-La facture {invoice} du {date} comporte une erreur de {amount}.
+Depuis la dernière mise à jour, l'appli ne trouve plus ma commande {order}.
 Votre site affiche une erreur 504 depuis ce matin.
 Le produit {ref} est indiqué en stock mais la commande est annulée.
-La livraison était prévue le {date} entre {time} et {time2}.
+Le remboursement m'a été promis pour la semaine prochaine.
 J'ai reçu la taille 42 au lieu de la 40.
-Mon avoir de {amount} expire le {date}.
+Le colis {tracking} n'a pas bougé depuis mardi dernier.
 Le lot {lot} semble défectueux, 3 pièces sur 12 ne fonctionnent pas.
 Le remboursement prend plus de 14 jours ouvrés.
 La carte se terminant par {last4} a été débitée deux fois.
 Le ticket {ticket} a été fermé sans réponse.
 Mon abonnement de {amount} par mois a augmenté de {pct}.
 L'écran du modèle {ref} clignote depuis la mise à jour 2.4.1.
-Le point relais ferme à {time}, impossible de récupérer le colis.
+Votre hotline est injoignable le soir et le week-end.
 Le code promo BIENVENUE10 est refusé.
 Je n'ai reçu que 3 colis sur 4.
-Pouvez-vous annuler la commande {order} passée le {date} ?
-Le montant prélevé le {date} ne correspond pas ({amount}).
+Est-il possible d'être livré{e} un samedi ?
+L'article {ref} est en rupture depuis deux mois.
 La garantie de 2 ans couvre-t-elle la panne de l'article {ref} ?
-Le service client ferme à {time}, c'est trop tôt.
+La commande {order} serait partie ce matin d'après le mail.
 Quel est le délai pour un échange sur la commande {order} ?
 Le colis pèse 12,5 kg, les frais de port de {amount} sont abusifs.
 L'appli plante à chaque ouverture sur la version 5.2.
-Le suivi indique livré le {date} à {time}, mais je n'ai rien reçu.
+Le retour doit se faire sous 30 jours, c'est bien ça ?
 Le chèque cadeau n° {giftcard} n'est pas accepté.
 La TVA à {pct} est mal calculée sur le devis {quote}.
 """)
 
 FR_CLAUSES = {
     "name": phrasings("""
-Je m'appelle {name} et je suis client{e} chez vous depuis 2019.
+Je m'appelle {name} et je suis client{e} chez vous depuis {year}.
 Le dossier est au nom de {title} {last}.
 C'est {name} qui a passé la commande.
 Merci de transmettre ma demande à votre collègue {name}.
@@ -269,6 +317,48 @@ Mes coordonnées : {name}, {addr}.
 Merci de rappeler {name} au {phone}.
 Coordonnées vérifiées avec {title} {name} : {email}, {phone}.
 Expéditeur : {name} <{email}>
+"""),
+    "loc": phrasings("""
+Je viens de déménager à {city}, merci de mettre à jour mon dossier.
+Je pars vivre {enpays} le mois prochain, comment récupérer mes commandes ?
+Livrez-vous {enregion} ? Votre site ne propose pas ma région.
+Le colis est parti {de_city} il y a dix jours.
+Je suis en déplacement à {city} toute la semaine.
+Le magasin {de_city} m'a dit de vous contacter.
+Je suis actuellement {enpays}, la livraison devra attendre mon retour.
+Ma mère habite à {city}, c'est elle qui réceptionnera le colis.
+Votre agence {de_city} ne répond plus au téléphone.
+Je vis {enpays} : livrez-vous à l'étranger ?
+"""),
+    "org": phrasings("""
+Je travaille chez {employer}, merci de livrer à mon bureau.
+J'ai vu le même article moins cher chez {shop}.
+Mon employeur, {employer}, prend en charge la moitié de l'abonnement.
+Je suis hospitalisé{e} {a_hopital}, merci de reporter la livraison.
+Ma fille est scolarisée {a_ecole}, la facture doit mentionner l'établissement.
+Le colis a été déposé à l'accueil de l'entreprise {employer} au lieu de chez
+  moi.
+Je suis salarié{e} de la société {company}.
+Ma banque, {bank}, a bloqué le paiement.
+Le magasin {shop} {de_city} refuse de reprendre l'article.
+Je vous écris depuis mon travail chez {employer}, ne m'appelez pas sur mon
+  portable.
+"""),
+    "when": phrasings("""
+Le colis {tracking} est bloqué au dépôt depuis le {date}.
+Le livreur est passé à {time} alors que le créneau était l'après-midi.
+La facture {invoice} du {date} comporte une erreur de {amount}.
+La livraison était prévue le {date} entre {time} et {time2}.
+Mon avoir de {amount} expire le {date}.
+Le point relais ferme à {time}, impossible de récupérer le colis.
+Pouvez-vous annuler la commande {order} passée le {date} ?
+Le montant prélevé le {date} ne correspond pas ({amount}).
+Le service client ferme à {time}, c'est trop tôt.
+Le suivi indique livré le {date} à {time}, mais je n'ai rien reçu.
+Je serai absent{e} du {date} au {date2}, merci de décaler la livraison.
+J'ai commandé en {month} et je n'ai toujours rien reçu.
+Dernière connexion à mon espace client : {stamp}, depuis plus rien.
+Je suis abonné{e} depuis {year} et c'est la première fois que ça arrive.
 """),
     "mail": phrasings("""
 Mon adresse e-mail est {email}.
@@ -293,6 +383,18 @@ Numéro fixe : {phone}, ne pas appeler le week-end.
 Merci de laisser un message au {phone}.
 Le numéro {phone} n'est plus attribué, merci de le supprimer.
 Je suis joignable au {phone} jusqu'à {time}.
+"""),
+    "url": phrasings("""
+Mon site : {url}
+Le lien {url} renvoie une erreur 404.
+J'ai trouvé le même produit moins cher sur {url}.
+Voici ma boutique en ligne : {url}, merci de corriger la fiche.
+Mon profil professionnel est en ligne : {profile}.
+Le lien de paiement {url} ne s'ouvre pas.
+Nos conditions générales sont sur {url}.
+Les photos du colis abîmé sont ici : {share}
+Le formulaire {url} refuse mon inscription.
+Merci de retirer mon profil public {profile} de votre annuaire.
 """),
     "addr": phrasings("""
 Ma nouvelle adresse est {addr}.
@@ -337,7 +439,7 @@ Mon NIR ({nir}) figure sur l'attestation jointe.
 Numéro d'assuré social : {nir}.
 La mutuelle me demande mon numéro de sécurité sociale : {nir}.
 Voici mon n° SS {nir} pour le remboursement.
-Le numéro INSEE {nir} est erroné sur ma carte.
+Le numéro de sécu {nir} est mal imprimé sur ma carte.
 Mon numéro de sécu est {nir}, ma carte Vitale est en cours de renouvellement.
 Sécurité sociale : {nir}
 Pour la prise en charge, mon numéro de sécurité sociale : {nir}.
@@ -347,7 +449,7 @@ Notre SIREN : {siren}.
 L'entreprise {company} est immatriculée sous le SIREN {siren}.
 siren : {siren}
 Numéro SIREN de la société : {siren}.
-Nous sommes immatriculés au RCS de {city} sous le numéro {siren}.
+Nous sommes immatriculés au RCS {de_city} sous le numéro {siren}.
 Merci d'indiquer notre n° SIREN {siren} sur les factures.
 Le SIREN {siren} correspond à notre ancienne raison sociale.
 Facturation à {company}, SIREN {siren}.
@@ -357,7 +459,7 @@ Mon auto-entreprise a le SIREN {siren}.
     "siret": phrasings("""
 SIRET : {siret}
 Notre numéro SIRET est le {siret}.
-Le SIRET {siret} de notre établissement de {city} doit figurer sur la facture.
+Le SIRET {siret} de notre établissement {de_city} doit figurer sur la facture.
 Merci de mettre à jour le siret : {siret}.
 Établissement secondaire, SIRET {siret}.
 Le n° SIRET indiqué ({siret}) est celui du siège.
@@ -373,10 +475,10 @@ N° TVA : {tva}
 Merci d'ajouter notre numéro de TVA {tva} sur la facture.
 La facture ne mentionne pas notre n° de TVA ({tva}).
 Identifiant TVA {tva}, exonération à appliquer.
-Numéro de TVA de {company} : {tva}.
+Numéro de TVA de la société {company} : {tva}.
 TVA : {tva}
 Notre numéro de TVA a changé, c'est désormais {tva}.
-Le numéro de TVA {tva} est pourtant valide sur VIES.
+Le numéro de TVA {tva} est pourtant valide, je l'ai vérifié.
 """),
     "iban": phrasings("""
 Merci de rembourser sur mon IBAN {iban}.
@@ -534,52 +636,77 @@ Le livreur a appelé le {phone} mais c'est le numéro de mon ancien logement.
   Merci de noter : {phone2}.
 Service fraude : connexions au compte {email} depuis {ip} puis {ip2} en dix
   minutes.
+Bonjour, je travaille chez {employer} à {city} et je ne peux pas réceptionner
+  en journée. Pouvez-vous livrer le samedi ?
+Mon fils est hospitalisé {a_hopital} depuis le {date}. Merci de suspendre
+  l'abonnement, je vous rappelle au {phone}.
+Commande passée sur {url} le {stamp}, jamais reçue. {name}
+Bonjour, je me suis installé{e} {enpays} en {month}. Pouvez-vous fermer mon
+  compte ? {email}
+Réclamation de {title} {last} (magasin {shop} {de_city}) : la marchandise
+  n'a pas été livrée le {date}.
+Bonjour, je suis enseignant{e} {a_ecole}. La commande {order} est pour ma
+  classe, facture au nom de l'établissement svp.
+Note : {name} a appelé le {date} à {time} depuis {city}, carte {card} bloquée
+  par sa banque, {bank}.
+slt je suis a {city} jusqu'au {date}, vous pouvez livrer chez ma soeur ? elle
+  habite {street}
+Candidature spontanée : {name}, {email}, profil {profile}.
+Erreur de livraison : le colis est parti {enregion} au lieu {de_city}.
+Le technicien envoyé par {company} n'est pas venu le {date} entre {time} et
+  {time2}. Merci de me rappeler.
+Alerte : connexion le {stamp} depuis {ip} (localisation : {pays}). Compte
+  {email} verrouillé.
+Bonjour, j'ai acheté ce robot chez {shop} en {month}, il est encore garanti ?
+  Ticket de caisse au nom de {name}.
+Mon employeur {employer} me rembourse l'abonnement : merci d'envoyer les
+  factures à {email2}.
 """)
 
 FR_CS_NEG = phrasings("""
 Bonjour, ma commande {order} est arrivée incomplète : il manque 2 articles
   sur 5. Merci de renvoyer le reste.
-Le colis {tracking} est indiqué livré le {date} à {time} mais je n'ai rien
-  reçu. Que faire ?
+Le colis {tracking} est indiqué livré depuis hier soir mais je n'ai rien reçu.
+  Que faire ?
 J'ai été prélevé de {amount} au lieu de {amount2}. Merci de corriger et de
   me rembourser la différence.
 Votre code promo de {pct} ne marche pas sur l'article {ref}. C'est de la
   publicité mensongère.
-bonjour la livraison est prevue le {date} mais je serai absent, on peut
-  decaler ? commande {order}
+bonjour la livraison est prevue jeudi mais je serai absent, on peut decaler ?
+  commande {order}
 Le remboursement de la facture {invoice} ({amount}) n'apparaît toujours pas
   sur mon compte.
-Rappel effectué à {time}, client absent. Nouvel essai prévu le {date}.
-  Ticket {ticket}.
-L'aspirateur réf. {ref} acheté le {date} ne charge plus. Il est encore sous
-  garantie (2 ans).
+Rappel effectué ce matin, client absent. Nouvel essai prévu demain. Ticket
+  {ticket}.
+L'aspirateur réf. {ref} acheté il y a trois mois ne charge plus. Il est encore
+  sous garantie (2 ans).
 Je voudrais échanger la taille M contre une taille L, commande {order}.
   Merci.
-Votre service client ne répond jamais avant {time}. J'attends depuis 45
-  minutes au téléphone !
-Le devis {quote} de {amount} HT a expiré le {date}. Pouvez-vous le
+Votre service client ne répond jamais le matin. J'attends depuis 45 minutes
+  au téléphone !
+Le devis {quote} de {amount} HT a expiré la semaine dernière. Pouvez-vous le
   renouveler au même tarif ?
 Commande {order} : 3 colis sur 4 reçus, le dernier est bloqué au centre de
-  tri depuis le {date}.
+  tri depuis vendredi.
 trop decu, article {ref} casse a la livraison, je veux un remboursement
   complet ({amount})
 Lot {lot} défectueux : merci de rappeler tous les produits concernés avant
-  le {date}.
+  la fin du mois.
 Le prix est passé de {amount} à {amount2} en une semaine, soit +{pct}.
   Pourquoi ?
 Bonjour, est-ce que le produit {ref} est compatible avec la version 3.2 ?
   Merci d'avance.
-Le point relais a fermé le {date}, mon colis {tracking} a été retourné à
-  l'expéditeur.
-Incident {ticket} résolu : remboursement de {amount} effectué le {date}.
+Le point relais a fermé sans prévenir, mon colis {tracking} a été retourné
+  à l'expéditeur.
+Incident {ticket} résolu : remboursement de {amount} effectué ce jour.
 La facture {invoice} indique une TVA à {pct} au lieu de 5,5 %. Merci de
   corriger.
 Bonjour, la carte cadeau {giftcard} affiche un solde de 0 € alors que
   j'avais {amount} dessus.
-J'ai commandé le {date} à {time}, toujours rien expédié. Numéro de commande
+J'ai commandé il y a dix jours, toujours rien d'expédié. Numéro de commande
   {order}.
-Mon abonnement a été renouvelé automatiquement le {date} pour {amount}. Je
-  veux l'annuler.
+Mon abonnement a été renouvelé automatiquement hier pour {amount}. Je veux
+  l'annuler.
 """)
 
 # ---------------------------------------------------------------------------
@@ -590,33 +717,33 @@ EN_OPENERS = phrasings("""
 Hi,
 Hello, I'm writing about order {order}.
 Dear Sir or Madam,
-Following our phone call on {date}, here are the details you asked for.
+Following our phone call on {odate}, here are the details you asked for.
 Good evening,
 Re: order {order}
 Subject: update to my account details.
 I'm following up on ticket {ticket}.
-As agreed during the call on {date} at {time}, please find my details below.
+As agreed during the call on {odate} at {otime}, please find my details below.
 Agent note:
 Hi there, quick update on my account.
-Hello, I have a problem with the delivery scheduled for {date}.
+Hello, I have a problem with the delivery scheduled for {odate}.
 Hey,
 Customer record update ({ticket}).
 Hi, my {amount} order was not what I ordered.
 Request received via the contact form.
-Hello, the {amount} refund promised on {date} never arrived.
+Hello, the {amount} refund promised on {odate} never arrived.
 Hi, I would like to change my personal details.
-Further to the email I received this morning at {time}:
+Further to the email I received this morning at {otime}:
 Complaint about item ref. {ref}.
 Hello, I've been a customer for over 10 years and I'm very disappointed.
-Inbound call at {time}, customer asked for an update.
+Inbound call on {stamp}, customer asked for an update.
 Hello team,
 Hi, your {pct} discount code doesn't work.
-Comment left in the customer portal on {date}:
+Comment left in the customer portal on {odate}:
 Hi, I received a damaged item (order {order}).
 Dear Customer Services, I am chasing this up again.
 Hello, regarding incident {ticket}, here are my details.
 Message forwarded by the support desk:
-Hi, I haven't been able to log in since {date}.
+Hi, I haven't been able to log in since {odate}.
 hiya,
 Hello, this is about parcel {tracking}.
 """)
@@ -625,7 +752,7 @@ EN_CLOSERS = phrasings("""
 Thanks in advance.
 Kind regards.
 Have a nice day.
-Please call me back before {time}.
+Please call me back before {otime}.
 Please deal with this quickly.
 I look forward to hearing from you.
 Best wishes.
@@ -648,7 +775,7 @@ I'm counting on you.
 Thanks, have a good afternoon.
 Yours, an unhappy customer.
 Please pass this on to the billing team.
-Callback booked for {date} at {time}.
+Callback booked for {odate} at {otime}.
 Thanks for your patience.
 Yours faithfully.
 Have a good weekend.
@@ -656,44 +783,45 @@ thx
 Many thanks.
 """)
 
+
 EN_NEUTRAL = phrasings("""
 My order {order} still hasn't arrived.
-Parcel {tracking} has been stuck at the depot since {date}.
+I've been waiting three weeks and still nothing.
 I was charged {amount} instead of {amount2}.
 The {pct} discount wasn't applied to my invoice.
 Item ref. {ref} arrived broken.
-The courier came at {time} even though the slot was in the afternoon.
+The driver was supposed to come yesterday morning but never showed up.
 I want to return 2 items from order {order}.
-Invoice {invoice} dated {date} has a {amount} error.
+Since the last update the app can't find my order {order}.
 Your website has shown a 504 error since this morning.
 Product {ref} shows as in stock but my order was cancelled.
-Delivery was due on {date} between {time} and {time2}.
+The refund was promised for next week.
 I received a size 12 instead of a size 10.
-My {amount} store credit expires on {date}.
+Parcel {tracking} hasn't moved since last Tuesday.
 Batch {lot} looks faulty, 3 out of 12 units don't work.
 The refund is taking more than 14 working days.
 The card ending in {last4} was charged twice.
 Ticket {ticket} was closed without a reply.
 My {amount} monthly subscription went up by {pct}.
 The screen on model {ref} has flickered since update 2.4.1.
-The pickup point closes at {time}, I can't collect the parcel.
+Your helpline can't be reached in the evenings or at weekends.
 The promo code WELCOME10 is rejected.
 I only received 3 parcels out of 4.
-Can you cancel order {order} placed on {date}?
-The amount taken on {date} doesn't match ({amount}).
+Is a Saturday delivery possible for order {order}?
+Item {ref} has been out of stock for two months.
 Does the 2-year warranty cover the fault on item {ref}?
-Customer service closes at {time}, that's too early.
+Order {order} apparently shipped this morning, according to the email.
 How long do I have to exchange order {order}?
 The parcel weighs 12.5 kg, {amount} for shipping is outrageous.
 The app crashes every time I open it on version 5.2.
-Tracking says delivered on {date} at {time}, but nothing arrived.
+Returns have to be made within 30 days, is that right?
 Gift card {giftcard} isn't accepted.
 Quote {quote} still shows {pct} VAT instead of zero.
 """)
 
 EN_CLAUSES = {
     "name": phrasings("""
-My name is {name} and I've been a customer since 2019.
+My name is {name} and I've been a customer since {year}.
 The account is in the name of {title} {last}.
 It was {name} who placed the order.
 Please pass my request on to your colleague {name}.
@@ -713,6 +841,46 @@ Customer {title} {last} can be reached at {email}.
 Please call {name} back on {phone}.
 Details confirmed with {title} {name}: {email}, {phone}.
 Sender: {name} <{email}>
+"""),
+    "loc": phrasings("""
+I've just moved to {city}, please update my account.
+I'm moving to {country} next month, how do I get my orders?
+Do you deliver to {region}? Your site doesn't list it.
+The parcel left {city} ten days ago.
+I'm travelling in {country} all week.
+The {city} store told me to contact you.
+I'm in {country} right now, the delivery will have to wait until I'm back.
+My mother lives in {city}, she will take the parcel.
+Your {city} branch doesn't answer the phone anymore.
+I live in {country}, do you ship abroad?
+"""),
+    "org": phrasings("""
+I work at {employer} in {city}, so please deliver to the office.
+I saw the same item cheaper at {shop}.
+My employer, {employer}, pays half of the subscription.
+I'm currently in {hospital}, please postpone the delivery.
+My daughter goes to {school}, the invoice must name the school.
+The parcel was left at the front desk of {employer} instead of my home.
+I'm an employee of {company}.
+My bank, {bank}, blocked the payment.
+The {shop} store in {city} refused to take the item back.
+I'm writing from work at {employer}, please don't call my mobile.
+"""),
+    "when": phrasings("""
+Parcel {tracking} has been stuck at the depot since {date}.
+The courier came at {time} even though the slot was in the afternoon.
+Invoice {invoice} dated {date} has a {amount} error.
+Delivery was due on {date} between {time} and {time2}.
+My {amount} store credit expires on {date}.
+The pickup point closes at {time}, I can't collect the parcel.
+Can you cancel order {order} placed on {date}?
+The amount taken on {date} doesn't match ({amount}).
+Customer service closes at {time}, that's too early.
+Tracking says delivered on {date} at {time}, but nothing arrived.
+I'll be away from {date} to {date2}, please hold the delivery.
+I ordered back in {month} and still have nothing.
+Last login to my account: {stamp}, nothing works since.
+I've been a subscriber since {year} and this never happened before.
 """),
     "mail": phrasings("""
 My email address is {email}.
@@ -738,6 +906,18 @@ Please leave a message on {phone}.
 The number {phone} is no longer mine, please remove it.
 I'm reachable at {phone} until {time}.
 """),
+    "url": phrasings("""
+My website: {url}
+The link {url} gives a 404 error.
+I found the same product cheaper on {url}.
+Here is my online shop: {url}, please fix the listing.
+My professional profile is at {profile}.
+The payment link {url} won't open.
+Our terms and conditions are at {url}.
+Photos of the damaged parcel are here: {share}
+The sign-up form at {url} rejects my details.
+Please remove my public profile {profile} from your directory.
+"""),
     "addr": phrasings("""
 My new address is {addr}.
 Please deliver to {addr}.
@@ -750,6 +930,18 @@ Please leave it at {street} (side door, 2nd floor).
 The parcel locker is too far, deliver to {street} instead.
 I live at {street}, near the station.
 """),
+    "cp": phrasings("""
+My {zipword} is {cp}.
+Your checkout rejects the {zipword} {cp}.
+{Zipword}: {cp}
+The {zipword} on my account is wrong, it should be {cp}.
+Your site says {cp} is outside the delivery area.
+I typed {zipword} {cp} but no address comes up.
+{city}, {zipword} {cp}, that's where the parcel should go.
+New {zipword}: {cp}.
+Delivery refused for {zipword} {cp}, why?
+Please double-check the {zipword}, it is {cp}.
+"""),
     "dob": phrasings("""
 I was born on {dob}.
 Date of birth: {dob}.
@@ -761,6 +953,18 @@ Your form rejects my date of birth ({dob}).
 D.O.B. {dob}
 To open the account: date of birth {dob}.
 My date of birth is {dob}, please fix the year.
+"""),
+    "ssn": phrasings("""
+My SSN is {ssn}.
+SSN: {ssn}
+For the credit check, my social security number is {ssn}.
+Your form rejected my SSN ({ssn}).
+Social Security number {ssn} is on the W-9 I sent.
+Please delete my social security number {ssn} from your records.
+SS#: {ssn}
+I entered {ssn} as my SSN but it says invalid.
+Tax ID (SSN) for the invoice: {ssn}.
+My social is {ssn}, the account is under my name.
 """),
     "card": phrasings("""
 I paid with card {card}.
@@ -895,44 +1099,74 @@ Please send the replacement to {addr}. Ring {phone} if nobody answers the
 Bank details for the refund: {name}, IBAN {iban}, BIC {bic}.
 Hi, I booked an engineer for {date} at {street}. Please confirm by text on
   {phone}.
+Hi, I work at {employer} in {city} and can't be home during the day. Can you
+  deliver on Saturdays?
+My son has been in {hospital} since {date}. Please pause the subscription,
+  I'll call back from {phone}.
+Ordered on {url} on {stamp}, never received. {name}
+Hello, I moved to {country} in {month}. Can you close my account? {email}
+Complaint from {title} {last} ({shop}, {city} store): the goods were not
+  delivered on {date}.
+Hi, I teach at {school}. Order {order} is for my class, please invoice the
+  school.
+Note: {name} called on {date} at {time} from {city}, card {card} blocked by
+  their bank, {bank}.
+hey im in {city} until {date}, can u deliver to my sister instead? she lives
+  at {street}
+Job application: {name}, {email}, profile {profile}.
+Wrong delivery: the parcel went to {region} instead of {city}.
+The engineer sent by {company} never came on {date} between {time} and
+  {time2}. Please call me back.
+Alert: login on {stamp} from {ip} (location: {country}). Account {email}
+  locked.
+For the background check: {name}, DOB {dob}, SSN {ssn}. Please confirm by
+  email to {email}.
+Hello, my SSN {ssn} is printed on the tax form you mailed to {addr}. Please
+  remove it.
+Your site says my {zipword} {cp} is invalid, but I do live in {city}. {name}
+hi found the form at {url} but it wont take my {zipword} {cp}, pls help
+I bought this at {shop} in {month}, is it still under warranty? Receipt is
+  in the name of {name}.
+My employer {employer} pays for the subscription, please send invoices to
+  {email2}.
 """)
 
 EN_CS_NEG = phrasings("""
 Hello, order {order} arrived incomplete: 2 of the 5 items are missing.
   Please send the rest.
-Parcel {tracking} shows as delivered on {date} at {time} but I got nothing.
+Parcel {tracking} has shown as delivered since last night but I got nothing.
   What now?
 I was charged {amount} instead of {amount2}. Please correct it and refund the
   difference.
 Your {pct} promo code doesn't work on item {ref}. That's false advertising.
-hi delivery is booked for {date} but i'll be out, can we move it? order
+hi delivery is booked for thursday but i'll be out, can we move it? order
   {order}
 The refund for invoice {invoice} ({amount}) still isn't showing on my
   account.
-Called back at {time}, customer not available. Next attempt on {date}.
+Called back this morning, customer not available. Next attempt tomorrow.
   Ticket {ticket}.
-The vacuum cleaner ref. {ref} bought on {date} won't charge. It's still under
-  warranty (2 years).
+The vacuum cleaner ref. {ref} bought three months ago won't charge. It's
+  still under warranty (2 years).
 I'd like to swap the size M for a size L, order {order}. Thank you.
-Your customer service never answers before {time}. I've been on hold for 45
+Your customer service never answers in the morning. I've been on hold for 45
   minutes!
-Quote {quote} for {amount} ex VAT expired on {date}. Can you renew it at the
+Quote {quote} for {amount} ex VAT expired last week. Can you renew it at the
   same price?
-Order {order}: 3 of 4 parcels received, the last one is stuck at the sorting
-  centre since {date}.
+Order {order}: 3 of 4 parcels received, the last one has been stuck at the
+  sorting centre since Friday.
 so disappointed, item {ref} broken on arrival, i want a full refund
   ({amount})
-Batch {lot} is faulty: please recall all affected products before {date}.
+Batch {lot} is faulty: please recall all affected products before the end of
+  the month.
 The price went from {amount} to {amount2} in one week, that's +{pct}. Why?
 Hello, is product {ref} compatible with version 3.2? Thanks in advance.
-The pickup point closed on {date}, my parcel {tracking} went back to the
-  sender.
-Incident {ticket} resolved: refund of {amount} issued on {date}.
+The pickup point closed without notice, my parcel {tracking} went back to
+  the sender.
+Incident {ticket} resolved: refund of {amount} issued today.
 Invoice {invoice} shows {pct} VAT instead of 5%. Please correct it.
 Hi, gift card {giftcard} shows a zero balance but I had {amount} on it.
-I ordered on {date} at {time} and nothing has shipped yet. Order number
-  {order}.
-My subscription renewed automatically on {date} for {amount}. I want to
+I ordered ten days ago and nothing has shipped yet. Order number {order}.
+My subscription renewed automatically yesterday for {amount}. I want to
   cancel it.
 """)
 
@@ -965,14 +1199,84 @@ def items(text: str) -> list[str]:
 # Value lists (shared by both splits: they are values, not sentence shapes)
 # ---------------------------------------------------------------------------
 
-FR_CITIES = items(
-    "Paris, Lyon, Marseille, Toulouse, Nantes, Lille, Bordeaux, Rennes, Strasbourg, "
-    "Montpellier, Nice, Grenoble, Dijon, Angers, Reims, Toulon, Brest, Limoges, "
-    "Tours, Amiens, Metz, Besançon, Perpignan, Orléans, Caen, Rouen, Nancy, Pau, "
-    "Mulhouse, Poitiers, Avignon, Ajaccio, Bastia, Annecy, Chambéry, Valence, "
-    "Nîmes, Vannes, Quimper, Lorient, Bayonne, Colmar, Troyes, Chartres, Cherbourg, "
-    "Niort, Albi, Clermont-Ferrand, Aix-en-Provence, Villeurbanne, Le Mans, La "
-    "Rochelle"
+# City -> postal codes: a département prefix (+ a 3-digit tail drawn from the
+# usual "x00" / "x10" endings) or, for Paris, Lyon, Marseille, Corsica and the
+# overseas départements, the actual list.
+FR_CITIES: dict[str, str | list[str]] = {
+    "Paris": [f"750{n:02d}" for n in range(1, 21)],
+    "Lyon": [f"6900{n}" for n in range(1, 10)],
+    "Marseille": [f"130{n:02d}" for n in range(1, 17)],
+    "Toulouse": "31",
+    "Nantes": "44",
+    "Lille": "59",
+    "Bordeaux": "33",
+    "Rennes": "35",
+    "Strasbourg": "67",
+    "Montpellier": "34",
+    "Nice": "06",
+    "Grenoble": "38",
+    "Dijon": "21",
+    "Angers": "49",
+    "Reims": "51",
+    "Toulon": "83",
+    "Brest": "29",
+    "Limoges": "87",
+    "Tours": "37",
+    "Amiens": "80",
+    "Metz": "57",
+    "Besançon": "25",
+    "Perpignan": "66",
+    "Orléans": "45",
+    "Caen": "14",
+    "Rouen": "76",
+    "Nancy": "54",
+    "Pau": "64",
+    "Mulhouse": "68",
+    "Poitiers": "86",
+    "Avignon": "84",
+    "Ajaccio": ["20000", "20090"],
+    "Bastia": ["20200", "20600"],
+    "Annecy": "74",
+    "Chambéry": "73",
+    "Valence": "26",
+    "Nîmes": "30",
+    "Vannes": "56",
+    "Quimper": "29",
+    "Lorient": "56",
+    "Bayonne": "64",
+    "Colmar": "68",
+    "Troyes": "10",
+    "Chartres": "28",
+    "Cherbourg": "50",
+    "Niort": "79",
+    "Albi": "81",
+    "Clermont-Ferrand": "63",
+    "Aix-en-Provence": "13",
+    "Villeurbanne": "69",
+    "La Rochelle": "17",
+    "Saint-Étienne": "42",
+    "Fort-de-France": ["97200", "97234"],
+    "Cayenne": ["97300"],
+    "Pointe-à-Pitre": ["97110"],
+}
+# (preposition, name): the preposition is outside the span.
+FR_COUNTRIES = [
+    ("en ", "Belgique"),
+    ("en ", "Suisse"),
+    ("en ", "Espagne"),
+    ("en ", "Italie"),
+    ("en ", "Allemagne"),
+    ("en ", "Irlande"),
+    ("au ", "Canada"),
+    ("au ", "Portugal"),
+    ("au ", "Maroc"),
+    ("au ", "Luxembourg"),
+    ("au ", "Québec"),
+    ("aux ", "États-Unis"),
+]
+FR_REGIONS = items(
+    "Bretagne, Normandie, Alsace, Provence, Corse, Auvergne, Bourgogne, "
+    "Occitanie, Savoie, Vendée, Lorraine, Picardie"
 )
 FR_STREET_TYPES = [
     ("rue", 30),
@@ -997,12 +1301,51 @@ FR_STREET_NAMES = items(
     "Port, de la Mairie, Lafayette, Marcel Pagnol, Anatole France, Pierre Curie, "
     "des Marronniers, du Commerce, de la Fontaine, des Cerisiers"
 )
+# Small businesses (B2B customers, with SIREN/SIRET/VAT), plus Faker names.
 FR_COMPANIES = items(
     "Boulangerie du Centre, Transports Rapides, Atelier Lumière, Menuiserie des "
     "Alpes, Garage de la Gare, Imprimerie Moderne, Fromagerie des Trois Vallées, "
     "Pharmacie du Marché, Cabinet Horizon Conseil, Électricité Services Plus, Les "
     "Jardins de Provence, Optique Vision Nord"
 )
+FR_EMPLOYERS = items(
+    "Airbus, Renault, Capgemini, Decathlon, Michelin, Thales, Sodexo, Veolia, "
+    "Dassault Systèmes, Groupe Horizon, Transports Rapides, Cabinet Horizon "
+    "Conseil, Imprimerie Moderne"
+)
+FR_SHOPS = items(
+    "Carrefour, Fnac, Leroy Merlin, Darty, Intermarché, Monoprix, Castorama, "
+    "Boulanger, Pharmacie du Marché, Boulangerie du Centre, Optique Vision Nord, "
+    "Maison du Monde Déco"
+)
+FR_BANKS = items(
+    "Crédit Agricole, BNP Paribas, Société Générale, La Banque Postale, LCL, "
+    "Boursorama, Caisse d'Épargne, Crédit Mutuel"
+)
+FR_HOSPITALS = [
+    ("au ", "CHU de Nantes"),
+    ("au ", "CHU de Bordeaux"),
+    ("au ", "CHU de Grenoble"),
+    ("à l'", "hôpital Necker"),
+    ("à l'", "hôpital Saint-Louis"),
+    ("à l'", "Institut Curie"),
+    ("à la ", "clinique du Parc"),
+    ("à la ", "Pitié-Salpêtrière"),
+    ("au ", "centre hospitalier de Vannes"),
+    ("à la ", "clinique Saint-Jean"),
+]
+FR_SCHOOLS = [
+    ("au ", "lycée Jean Moulin"),
+    ("au ", "lycée Henri-IV"),
+    ("au ", "collège Victor Hugo"),
+    ("au ", "collège Paul Bert"),
+    ("à l'", "école Jules Ferry"),
+    ("à l'", "école primaire des Tilleuls"),
+    ("à l'", "université de Nantes"),
+    ("à l'", "IUT de Lannion"),
+    ("à ", "Sciences Po"),
+    ("à l'", "université Lyon 2"),
+]
 FR_EMAIL_DOMAINS = items(
     "gmail.com, orange.fr, free.fr, laposte.net, hotmail.fr, wanadoo.fr, yahoo.fr, "
     "sfr.fr, outlook.fr, icloud.com, protonmail.com"
@@ -1015,29 +1358,56 @@ EN_MONTHS = items(
     "January, February, March, April, May, June, July, August, September, October, "
     "November, December"
 )
-US_CITIES = [
-    ("New York", "NY"),
-    ("Chicago", "IL"),
-    ("Houston", "TX"),
-    ("Phoenix", "AZ"),
-    ("Seattle", "WA"),
-    ("Denver", "CO"),
-    ("Boston", "MA"),
-    ("Portland", "OR"),
-    ("Atlanta", "GA"),
-    ("Miami", "FL"),
-    ("San Diego", "CA"),
-    ("Minneapolis", "MN"),
-    ("Philadelphia", "PA"),
-    ("Baltimore", "MD"),
-    ("Cleveland", "OH"),
-    ("Nashville", "TN"),
-    ("Washington", "DC"),
-]
-UK_CITIES = items(
-    "London, Manchester, Birmingham, Leeds, Glasgow, Bristol, Liverpool, Sheffield, "
-    "Edinburgh, Cardiff, Leicester, Nottingham, Brighton, Oxford, Cambridge, York"
+FR_WEEKDAYS = items("lundi, mardi, mercredi, jeudi, vendredi, samedi, dimanche")
+EN_WEEKDAYS = items("Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday")
+# City -> (state, ZIP prefixes): the ZIP agrees with the city.
+US_CITIES = {
+    "New York": ("NY", ["100", "101", "102"]),
+    "Chicago": ("IL", ["606"]),
+    "Houston": ("TX", ["770"]),
+    "Phoenix": ("AZ", ["850"]),
+    "Seattle": ("WA", ["981"]),
+    "Denver": ("CO", ["802"]),
+    "Boston": ("MA", ["021"]),
+    "Portland": ("OR", ["972"]),
+    "Atlanta": ("GA", ["303"]),
+    "Miami": ("FL", ["331"]),
+    "San Diego": ("CA", ["921"]),
+    "Minneapolis": ("MN", ["554"]),
+    "Philadelphia": ("PA", ["191"]),
+    "Baltimore": ("MD", ["212"]),
+    "Cleveland": ("OH", ["441"]),
+    "Nashville": ("TN", ["372"]),
+    "Washington": ("DC", ["200"]),
+}
+# City -> outward codes of its postcodes.
+UK_CITIES = {
+    "London": ["SW1A", "E1", "N7", "SE15", "W1U", "NW3", "EC2A"],
+    "Manchester": ["M1", "M14", "M20"],
+    "Birmingham": ["B1", "B15", "B29"],
+    "Leeds": ["LS1", "LS6"],
+    "Glasgow": ["G1", "G12"],
+    "Bristol": ["BS1", "BS8"],
+    "Liverpool": ["L1", "L17"],
+    "Sheffield": ["S1", "S10"],
+    "Edinburgh": ["EH1", "EH9"],
+    "Cardiff": ["CF10", "CF24"],
+    "Leicester": ["LE1", "LE2"],
+    "Nottingham": ["NG1", "NG7"],
+    "Brighton": ["BN1", "BN2"],
+    "Oxford": ["OX1", "OX4"],
+    "Cambridge": ["CB1", "CB2"],
+    "York": ["YO1", "YO10"],
+}
+UK_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+EN_COUNTRIES = items(
+    "Canada, Ireland, Spain, France, Germany, Mexico, Australia, Portugal, Italy, "
+    "Japan, Scotland, Belgium"
 )
+EN_REGIONS = {
+    "US": items("Texas, California, Oregon, Florida, Ohio, Colorado, Vermont, Maine"),
+    "GB": items("Yorkshire, Cornwall, Kent, Devon, Wales, Norfolk, Cumbria, Essex"),
+}
 EN_STREET_NAMES = items(
     "Baker, Elm, Oak, Maple, Main, High, Church, Station, Park, Mill, Cedar, Pine, "
     "Lake, Hill, Victoria, Queen, Fifth, Second, Pennsylvania, Sunset, Market, "
@@ -1069,6 +1439,63 @@ EN_COMPANIES = items(
     "Summit Plumbing, Greenleaf Landscaping, Brightside Dental, Harbor Freight "
     "Lines, Oakwood Furniture, Pioneer Print Works"
 )
+EN_EMPLOYERS = {
+    "US": items(
+        "Acme Corp, Walmart, Boeing, Deloitte, Kaiser Permanente, Starbucks, "
+        "Northwind Traders, Bluebird Logistics, Summit Plumbing, Accenture"
+    ),
+    "GB": items(
+        "Acme Corp, Tesco, Rolls-Royce, Deloitte, Sainsbury's, BT Group, Northwind "
+        "Traders, Oakwood Furniture, Pioneer Print Works, Accenture"
+    ),
+}
+EN_SHOPS = {
+    "US": items(
+        "Target, Best Buy, Costco, Walgreens, Home Depot, Macy's, Riverside Bakery, "
+        "Oakwood Furniture"
+    ),
+    "GB": items(
+        "Tesco, Argos, John Lewis, Currys, Boots, Marks & Spencer, Riverside Bakery, "
+        "Oakwood Furniture"
+    ),
+}
+EN_BANKS = {
+    "US": items("Chase, Wells Fargo, Bank of America, Capital One, Citibank"),
+    "GB": items("Barclays, HSBC, Lloyds, NatWest, Monzo, Santander"),
+}
+# (article, name): the article is outside the span.
+EN_HOSPITALS = {
+    "US": [
+        ("", "Mercy General Hospital"),
+        ("", "Massachusetts General Hospital"),
+        ("", "Johns Hopkins Hospital"),
+        ("", "Cedars-Sinai"),
+        ("", "St. Luke's Medical Center"),
+    ],
+    "GB": [
+        ("", "St Mary's Hospital"),
+        ("", "Guy's Hospital"),
+        ("the ", "Royal Infirmary"),
+        ("", "Leeds General Infirmary"),
+        ("", "Addenbrooke's Hospital"),
+    ],
+}
+EN_SCHOOLS = {
+    "US": [
+        ("", "Lincoln High School"),
+        ("", "Roosevelt Elementary"),
+        ("", "Ohio State University"),
+        ("the ", "University of Texas"),
+        ("", "Jefferson Middle School"),
+    ],
+    "GB": [
+        ("", "St Peter's Primary School"),
+        ("the ", "University of Leeds"),
+        ("", "King's College London"),
+        ("", "Oakwood Academy"),
+        ("", "Hillside Grammar School"),
+    ],
+}
 EN_EMAIL_DOMAINS = {
     "US": ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "aol.com"],
     "GB": [
@@ -1080,6 +1507,18 @@ EN_EMAIL_DOMAINS = {
     ],
 }
 UK_AREA_CODES = ["20", "161", "121", "113", "117", "131", "141", "29", "7"]
+# Profile and file-sharing sites for URLs that carry a person's name or a file.
+PROFILE_SITES = [
+    "https://www.linkedin.com/in/{slug}",
+    "https://www.facebook.com/{dotted}",
+    "https://www.instagram.com/{under}",
+    "https://github.com/{slug}",
+]
+SHARE_SITES = [
+    "https://drive.google.com/file/d/{token}/view",
+    "https://www.dropbox.com/s/{token}/photos.zip",
+    "https://imgur.com/a/{short}",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -1318,6 +1757,87 @@ def email_local(rng: random.Random, first: str, last: str, born: date) -> str:
     return weighted(rng, options)
 
 
+def day_month(lang: str, d: date, region: str, *, weekday: bool, year: bool) -> str:
+    """A written date without a numeric form: "lundi 3 juin", "Monday, June 3"."""
+    if lang == "fr":
+        day = "1er" if d.day == 1 else str(d.day)
+        text = f"{day} {FR_MONTHS[d.month - 1]}"
+        text = f"{FR_WEEKDAYS[d.weekday()]} {text}" if weekday else text
+        return f"{text} {d.year}" if year else text
+    month, name = EN_MONTHS[d.month - 1], EN_WEEKDAYS[d.weekday()]
+    if region == "US":
+        text = f"{month} {d.day}"
+        text = f"{name}, {text}" if weekday else text
+        return f"{text}, {d.year}" if year else text
+    text = f"{d.day} {month}"
+    text = f"{name} {text}" if weekday else text
+    return f"{text} {d.year}" if year else text
+
+
+def clock_style(lang: str, region: str, rng: random.Random) -> str:
+    if lang == "fr":
+        return weighted(rng, [("h", 60), ("colon", 25), ("spaced", 15)])
+    return weighted(
+        rng, [("ampm", 50), ("tight", 25), ("colon", 25 if region == "GB" else 10)]
+    )
+
+
+def clock(hour: int, minute: int, style: str) -> str:
+    """A clock time: "14h30", "14:30", "14 h 30", "2:30 pm", "2pm"."""
+    h12, suffix = hour % 12 or 12, "pm" if hour >= 12 else "am"
+    if style == "h":
+        return f"{hour}h{minute:02d}" if minute else f"{hour}h"
+    if style == "spaced":
+        return f"{hour} h {minute:02d}" if minute else f"{hour} h"
+    if style == "ampm":
+        return f"{h12}:{minute:02d} {suffix}"
+    if style == "tight":
+        return f"{h12}:{minute:02d}{suffix}" if minute else f"{h12}{suffix}"
+    return f"{hour}:{minute:02d}"
+
+
+def timestamp(lang: str, region: str, d: date, rng: random.Random) -> str:
+    """A date and time written as one value (logs, notifications)."""
+    hour, minute, second = rng.randint(6, 23), rng.randint(0, 59), rng.randint(0, 59)
+    iso = f"{d.year}-{d.month:02d}-{d.day:02d}"
+    dmy = f"{d.day:02d}/{d.month:02d}/{d.year}"
+    if lang == "fr":
+        options = [
+            (f"{dmy} {hour:02d}:{minute:02d}", 55),
+            (f"{iso} {hour:02d}:{minute:02d}:{second:02d}", 25),
+            (f"{dmy} {hour}h{minute:02d}", 20),
+        ]
+    else:
+        h12 = hour % 12 or 12
+        ampm = "PM" if hour >= 12 else "AM"
+        local = (
+            f"{d.month:02d}/{d.day:02d}/{d.year} {h12}:{minute:02d} {ampm}"
+            if region == "US"
+            else f"{dmy} {hour:02d}:{minute:02d}"
+        )
+        options = [
+            (local, 55),
+            (f"{iso}T{hour:02d}:{minute:02d}:{second:02d}Z", 20),
+            (f"{iso} {hour:02d}:{minute:02d}:{second:02d}", 25),
+        ]
+    return weighted(rng, options)
+
+
+def ssn_value(rng: random.Random) -> str:
+    """A US SSN in the issued ranges: area 001-899 but not 666, group and serial
+    not zero."""
+    area = 666
+    while area == 666:
+        area = rng.randint(1, 899)
+    number = f"{area:03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}"
+    a, g, s = number[:3], number[3:5], number[5:]
+    return weighted(rng, [(f"{a}-{g}-{s}", 70), (f"{a} {g} {s}", 15), (number, 15)])
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", strip_accents(text).lower()).strip("-")
+
+
 # ---------------------------------------------------------------------------
 # Rendering
 # ---------------------------------------------------------------------------
@@ -1329,7 +1849,7 @@ class Piece:
 
     text: str
     label: str | None = None
-    kind: str = "lit"  # lit (template words), name, place, code
+    kind: str = "lit"  # lit (template words), name, place, date, code
 
 
 @dataclass
@@ -1377,6 +1897,13 @@ class Text:
         self.region = "FR" if self.lang == "fr" else self.rng.choice(["US", "GB"])
         self.cache: dict[str, list[Piece]] = {}
         self.people: dict[int, Persona] = {}
+        self.values: dict[str, object] = {}
+
+    def fit(self, phrases: list[str]) -> None:
+        """Before rendering: a US SSN is only asked of a US customer."""
+        assert not self.cache, "fit() must come before any slot is rendered"
+        if any("{ssn}" in p for p in phrases):
+            self.region = "US"
 
     @property
     def faker(self) -> Faker:
@@ -1393,6 +1920,12 @@ class Text:
         if index not in self.people:
             self.people[index] = self._new_person()
         return self.people[index]
+
+    def value(self, key: str, make: Callable[[], object]) -> object:
+        """A hidden value shared by several slots (the city behind a postal code)."""
+        if key not in self.values:
+            self.values[key] = make()
+        return self.values[key]
 
     def _new_person(self) -> Persona:
         female = self.rng.random() < 0.5
@@ -1463,23 +1996,70 @@ def slot_street(t: Text) -> list[Piece]:
     return [Piece(street, STREET, "place")]
 
 
+def city_name(t: Text) -> str:
+    """The text's city (one per text), whether or not it is written."""
+    if t.region == "FR":
+        lists = list(FR_CITIES)
+    elif t.region == "US":
+        lists = list(US_CITIES)
+    else:
+        lists = list(UK_CITIES)
+    return str(t.value("city", lambda: t.rng.choice(lists)))
+
+
 def slot_cp(t: Text) -> list[Piece]:
-    faker = t.world.fakers["fr_FR"]
-    postcode = ""
-    while not ("01000" <= postcode <= "95999" or "97100" <= postcode <= "97699"):
-        postcode = faker.postcode()
-    if t.rng.random() < 0.6:  # most commune codes end in 0 (75002 and CEDEX aside)
-        postcode = postcode[:4] + "0"
+    """A postal code that agrees with the text's city."""
+    rng, city = t.rng, city_name(t)
+    if t.region == "FR":
+        codes = FR_CITIES[city]
+        if isinstance(codes, list):
+            postcode = rng.choice(codes)
+        else:
+            tail = weighted(rng, [("000", 50), ("100", 20), ("200", 15), ("300", 15)])
+            postcode = codes + tail
+        assert re.fullmatch(r"(0[1-9]|[1-8]\d|9[0-5])\d{3}|97[1-6]\d\d", postcode)
+    elif t.region == "US":
+        postcode = rng.choice(US_CITIES[city][1]) + digits(rng, 2)
+        if rng.random() < 0.15:
+            postcode += "-" + digits(rng, 4)
+    else:
+        inward = rng.choice(DIGITS) + "".join(
+            rng.choice(UK_INWARD_LETTERS) for _ in range(2)
+        )
+        postcode = f"{rng.choice(UK_CITIES[city])} {inward}"
     return [Piece(postcode, POSTAL, "code")]
 
 
 def slot_city(t: Text) -> list[Piece]:
-    if t.region == "FR":
-        city = t.rng.choice(FR_CITIES)
-        return [Piece(city.upper() if t.rng.random() < 0.2 else city, None, "place")]
-    if t.region == "US":
-        return [Piece(t.rng.choice(US_CITIES)[0], None, "place")]
-    return [Piece(t.rng.choice(UK_CITIES), None, "place")]
+    city = city_name(t)
+    if t.region == "FR" and t.rng.random() < 0.2:
+        city = city.upper()
+    return [Piece(city, LOCATION, "place")]
+
+
+def slot_de_city(t: Text) -> list[Piece]:
+    """ "de Lyon" / "d'Angers": the preposition is outside the span."""
+    city = t.slot("city")
+    vowel = strip_accents(city[0].text[0]).lower() in "aeiouy"
+    return [lit("d'" if vowel else "de "), *city]
+
+
+def slot_country(t: Text) -> list[Piece]:
+    if t.lang == "fr":
+        prep, name = t.rng.choice(FR_COUNTRIES)
+        return [lit(prep), Piece(name, LOCATION, "place")]
+    return [Piece(t.rng.choice(EN_COUNTRIES), LOCATION, "place")]
+
+
+def slot_pays(t: Text) -> list[Piece]:
+    """The country name alone (French texts)."""
+    return [t.slot("enpays")[1]]
+
+
+def slot_region(t: Text) -> list[Piece]:
+    if t.lang == "fr":
+        return [lit("en "), Piece(t.rng.choice(FR_REGIONS), LOCATION, "place")]
+    return [Piece(t.rng.choice(EN_REGIONS[t.region]), LOCATION, "place")]
 
 
 def slot_addr(t: Text) -> list[Piece]:
@@ -1488,18 +2068,100 @@ def slot_addr(t: Text) -> list[Piece]:
         return [*t.slot("street"), lit(sep), *t.slot("cp"), lit(" "), *t.slot("city")]
     if t.region == "GB":
         pieces = [*t.slot("street"), lit(", "), *t.slot("city")]
-        pieces += [lit(" "), code(t.faker.postcode())]
+        pieces += [lit(" "), *t.slot("cp")]
         if t.rng.random() < 0.12:
             pieces.insert(0, lit(f"Flat {t.rng.randint(1, 12)}, "))
         return pieces
-    city, state = t.rng.choice(US_CITIES)
-    pieces = [*t.slot("street"), lit(", "), Piece(city, None, "place")]
-    pieces += [lit(", "), code(f"{state} {t.faker.zipcode()}")]
+    state = US_CITIES[city_name(t)][0]
+    pieces = [*t.slot("street"), lit(", "), *t.slot("city"), lit(", ")]
+    pieces += [Piece(state, LOCATION, "code"), lit(" "), *t.slot("cp")]
     if t.rng.random() < 0.15:
         kind = t.rng.choice(["Apt", "Apt.", "Suite"])
         apt = f"{kind} {t.rng.randint(1, 30)}{t.rng.choice('ABCD')}"
         pieces.insert(0, lit(f"{apt}, "))
     return pieces
+
+
+def slot_zipword(t: Text) -> list[Piece]:
+    if t.region == "US":
+        return [lit(weighted(t.rng, [("ZIP code", 50), ("zip code", 30), ("ZIP", 20)]))]
+    return [lit(weighted(t.rng, [("postcode", 75), ("post code", 25)]))]
+
+
+def slot_company(t: Text) -> list[Piece]:
+    """A business customer: a small firm from the list, or a Faker company name
+    with its legal suffix ("Colas Salmon SA", "Pearce Inc")."""
+    if t.rng.random() < 0.35:
+        name = ""
+        while " " not in name or "," in name:
+            name = t.faker.company()
+    else:
+        name = t.rng.choice(FR_COMPANIES if t.lang == "fr" else EN_COMPANIES)
+    return [Piece(name, ORG, "place")]
+
+
+def org_slot(fr: list[str], en: dict[str, list[str]]) -> Callable[[Text], list[Piece]]:
+    def render(t: Text) -> list[Piece]:
+        names = fr if t.lang == "fr" else en[t.region]
+        return [Piece(t.rng.choice(names), ORG, "place")]
+
+    return render
+
+
+def org_with_article(
+    fr: list[tuple[str, str]], en: dict[str, list[tuple[str, str]]]
+) -> Callable[[Text], list[Piece]]:
+    """ "au [CHU de Nantes]", "the [University of Leeds]": article outside."""
+
+    def render(t: Text) -> list[Piece]:
+        article, name = t.rng.choice(fr if t.lang == "fr" else en[t.region])
+        return (
+            [lit(article), Piece(name, ORG, "place")]
+            if article
+            else [Piece(name, ORG, "place")]
+        )
+
+    return render
+
+
+def slot_employer(t: Text) -> list[Piece]:
+    if t.rng.random() < 0.3:
+        return t.slot("company")
+    names = FR_EMPLOYERS if t.lang == "fr" else EN_EMPLOYERS[t.region]
+    return [Piece(t.rng.choice(names), ORG, "place")]
+
+
+def slot_url(t: Text) -> list[Piece]:
+    """A site: full URL (scheme or "www.", sometimes a path) or bare domain."""
+    rng, faker = t.rng, t.faker
+    if rng.random() < 0.2:
+        return [Piece(faker.domain_name(), URL, "code")]
+    host = weighted(
+        rng, [("https://www.", 40), ("https://", 25), ("http://www.", 10), ("www.", 25)]
+    )
+    path = faker.uri_path() if rng.random() < 0.5 else ""
+    text = host + faker.domain_name() + ("/" + path if path else rng.choice(["", "/"]))
+    return [Piece(text, URL, "code")]
+
+
+def slot_profile(t: Text) -> list[Piece]:
+    """A public profile named after the persona."""
+    rng, p = t.rng, t.person(1)
+    first, last = slug(p.first), slug(p.last)
+    suffix = f"-{digits(rng, 4)}" if rng.random() < 0.5 else ""
+    text = rng.choice(PROFILE_SITES).format(
+        slug=f"{first}-{last}{suffix}",
+        dotted=f"{first}.{last}".replace("-", ""),
+        under=f"{first}_{last}".replace("-", ""),
+    )
+    return [Piece(text, URL, "code")]
+
+
+def slot_share(t: Text) -> list[Piece]:
+    """A file-sharing link (photos, documents)."""
+    token = "".join(t.rng.choice(UPPER + UPPER.lower() + DIGITS) for _ in range(20))
+    text = t.rng.choice(SHARE_SITES).format(token=token, short=token[:7])
+    return [Piece(text, URL, "code")]
 
 
 def slot_title(t: Text) -> list[Piece]:
@@ -1549,18 +2211,105 @@ def slot_iban(t: Text) -> list[Piece]:
 def slot_dob(t: Text) -> list[Piece]:
     born = t.person(1).born
     text = fr_date(t.rng, born) if t.lang == "fr" else en_date(t.rng, born, t.region)
-    return [Piece(text, DOB, "code")]
+    return [Piece(text, DOB, "date")]
+
+
+# How a non-birth date is written: a numeric or full date ("03/06/2024",
+# "3 juin 2024", "June 3, 2024"), day and month ("3 juin", "June 3"), with a
+# weekday ("lundi 3 juin", "Monday, June 3") and with weekday and year.
+DATE_STYLES = [("full", 62), ("dm", 18), ("wdm", 12), ("wdmy", 8)]
+
+
+def when(t: Text) -> tuple[date, str]:
+    """The text's main (non-birth) date and how it is written."""
+
+    def make() -> tuple[date, str]:
+        return random_date(t.rng, 2023, 2025), weighted(t.rng, DATE_STYLES)
+
+    return t.value("when", make)  # type: ignore[return-value]
+
+
+def written_date(t: Text, d: date, style: str) -> Piece:
+    if style == "full":
+        text = (
+            fr_date(t.rng, d, short_year=False)
+            if t.lang == "fr"
+            else en_date(t.rng, d, t.region)
+        )
+    else:
+        text = day_month(
+            t.lang, d, t.region, weekday=style.startswith("w"), year=style.endswith("y")
+        )
+    return Piece(text, DATE_TIME, "date")
+
+
+def slot_odate(t: Text) -> list[Piece]:
+    """The date of an opener or closer, independent of the body's {date}."""
+    d = random_date(t.rng, 2023, 2025)
+    return [written_date(t, d, weighted(t.rng, DATE_STYLES))]
+
+
+def slot_otime(t: Text) -> list[Piece]:
+    """The time of an opener or closer, independent of the body's {time}."""
+    hour, minute = t.rng.randint(8, 18), t.rng.choice([0, 0, 15, 30, 45])
+    style = clock_style(t.lang, t.region, t.rng)
+    return [Piece(clock(hour, minute, style), DATE_TIME, "date")]
 
 
 def slot_date(t: Text) -> list[Piece]:
-    d = random_date(t.rng, 2023, 2025)
+    d, style = when(t)
+    return [written_date(t, d, style)]
+
+
+def slot_date2(t: Text) -> list[Piece]:
+    """A date a few days after {date}, written the same way."""
+    d, style = when(t)
+    return [written_date(t, d + timedelta(days=t.rng.randint(2, 21)), style)]
+
+
+def slot_month(t: Text) -> list[Piece]:
+    d = random_date(t.rng, 2022, 2025)
     if t.lang == "fr":
-        if t.rng.random() < 0.15:
-            return [code(f"{d.day} {FR_MONTHS[d.month - 1]}")]
-        return [code(fr_date(t.rng, d, short_year=False))]
-    if t.rng.random() < 0.15:
-        return [code(f"{EN_MONTHS[d.month - 1]} {d.day}")]
-    return [code(en_date(t.rng, d, t.region))]
+        text = f"{FR_MONTHS[d.month - 1]} {d.year}"
+    else:
+        month = EN_MONTHS[d.month - 1]
+        text = f"{month if t.rng.random() < 0.85 else month[:3]} {d.year}"
+    return [Piece(text, DATE_TIME, "date")]
+
+
+def slot_year(t: Text) -> list[Piece]:
+    return [Piece(str(t.rng.randint(2008, 2022)), DATE_TIME, "date")]
+
+
+def slot_stamp(t: Text) -> list[Piece]:
+    d = random_date(t.rng, 2023, 2025)
+    return [Piece(timestamp(t.lang, t.region, d, t.rng), DATE_TIME, "date")]
+
+
+def first_time(t: Text) -> tuple[int, int, str]:
+    def make() -> tuple[int, int, str]:
+        hour, minute = t.rng.randint(8, 18), t.rng.choice([0, 0, 15, 30, 45])
+        return hour, minute, clock_style(t.lang, t.region, t.rng)
+
+    return t.value("time", make)  # type: ignore[return-value]
+
+
+def slot_time(t: Text) -> list[Piece]:
+    hour, minute, style = first_time(t)
+    return [Piece(clock(hour, minute, style), DATE_TIME, "date")]
+
+
+def slot_time2(t: Text) -> list[Piece]:
+    """A later time the same day, written like {time} ("entre 14h et 16h30")."""
+    hour, minute, style = first_time(t)
+    later = hour + t.rng.randint(1, 3), t.rng.choice([0, 0, 30])
+    return [Piece(clock(*later, style), DATE_TIME, "date")]
+
+
+def slot_exp(t: Text) -> list[Piece]:
+    """A card expiry month: a date (MM/YY)."""
+    text = f"{t.rng.randint(1, 12):02d}/{t.rng.randint(26, 31)}"
+    return [Piece(text, DATE_TIME, "code")]
 
 
 def slot_nir(t: Text) -> list[Piece]:
@@ -1605,26 +2354,6 @@ def slot_amount(t: Text) -> list[Piece]:
             (f"{symbol}{euros:,}.{cents:02d}", 60),
             (f"{symbol}{euros}", 25),
             (f"€{euros}", 15),
-        ]
-    return [code(weighted(rng, options))]
-
-
-def slot_time(t: Text) -> list[Piece]:
-    rng = t.rng
-    hour, minute = rng.randint(8, 19), rng.choice([0, 0, 15, 30, 45])
-    if t.lang == "fr":
-        options = [
-            (f"{hour}h{minute:02d}" if minute else f"{hour}h", 60),
-            (f"{hour}:{minute:02d}", 25),
-            (f"{hour} h", 15),
-        ]
-    else:
-        h12 = hour - 12 if hour > 12 else hour
-        suffix = "pm" if hour >= 12 else "am"
-        options = [
-            (f"{h12}:{minute:02d} {suffix}", 50),
-            (f"{h12}{suffix}", 25),
-            (f"{hour}:{minute:02d}", 25),
         ]
     return [code(weighted(rng, options))]
 
@@ -1704,30 +2433,50 @@ SLOTS: dict[str, Callable[[Text], list[Piece]]] = {
     "email2": slot_email2,
     "phone": slot_phone,
     "phone2": slot_phone,
+    "url": slot_url,
+    "profile": slot_profile,
+    "share": slot_share,
     "iban": slot_iban,
     "card": lambda t: [Piece(card_value(t.rng), CARD, "code")],
     "ip": lambda t: [Piece(ip_value(t.rng, t.faker), IP, "code")],
     "ip2": lambda t: [Piece(ip_value(t.rng, t.faker), IP, "code")],
+    "ssn": lambda t: [Piece(ssn_value(t.rng), SSN, "code")],
     "street": slot_street,
     "cp": slot_cp,
+    "zipword": slot_zipword,
+    "Zipword": lambda t: [lit(t.slot("zipword")[0].text.capitalize())],
     "city": slot_city,
+    "de_city": slot_de_city,
+    "country": slot_country,
+    "enpays": slot_country,
+    "pays": slot_pays,
+    "region": slot_region,
+    "enregion": slot_region,
     "addr": slot_addr,
+    "company": slot_company,
+    "employer": slot_employer,
+    "shop": org_slot(FR_SHOPS, EN_SHOPS),
+    "bank": org_slot(FR_BANKS, EN_BANKS),
+    "hospital": org_with_article(FR_HOSPITALS, EN_HOSPITALS),
+    "a_hopital": org_with_article(FR_HOSPITALS, EN_HOSPITALS),
+    "school": org_with_article(FR_SCHOOLS, EN_SCHOOLS),
+    "a_ecole": org_with_article(FR_SCHOOLS, EN_SCHOOLS),
     "dob": slot_dob,
+    "date": slot_date,
+    "date2": slot_date2,
+    "odate": slot_odate,
+    "otime": slot_otime,
+    "month": slot_month,
+    "year": slot_year,
+    "stamp": slot_stamp,
+    "time": slot_time,
+    "time2": slot_time2,
+    "exp": slot_exp,
     "nir": slot_nir,
     "siren": slot_siren,
     "siret": slot_siret,
     "tva": slot_tva,
-    "company": lambda t: [
-        Piece(
-            t.rng.choice(FR_COMPANIES if t.lang == "fr" else EN_COMPANIES),
-            None,
-            "place",
-        )
-    ],
     "bic": lambda t: [code(t.faker.swift(length=t.rng.choice([8, 11])))],
-    "date": slot_date,
-    "time": slot_time,
-    "time2": slot_time,
     "amount": slot_amount,
     "amount2": slot_amount,
     "pct": slot_pct,
@@ -1756,7 +2505,6 @@ SLOTS: dict[str, Callable[[Text], list[Piece]]] = {
         lambda r: f"{r.choice('456')}{digits(r, 3)} {digits(r, 4)} {digits(r, 4)}"
     ),
     "last4": simple_code(lambda r: digits(r, 4)),
-    "exp": simple_code(lambda r: f"{r.randint(1, 12):02d}/{r.randint(26, 31)}"),
     "custno": simple_code(lambda r: r.choice([f"CLI-{digits(r, 6)}", digits(r, 8)])),
 }
 
@@ -1787,7 +2535,11 @@ def typo(word: str, rng: random.Random) -> str:
 
 
 def informal(pieces: list[Piece], rng: random.Random) -> list[Piece]:
-    """Lower case, no accents, a few typos and dropped apostrophes in template words."""
+    """Lower case, no accents, a few typos and dropped apostrophes in template words.
+
+    An apostrophe that ends a template piece ("l'", "d'") is kept, so that a
+    span never starts in the middle of a word ("lhopital").
+    """
     drop_apostrophes = rng.random() < 0.5
     out = []
     for piece in pieces:
@@ -1801,7 +2553,7 @@ def informal(pieces: list[Piece], rng: random.Random) -> list[Piece]:
                 text,
             )
             if drop_apostrophes:
-                text = text.replace("'", "")
+                text = re.sub(r"'(?!$)", "", text)
         out.append(Piece(text, piece.label, piece.kind))
     return out
 
@@ -1830,17 +2582,41 @@ def assemble(pieces: list[Piece]) -> tuple[str, list[dict[str, object]]]:
     return "".join(parts), entities
 
 
+# Dates, clock times, URLs and e-mail addresses that must never be left
+# outside a gold span (template words and look-alikes included).
+_MONTHS = "|".join(
+    strip_accents(m) for m in (*FR_MONTHS, *EN_MONTHS, *(m[:3] for m in EN_MONTHS))
+)
+LEAKS = re.compile(
+    r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b"
+    rf"|\b\d{{1,2}}(?:er|st|nd|rd|th)? (?:{_MONTHS})\b"
+    rf"|\b(?:{_MONTHS}) (?:\d{{1,2}}|\d{{4}})\b"
+    r"|\b(?:[01]?\d|2[0-3]) ?h(?:\d{2})?\b"
+    r"|\b\d{1,2}(?::\d{2})? ?[ap]\.?m\b"
+    r"|\b\d{1,2}:\d{2}\b"
+    r"|\b(?:0[1-9]|1[0-2])/\d{2}\b"
+    r"|https?://|\bwww\.|@"
+    r"|\b[a-z0-9-]+\.(?:fr|com|net|org|info|biz|io|co\.uk)\b",
+    re.IGNORECASE,
+)
+
+
 def check_record(record: dict) -> None:
     text = record["text"]
     end = 0
+    masked = list(text)
     for entity in record["entities"]:
         assert end <= entity["start"] < entity["end"] <= len(text), record
         span = text[entity["start"] : entity["end"]]
         assert span, record
         assert span == span.strip(), record
+        masked[entity["start"] : entity["end"]] = "\0" * len(span)
         end = entity["end"]
     assert MIN_LEN <= len(text) <= MAX_LEN, (len(text), text)
     assert "  " not in text, text
+    leak = LEAKS.search(strip_accents("".join(masked)))
+    assert leak is None, (leak, text)
 
 
 # ---------------------------------------------------------------------------
@@ -1854,6 +2630,11 @@ def half(items: list[str], split: str) -> list[tuple[int, str]]:
     return [(i, items[i]) for i in range(start, len(items), 2)]
 
 
+def neutral(phrase: str) -> bool:
+    """A phrasing whose slots never render PII."""
+    return set(SLOT_RE.findall(phrase)) <= NEUTRAL_SLOTS
+
+
 @dataclass
 class Bank:
     """The phrasings available to one language and split."""
@@ -1865,6 +2646,9 @@ class Bank:
         source = PHRASES[self.lang]
         self.openers = half(source["openers"], self.split)
         self.closers = half(source["closers"], self.split)
+        # A text without PII only takes the openers and closers without PII.
+        self.neutral_openers = [(i, p) for i, p in self.openers if neutral(p)]
+        self.neutral_closers = [(i, p) for i, p in self.closers if neutral(p)]
         self.neutral = half(source["neutral"], self.split)
         self.cs = half(source["cs"], self.split)
         self.csneg = half(source["csneg"], self.split)
@@ -1914,29 +2698,40 @@ class Builder:
         return pieces
 
     def frame(
-        self, t: Text, body: list[list[Piece]], ids: str
+        self, t: Text, body: list[list[Piece]], ids: str, *, pii: bool = True
     ) -> tuple[list[Piece], str]:
-        """Optional opener and closer around the body parts."""
+        """Optional opener and closer around the body parts (``pii=False``: only
+        the ones without PII)."""
+        openers = self.bank.openers if pii else self.bank.neutral_openers
+        closers = self.bank.closers if pii else self.bank.neutral_closers
         o_id, z_id = "o--", "z--"
         if self.rng.random() < 0.85:
-            i, phrase = self.rng.choice(self.bank.openers)
+            i, phrase = self.rng.choice(openers)
             body, o_id = [render(phrase, t), *body], f"o{i:02d}"
         if self.rng.random() < 0.8:
-            i, phrase = self.rng.choice(self.bank.closers)
+            i, phrase = self.rng.choice(closers)
             body, z_id = [*body, render(phrase, t)], f"z{i:02d}"
         return self.join(body), f"{o_id}-{ids}-{z_id}"
 
     def pick_clauses(self, n: int) -> list[tuple[str, int, str]]:
-        """Clauses for the least-covered labels (random among the four lowest)."""
+        """Clauses for the least-covered labels (random among the four lowest);
+        one clause in four is of a random type instead, so that the types that
+        comments and openers already cover (places, dates, persons) still get
+        their own clause phrasings."""
         labels = sorted(
             TYPES[self.world.lang],
             key=lambda lab: (self.counts[lab], self.rng.random()),
         )
         chosen = self.rng.sample(labels[:4], n)
+        for k in range(n):
+            if self.rng.random() < 0.25:
+                others = [lab for lab in labels if lab not in chosen]
+                chosen[k] = self.rng.choice(others)
         return [self.rng.choice(self.bank.clauses[label]) for label in chosen]
 
     def mix(self, t: Text) -> tuple[list[Piece], str]:
-        clauses = self.pick_clauses(1 if self.rng.random() < 0.65 else 2)
+        clauses = self.pick_clauses(1 if self.rng.random() < 0.4 else 2)
+        t.fit([phrase for _, _, phrase in clauses])
         body = [render(phrase, t) for _, _, phrase in clauses]
         pieces, shape = self.frame(
             t, body, "-".join(f"{g}{i:02d}" for g, i, _ in clauses)
@@ -1946,11 +2741,13 @@ class Builder:
     def negmix(self, t: Text) -> tuple[list[Piece], str]:
         chosen = self.rng.sample(self.bank.neutral, 1 if self.rng.random() < 0.6 else 2)
         body = [render(phrase, t) for _, phrase in chosen]
-        pieces, shape = self.frame(t, body, "-".join(f"n{i:02d}" for i, _ in chosen))
+        ids = "-".join(f"n{i:02d}" for i, _ in chosen)
+        pieces, shape = self.frame(t, body, ids, pii=False)
         return pieces, f"negmix-{shape}"
 
     def comment(self, t: Text, kind: str) -> tuple[list[Piece], str]:
         i, phrase = self.next_comment(kind)
+        t.fit([phrase])
         return render(phrase, t), f"{kind}{i:02d}"
 
     def attempt(self, kind: str) -> tuple[str, list[dict[str, object]], str]:
@@ -1962,6 +2759,7 @@ class Builder:
         if self.rng.random() < INFORMAL_RATE:
             pieces, template = informal(pieces, self.rng), template + "+inf"
         text, entities = assemble(pieces)
+        assert bool(entities) == (kind in ("mix", "cs")), (kind, text, entities)
         return text, entities, f"{self.world.lang}-{template}"
 
     def record(self, number: int, kind: str) -> dict[str, object]:
@@ -1999,6 +2797,7 @@ def build_split(lang: str, split: str) -> list[dict[str, object]]:
     ]
     for record in records:
         check_record(record)
+    assert set(builder.counts) == set(TYPES[lang]), (lang, split, builder.counts)
     for label in TYPES[lang]:
         assert builder.counts[label] >= MIN_PER_TYPE, (
             lang,
@@ -2009,18 +2808,35 @@ def build_split(lang: str, split: str) -> list[dict[str, object]]:
     return records
 
 
-def check_slots() -> None:
-    """Every slot used by a phrasing exists (fails fast on a typo in the lists)."""
-    for lang_phrases in PHRASES.values():
-        for value in lang_phrases.values():
+def check_phrasings() -> None:
+    """Fail fast on a mistake in the phrasing lists.
+
+    Every slot exists; no phrasing appears twice in a language (so the parity
+    split cannot put one phrasing in both splits); the template words hold no
+    date, time, year, URL or e-mail of their own (every such value is a
+    labelled slot); the negative lists only use slots without PII; and every
+    entity type of a language has clauses, of no other language's type.
+    """
+    for lang, lang_phrases in PHRASES.items():
+        seen: set[str] = set()
+        for key, value in lang_phrases.items():
             lists = value.values() if isinstance(value, dict) else [value]
             for items in lists:
                 for phrase in items:
                     missing = set(SLOT_RE.findall(phrase)) - SLOTS.keys()
                     assert not missing, (phrase, missing)
+                    assert phrase not in seen, phrase
+                    seen.add(phrase)
+                    words = strip_accents(SLOT_RE.sub("", phrase))
+                    assert not LEAKS.search(words), phrase
+                    assert not re.search(r"\b(19|20)\d\d\b", words), phrase
+                    if key in ("neutral", "csneg"):
+                        assert neutral(phrase), phrase
+        groups = {GROUP_LABEL[g] for g in lang_phrases["clauses"]}  # type: ignore[union-attr]
+        assert groups == set(TYPES[lang]), (lang, groups ^ set(TYPES[lang]))
 
 
-def summary(name: str, records: list[dict[str, object]]) -> str:
+def summary(name: str, lang: str, records: list[dict[str, object]]) -> str:
     counts = Counter(e["type"] for r in records for e in r["entities"])
     templates = {r["template"] for r in records}
     no_pii = sum(1 for r in records if not r["entities"])
@@ -2030,12 +2846,12 @@ def summary(name: str, records: list[dict[str, object]]) -> str:
         f"{no_pii} without PII, length min/median/max "
         f"{lengths[0]}/{lengths[len(lengths) // 2]}/{lengths[-1]}"
     ]
-    lines += [f"    {label:<16} {count:>5}" for label, count in sorted(counts.items())]
+    lines += [f"    {label:<16} {counts[label]:>5}" for label in TYPES[lang]]
     return "\n".join(lines)
 
 
 def main() -> None:
-    check_slots()
+    check_phrasings()
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for lang in ("fr", "en"):
         templates: dict[str, set[str]] = {}
@@ -2046,7 +2862,7 @@ def main() -> None:
             (OUT_DIR / f"{lang}_{split}.jsonl").write_bytes(
                 "".join(lines).encode("utf-8")
             )
-            print(summary(f"{lang}_{split}", records))
+            print(summary(f"{lang}_{split}", lang, records))
         assert not templates["tune"] & templates["holdout"], lang
 
 
