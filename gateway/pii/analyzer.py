@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from functools import cache
 
 import regex
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer import (
+    AnalyzerEngine,
+    EntityRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
@@ -174,14 +179,15 @@ class PiiAnalyzer:
             nlp_artifacts=artifacts,
             regex_flags=REGEX_FLAGS,
         )
-        spans = resolve(
-            prefer_names(
-                [
-                    Span(r.entity_type, r.start, r.end, round(r.score, 4))
-                    for r in results
-                ]
-            )
-        )
+        spans = [
+            Span(r.entity_type, r.start, r.end, round(r.score, 4)) for r in results
+        ]
+        guessed = [
+            (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+            == CleanNerRecognizer.__name__
+            for r in results
+        ]
+        spans = resolve(prefer_names(spans, guessed))
         if language in NAME_PARTS_LANGUAGES:
             return split_name_parts(text, spans)
         return spans

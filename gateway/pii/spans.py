@@ -1,6 +1,7 @@
 """Detected spans and how overlapping ones are settled (pure)."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -82,18 +83,21 @@ def split_name_parts(text: str, spans: list[Span]) -> list[Span]:
 _NER_TYPES = frozenset({"LOCATION", "ORGANIZATION"})
 
 
-def prefer_names(spans: list[Span]) -> list[Span]:
-    """Drop a place or organisation whose letters a name reading covers.
+def prefer_names(spans: list[Span], guessed: Sequence[bool]) -> list[Span]:
+    """Drop a guessed place or organisation whose letters a name reading covers.
 
     NER reads "BEAUJARD Frederic" as an organisation; the name recognizers
-    read two names there from the sentence itself, and a longer span would
-    otherwise win the overlap.
+    read two names there from the sentence itself, and the longer guess
+    would otherwise win the overlap. `guessed[i]` says whether `spans[i]` is
+    the NER model's (a place read from the sentence, "admise à l'X", is not).
     """
     names = [s for s in spans if s.entity_type == "PERSON"]
     if not names:
         return spans
     return [
-        s for s in spans if s.entity_type not in _NER_TYPES or not _covered(s, names)
+        s
+        for s, guess in zip(spans, guessed, strict=True)
+        if not (guess and s.entity_type in _NER_TYPES and _covered(s, names))
     ]
 
 

@@ -8,11 +8,11 @@ language's pipeline knows (empty for a tokenizer-only language).
 from collections.abc import Callable
 
 from presidio_analyzer import EntityRecognizer
-from presidio_analyzer.predefined_recognizers import IpRecognizer, UsSsnRecognizer
+from presidio_analyzer.predefined_recognizers import IpRecognizer
 
 from gateway.pii.lexicon import Dictionary
 from gateway.pii.recognizers.dates import date_recognizers
-from gateway.pii.recognizers.en import english_only
+from gateway.pii.recognizers.en import UsSocialSecurityRecognizer, english_only
 from gateway.pii.recognizers.fr import french_only
 from gateway.pii.recognizers.fr_names import FrenchNameRecognizer
 from gateway.pii.recognizers.fr_orgs import FrenchOrganizationRecognizer
@@ -41,7 +41,7 @@ def shared(language: str) -> list[EntityRecognizer]:
         IpRecognizer(supported_language=language),
         DomainUrlRecognizer(language),
         # A US social security number can turn up in either language's text.
-        UsSsnRecognizer(supported_language=language),
+        UsSocialSecurityRecognizer(language),
         *date_recognizers(language),
     ]
 

@@ -47,7 +47,7 @@ _EN_DAY = r"(?:0?[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)?"
 _YEAR4 = r"(?:1[89]|2[0-9])[0-9]{2}"
 # A clock time glued to a date: "16:34", "16h34", "16h", "4:30 pm".
 _TIME = (
-    r"(?:[ \u00a0]+(?:[01]?[0-9]|2[0-3])(?:[:h][0-5][0-9]|h)"
+    r"(?:[ \u00a0]+(?:[01]?[0-9]|2[0-3])(?:[:h][0-5][0-9](?::[0-5][0-9])?|h)"
     r"(?:[ \u00a0]?[ap]\.?m\.?)?)"
 )
 # 13/09/2020, 8/07/76, 13-8-91, 22.10.2027: day first (French, British).
@@ -95,7 +95,7 @@ def _patterns(words: str, *, month_first: bool, score: float) -> list[Pattern]:
         numeric.append(Pattern("date_mdy", _NUMERIC_MDY + f"{_TIME}?", score))
     return [
         *numeric,
-        Pattern("date_iso", _ISO, score),
+        Pattern("date_iso", _ISO + f"{_TIME}?", score),
         Pattern("date_spaced", _SPACED, score),
         Pattern("date_words", words + f"{_TIME}?", score),
     ]
@@ -117,8 +117,11 @@ BIRTH_CONTEXT = {
 }  # fmt: skip
 
 
-class DateRecognizer(PatternRecognizer):
+class CalendarDateRecognizer(PatternRecognizer):
     """Every calendar date, in the forms the language writes them.
+
+    Not named DateRecognizer: Presidio finds its default recognizers by class
+    name among every subclass loaded, and would take ours for its own.
 
     As DATE_OF_BIRTH (`birth=True`), the same shapes score under the threshold
     alone and over DATE_TIME's score after a birth word ("née le", "DOB"),
@@ -154,4 +157,7 @@ class DateRecognizer(PatternRecognizer):
 
 def date_recognizers(language: str) -> list[PatternRecognizer]:
     """Dates of the language, as any date and as a birth date in context."""
-    return [DateRecognizer(language), DateRecognizer(language, birth=True)]
+    return [
+        CalendarDateRecognizer(language),
+        CalendarDateRecognizer(language, birth=True),
+    ]

@@ -1,12 +1,13 @@
-"""English recognizers: street addresses.
+"""English recognizers: street addresses, postal codes, US social security numbers.
 
 Persons, places, organisations and dates come from the English NER pipeline
 and `gateway.pii.recognizers.dates`; names after a cue from `names`.
 """
 
 from presidio_analyzer import Pattern, PatternRecognizer
+from stdnum.us import ssn
 
-from gateway.pii.recognizers.fr import STRONG
+from gateway.pii.recognizers.fr import STRONG, WEAK
 
 # Abbreviations without their dot: "at 150 Park St." ends a sentence.
 _STREET_TYPES_EN = (
@@ -28,6 +29,23 @@ _STREET_EN_LOWER = (
 )
 
 
+# UK postcodes (the Royal Mail's format: outward code, space, inward code) and
+# US ZIP codes, five digits or ZIP+4.
+UK_POSTCODE = (
+    r"(?-i:(?:[A-Z]{1,2}[0-9][0-9A-Z]?|GIR)[ \u00a0]?[0-9][ABD-HJLNP-UW-Z]{2})"
+)
+_ZIP = r"[0-9]{5}(?:-[0-9]{4})?"
+# A US state or Canadian province written as its two capitals.
+_STATE = r"(?-i:[A-Z]{2})"
+_TOWN = r"(?-i:[A-Z][\w'’\-]*)(?:[ \u00a0]+(?-i:[A-Z][\w'’\-]*)){0,2}"
+# An address line goes on with its town, state and code: "..., San Diego, CA
+# 92136", "..., York YO1 8WH".
+_ADDRESS_TAIL = (
+    rf"(?:,[ \u00a0]*{_TOWN}(?:,?[ \u00a0]+{_STATE})?,?[ \u00a0]+{_ZIP}(?![0-9])"
+    rf"|,[ \u00a0]*{_TOWN},?[ \u00a0]+{UK_POSTCODE}\b)"
+)
+
+
 class EnStreetAddressRecognizer(PatternRecognizer):
     """Street addresses: a number, capitalised words, a street type.
 
@@ -40,13 +58,64 @@ class EnStreetAddressRecognizer(PatternRecognizer):
             name="EnStreetAddressRecognizer",
             supported_language="en",
             patterns=[
-                Pattern("street_en", _STREET_EN, STRONG),
+                Pattern("street_en", _STREET_EN + f"{_ADDRESS_TAIL}?", STRONG),
                 Pattern("street_en_lower", _STREET_EN_LOWER, STRONG),
             ],
             context=["address", "live", "living", "lives", "ship", "deliver"],
         )
 
 
+class EnPostalCodeRecognizer(PatternRecognizer):
+    """UK postcodes by their shape; US ZIP codes after a state or a context word.
+
+    Five digits alone are as often an order number: they stay under the
+    threshold unless "zip", "postcode"... comes before them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="POSTAL_CODE",
+            name="EnPostalCodeRecognizer",
+            supported_language="en",
+            patterns=[
+                Pattern("uk_postcode", rf"\b{UK_POSTCODE}\b", STRONG),
+                Pattern(
+                    "us_zip_after_state", rf"(?<=\b{_STATE},?[ \u00a0]){_ZIP}\b", STRONG
+                ),
+                Pattern("us_zip", rf"(?<![0-9\-]){_ZIP}(?![0-9\-])", WEAK),
+            ],
+            context=["zip", "zipcode", "postcode", "postal", "code"],
+        )
+
+
+class UsSocialSecurityRecognizer(PatternRecognizer):
+    """US social security numbers, checked by python-stdnum (area, group, serial).
+
+    Grouped 3-2-4 they are rarely anything else; nine digits in one piece need
+    "SSN" or "social security" before them.
+    """
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity="US_SSN",
+            name=f"UsSocialSecurityRecognizer_{supported_language}",
+            supported_language=supported_language,
+            patterns=[
+                Pattern(
+                    "ssn_grouped",
+                    r"(?<![0-9])[0-9]{3}([- .])[0-9]{2}\1[0-9]{4}(?![0-9])",
+                    STRONG,
+                ),
+                Pattern("ssn_compact", r"(?<![0-9])[0-9]{9}(?![0-9])", WEAK),
+            ],
+            context=["ssn", "social", "security", "ss#", "ssn#", "taxpayer", "tin"],
+        )
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Stdnum's rules: no 000, 666 or 9xx area, no 00 group, no 0000 serial."""
+        return None if ssn.is_valid(pattern_text.replace(".", "-")) else False
+
+
 def english_only() -> list[PatternRecognizer]:
     """The recognizers of this module, one instance each."""
-    return [EnStreetAddressRecognizer()]
+    return [EnStreetAddressRecognizer(), EnPostalCodeRecognizer()]

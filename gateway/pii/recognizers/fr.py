@@ -203,7 +203,7 @@ _STREET_TYPES_FR = (
 # The name after the type: French particles and capitalised words, or at most
 # three lower-case words (people type "12 rue de la paix") before punctuation.
 # No "à": "rue du Port à Tours" ends before the city.
-_PARTICLE = r"(?:de|du|des|la|le|les|l['’]|d['’]|aux|au|en|sur|sous|saint|ste?)"
+_PARTICLE = r"(?:de|du|des|la|le|les|l['’]|d['’]|en|sur|sous|saint|ste?)"
 # A letter first, so a postal code after the street is not taken in; dots only
 # inside a word ("St.Germain"), so a sentence's full stop stays out.
 _CAP_WORD = r"(?-i:[A-ZÀ-Ý])[\w'’\-]*(?:\.[\w'’\-]+)*"
@@ -220,10 +220,13 @@ _STREET_FR = (
 # lower case, joined by hyphens or particles, never a stop word at the end.
 _TOWN_WORD = r"(?:(?-i:[A-ZÀ-Ýa-zà-ÿ])[\w'’]*(?:-[\w'’]+)*)"
 _TOWN_PARTICLE = r"(?:(?i:sur|sous|de|du|des|la|le|les|en|lès|lez|d['’]|l['’]))"
+# Words that end a town typed in lower case ("63570 sainte édouard pour le").
+_NOT_TOWN = r"(?:pour|par|et|ou|à|a|au|aux|le|la|les|du|des|de|dans|avec|chez|qui|que)"
 _POSTAL_TOWN = (
     r"(?:,?[ \u00a0]+(?:0[1-9]|[1-8][0-9]|9[0-8])[0-9]{3}[ \u00a0]+"
     rf"(?!(?:{_TOWN_PARTICLE})\b){_TOWN_WORD}"
-    rf"(?:[ \u00a0]+(?:{_TOWN_PARTICLE}[ \u00a0]*)?(?-i:[A-ZÀ-Ý])[\w'’]*(?:-[\w'’]+)*)*"
+    rf"(?:[ \u00a0]+(?:{_TOWN_PARTICLE}[ \u00a0]*)?(?-i:[A-ZÀ-Ý])[\w'’]*(?:-[\w'’]+)*"
+    rf"|[ \u00a0]+(?!{_NOT_TOWN}\b)(?-i:[a-zà-ÿ])[\w'’]*(?:-[\w'’]+)*){{0,3}}"
     rf"(?:[ \u00a0]+(?i:cedex)(?:[ \u00a0]+[0-9]{{1,2}})?)?)"
 )
 

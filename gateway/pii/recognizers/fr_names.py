@@ -32,7 +32,7 @@ from gateway.pii.recognizers.names import NOT_NAMES, TITLE_WORDS
 
 # Words, letters joined by hyphens or apostrophes ("Jean-Luc", "N'Diaye"), and
 # the punctuation between them, which ends or separates names.
-_TOKEN = regex.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*|\S")
+_TOKEN = regex.compile(r"[^\s@]+@[^\s@]+|[^\W\d_]+(?:[-'’][^\W\d_]+)*|\S")
 _VOWELS = frozenset("AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜ")
 _CONSONANT_RUN = regex.compile(r"[^AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜ]{3,}")
 _ROLES = frozenset(
@@ -54,6 +54,7 @@ _TITLES = frozenset(w.rstrip(".") for w in TITLE_WORDS) | {"m"}
 _LOWER_TITLES = frozenset({"mme", "mlle", "madame", "monsieur", "dr", "docteur"})
 _STOP = frozenset(FR_STOP_WORDS) | NOT_NAMES
 _EMAIL = regex.compile(r"\S+@\S+")
+_ELISION = regex.compile(r"['’]")
 # Scores: cued names are the surest; a head-of-text name or a lone word in
 # capitals rests on shape alone, just over the threshold.
 CUED, HEAD, CAPITALS = 0.7, 0.6, 0.55
@@ -71,7 +72,7 @@ class _Word:
 
     @property
     def is_word(self) -> bool:
-        return self.text[0].isalpha()
+        return self.text[0].isalpha() and "@" not in self.text
 
 
 class FrenchNameRecognizer(TextRecognizer):
@@ -112,7 +113,7 @@ class FrenchNameRecognizer(TextRecognizer):
         """Where a name would start after a title or a role, and which cue."""
         word = words[index].text
         # "l'enfant", "l'usager": the role is the word after the elision.
-        lower = regex.split(r"['’]", word.lower())[-1]
+        lower = _ELISION.split(word.lower())[-1]
         title = lower in _TITLES and (word[0].isupper() or lower in _LOWER_TITLES)
         if not (title or lower in _ROLES):
             return None
@@ -131,21 +132,36 @@ class FrenchNameRecognizer(TextRecognizer):
     def _head(
         self, text: str, words: list[_Word], index: int
     ) -> Iterator[tuple[int, int, float]]:
-        parts = 0
-        while parts < 2 and index < len(words):
-            group = self._group(words, index, mode=_HEAD)
-            after = index + len(group)
-            if not group or not self._ends_a_header(text, words, group, after):
-                return
-            if not self._head_group_is_a_name(group):
-                return
-            for word in group:
+        """A note's opening name: "Dupont Jean , 78 ans", "Pedron, Ekrem, 8/07/76".
+
+        A comma after a one-word first part must lead to digits, an e-mail or
+        a second name part: "Bjr, Le code postal..." opens a message.
+        """
+        first = self._head_part(words, index)
+        if not first:
+            return
+        after = index + len(first)
+        parts = [first]
+        if after < len(words) and words[after].text == ",":
+            nxt = after + 1
+            if not self._closes_a_header(text, words, nxt):
+                second = self._head_part(words, nxt)
+                after = nxt + len(second)
+                if second and self._closes_a_header(text, words, after):
+                    parts.append(second)
+                elif len(first) < 2:
+                    # One word then a comma is as often a greeting ("Bjr,");
+                    # two ("DUPONT Jean, hospitalisé...") read as a name.
+                    return
+        elif not self._closes_a_header(text, words, after, first):
+            return
+        for part in parts:
+            for word in part:
                 yield word.start, word.end, HEAD
-            parts += 1
-            if after < len(words) and words[after].text == ",":
-                index = after + 1
-            else:
-                return
+
+    def _head_part(self, words: list[_Word], index: int) -> list[_Word]:
+        group = self._group(words, index, mode=_HEAD)
+        return group if group and self._head_group_is_a_name(group) else []
 
     def _head_group_is_a_name(self, group: list[_Word]) -> bool:
         """Capitalised words, or words the dictionary lacks; not plain prose."""
@@ -157,20 +173,31 @@ class FrenchNameRecognizer(TextRecognizer):
         ]
         return not lower_known or bool(unknown)
 
-    def _ends_a_header(
-        self, text: str, words: list[_Word], group: list[_Word], index: int
+    def _closes_a_header(
+        self,
+        text: str,
+        words: list[_Word],
+        index: int,
+        group: list[_Word] | None = None,
     ) -> bool:
+        """Whether a head name may end here: the end, digits, a bracket, an e-mail.
+
+        A comma closes it only when one of those follows the comma.
+        """
         if index >= len(words):
             return True
         nxt = words[index]
-        if nxt.text in {",", "(", ";"} or nxt.text[0].isdigit():
+        if nxt.text in {"(", ";"} or nxt.text[0].isdigit():
             return True
         if _EMAIL.match(text, nxt.start):
             return True
+        if nxt.text == ",":
+            return group is None and self._closes_a_header(text, words, index + 1)
         # "mavoungou bouanga cecile Admission en...": lower-case words no
         # dictionary holds, then a capital where the note goes on.
         return (
-            nxt.text[0].isupper()
+            group is not None
+            and nxt.text[0].isupper()
             and all(w.text.islower() for w in group)
             and all(w.text not in self._known for w in group)
         )
@@ -213,11 +240,13 @@ class FrenchNameRecognizer(TextRecognizer):
             return not (known and len(word) < 4)
         if word[0].isupper():
             # After a title anything capitalised is the name ("Mme Modeste");
-            # elsewhere a dictionary word capitalised opens a sentence.
+            # elsewhere a dictionary word capitalised opens a sentence, unless
+            # a surname in capitals follows ("Usager Troupe RAMON").
             return (
                 (mode == _CUED and first)
                 or not known
                 or self._before_a_break(words, index)
+                or self._before_capitals(words, index)
             )
         if mode == _AFTER_COMMA:
             # "meric, lorene ,": a first name in lower case closes its part;
@@ -227,6 +256,12 @@ class FrenchNameRecognizer(TextRecognizer):
             return True
         # "Mme krajewski patrice ,": a known word closing a cued name.
         return not first and self._before_a_break(words, index)
+
+    def _before_capitals(self, words: list[_Word], index: int) -> bool:
+        if index + 1 >= len(words):
+            return False
+        nxt = words[index + 1].text
+        return len(nxt) > 2 and nxt.isupper() and nxt.lower() not in self._known
 
     @staticmethod
     def _before_a_break(words: list[_Word], index: int) -> bool:

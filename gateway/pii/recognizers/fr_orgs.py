@@ -38,9 +38,13 @@ _SENT = (
     r"admise?s?|orientée?s?|transférée?s?|hospitalisée?s?|adressée?s?|suivie?s?"
     r"|soignée?s?|opérée?s?"
 )
-# The place after a verb of care: "admise à l'bct", "orienté vers l'Necker".
+# The place after a verb of care ("admise à l'bct", "orienté vers l'Necker")
+# or after a hospital's department ("Service de cardiologie de l'PAUL BROUSSE").
+_UNIT = r"service|unité|unite|pôle|pole|département|departement"
 _SENT_TO = regex.compile(
-    rf"(?i:\b(?:{_SENT})[ \u00a0]+(?:à|a|au|aux|vers|dans|par)[ \u00a0]+"
+    rf"(?i:(?:\b(?:{_SENT})[ \u00a0]+(?:à|a|au|aux|vers|dans|par)"
+    rf"|\b(?:{_UNIT})[ \u00a0]+(?:de|d['’]|des)[ \u00a0]*[\p{{Ll}}\-]+[ \u00a0]+"
+    r"(?:de|du|des|d['’]))[ \u00a0]*"
     r"(?:l['’]|la[ \u00a0]+|le[ \u00a0]+)?)"
     rf"(?P<name>{_NAME_WORD}(?:[ \u00a0]+{_NAME_WORD}){{0,3}}"
     r"|[a-zà-ÿ]{2,}(?![\w'’]))"
@@ -67,7 +71,13 @@ class FrenchOrganizationRecognizer(TextRecognizer):
                 continue  # "admis aux urgences", "orientée vers domicile"
             if name.split()[0].lower().rstrip(".") in TITLE_WORDS:
                 continue  # "suivi par le Dr DUDT": a person, found as one
-            results.append(found(self, "ORGANIZATION", *match.span("name"), 0.6))
+            words = list(_WORD_SPAN.finditer(name))
+            while len(words) > 1 and self._sentence_word(words[-1][0]):
+                words.pop()  # "l'PAUL BROUSSE Saturation en O2"
+            end = match.start("name") + words[-1].end()
+            # The sentence says it is a place: surer than NER reading "Léopold
+            # Bellan" as a person.
+            results.append(found(self, "ORGANIZATION", match.start("name"), end, 0.9))
         return results
 
     def _name_end(self, match: regex.Match[str]) -> int | None:

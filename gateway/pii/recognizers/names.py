@@ -56,7 +56,8 @@ m. mm. mme mmes mlle melle monsieur madame mademoiselle me maître dr docteur pr
 professeur mr mrs ms miss mx prof sir madam dear
 """
 _NOT_NAMES_TEXT = """
-a about account alerte all an appeler appelez bien bon bonjour bonne bonsoir
+a about account alerte all an appeler appelez bien bjr bon bonjour bonne bonsoir
+bsr slt
 call calling car cdlt cdt ce cette client cliente clients code commande contact
 contactez cordialement customer dimanche donc elle envoyez et everyone friday
 happy hello here hi ht i iban il it je jeudi journée just la le les livraison
@@ -121,6 +122,8 @@ class CuedPersonRecognizer(TextRecognizer):
         for match in self._pattern.finditer(text):
             start, end = trim_name(text, match.start("name"), match.end("name"))
             end = self._without_sentence_words(text, start, end)
+            if start < end and self._known_word_alone(text[start:end]):
+                continue  # "Bonjour, Adresse de livraison": a word, not a name
             if start < end and _not_a_code_or_company(text[start:end]):
                 results.append(found(self, "PERSON", start, end, 0.7))
         for match in self._layout.finditer(text):
@@ -133,6 +136,9 @@ class CuedPersonRecognizer(TextRecognizer):
             if word not in NOT_NAMES and word not in STOP_WORDS:
                 results.append(found(self, "PERSON", *match.span("name"), 0.6))
         return results
+
+    def _known_word_alone(self, name: str) -> bool:
+        return " " not in name and name.lower() in self._known
 
     def _without_sentence_words(self, text: str, start: int, end: int) -> int:
         words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]

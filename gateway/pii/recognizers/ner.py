@@ -26,8 +26,9 @@ from gateway.pii.recognizers.names import (
 # A date worth keeping names a day, a month or a year, or a clock time:
 # "two weeks", "Monday" or "last year" point at no one.
 _CALENDAR = regex.compile(
-    r"[0-9]{4}|[0-9]{1,2}[/.:h-][0-9]{1,2}|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug"
-    r"|sep|oct|nov|dec)[a-z]*\.?(?![a-z]))"
+    r"(?<![0-9])(?:1[89]|20)[0-9]{2}(?![0-9])|(?<![0-9])[0-9]{1,2}[/.:h-][0-9]{1,2}"
+    r"(?![0-9])|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+    r"(?![a-z]))"
 )
 _EDGE_WORDS = NOT_NAMES | STOP_WORDS | {"the"}
 _NON_SPACE = regex.compile(r"\S+")
@@ -96,7 +97,14 @@ class CleanNerRecognizer(SpacyRecognizer):
         return bool(unknown) or not self._known
 
 
+_EDGE_MARKS = ".,;:!?()[]\"'’"
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[end - 1] in _EDGE_MARKS:
+        end -= 1  # "Oakwood Furniture:"
+    while start < end and text[start] in _EDGE_MARKS:
+        start += 1
     words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]
     while words and _bare(text, words[0]) in _EDGE_WORDS:
         words.pop(0)

@@ -274,3 +274,15 @@ def test_a_domain_is_a_url_but_not_a_file_or_an_initial(
     assert [v for k, v in _found(analyzer, text) if k == "URL"] == [
         "dupont-plomberie.fr"
     ]
+
+
+def test_no_recognizer_of_ours_takes_a_presidio_class_name(
+    analyzer: PiiAnalyzer,
+) -> None:
+    # Presidio finds its default recognizers by class name among every
+    # subclass loaded: a namesake of ours would replace its own.
+    from presidio_analyzer import predefined_recognizers
+
+    theirs = {n for n in dir(predefined_recognizers) if n.endswith("Recognizer")}
+    ours = {type(r).__name__ for r in analyzer.engine.registry.recognizers}
+    assert not ours & theirs - {"IpRecognizer", "UsSsnRecognizer"}
