@@ -34,12 +34,17 @@ def test_detection_works_with_the_network_unreachable(
     texts = [
         "Écrivez à marie.dupont@orange.fr ou appelez Marie Dupont au 06 12 34 56 78.",
         "Hello, my name is John Smith, mail john.smith@example.co.uk.",
+        # No cue word here: only the English NER model finds these.
+        "Sarah Connor moved to Denver last May and now works for Acme Corp.",
     ]
+    assert analyzer.nlp.has_ner("fr")
+    assert analyzer.nlp.has_ner("en")
     found = analyzer.analyze_batch(texts)
     types = [{s.entity_type for s in spans} for spans in found]
     assert types == [
         {"EMAIL_ADDRESS", "PERSON", "PHONE_NUMBER"},
         {"EMAIL_ADDRESS", "PERSON"},
+        {"PERSON", "LOCATION", "DATE_TIME", "ORGANIZATION"},
     ]
 
 
@@ -174,3 +179,40 @@ def test_nothing_in_nothing_out(analyzer: PiiAnalyzer) -> None:
         analyzer.redact_batch(["rien à signaler"])[0],
     ]
     assert analyzer.redact_batch(["rien à signaler"])[0].entity_types == ()
+
+
+def _ner_found(analyzer: PiiAnalyzer, text: str, language: str) -> set[tuple[str, str]]:
+    spans = analyzer.analyze_batch([text], language)[0]
+    return {(s.entity_type, text[s.start : s.end]) for s in spans}
+
+
+def test_english_ner_places_organisations_and_dates(analyzer: PiiAnalyzer) -> None:
+    found = _ner_found(
+        analyzer,
+        "I work at Acme Corp in Denver since March 2019. Order 8062965 is late.",
+        "en",
+    )
+    assert {
+        ("ORGANIZATION", "Acme Corp"),
+        ("LOCATION", "Denver"),
+        ("DATE_TIME", "March 2019"),
+    } <= found
+    # An order number is no year, a duration no date.
+    assert not any("8062965" in value for _, value in found)
+    assert not any(
+        kind == "DATE_TIME"
+        for kind, _ in _ner_found(analyzer, "It took two weeks.", "en")
+    )
+
+
+def test_french_ner_keeps_places_and_drops_headings(analyzer: PiiAnalyzer) -> None:
+    found = _ner_found(
+        analyzer, "Mme Durand travaille chez Renault à Boulogne-Billancourt.", "fr"
+    )
+    assert {
+        ("PERSON", "Durand"),
+        ("ORGANIZATION", "Renault"),
+        ("LOCATION", "Boulogne-Billancourt"),
+    } <= found
+    heading = "Situation financière Ictère résolutif Orientation vers un bilan"
+    assert _ner_found(analyzer, heading, "fr") == set()

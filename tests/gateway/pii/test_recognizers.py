@@ -138,6 +138,19 @@ FOUND_EN = [
     ("DOB: 03/12/1985", "DATE_OF_BIRTH", "03/12/1985"),
     ("Order 4402 shipped on 03/12/2024.", "DATE_TIME", "03/12/2024"),
     ("SSN 536-90-4399 on file", "US_SSN", "536-90-4399"),
+    ("my social security number is 536904399.", "US_SSN", "536904399"),
+    ("Postcode: EH1 1NA, thanks", "POSTAL_CODE", "EH1 1NA"),
+    ("my zip code is 02174.", "POSTAL_CODE", "02174"),
+    (
+        "I moved to 7291 Church Rd, San Diego, CA 92136 in May",
+        "STREET_ADDRESS",
+        "7291 Church Rd, San Diego, CA 92136",
+    ),
+    (
+        "new address: 135 Elm Street, York YO1 8WH.",
+        "STREET_ADDRESS",
+        "135 Elm Street, York YO1 8WH",
+    ),
     ("see https://example.com/u/jsmith.", "URL", "https://example.com/u/jsmith"),
     ("date of birth 12 March 1985", "DATE_OF_BIRTH", "12 March 1985"),
     (f"card {CARD}", "CREDIT_CARD", CARD),
@@ -157,6 +170,9 @@ def test_english_entity_is_found(
     "text",
     [
         "This is Customer Service speaking.",
+        "order 80629 shipped",  # five digits, no zip word: an order
+        "ticket 536904399 closed",  # nine digits, no SSN word
+        "SSN 666-12-3456",  # no area 666: stdnum says so
         "The parcel weighs 12 kg and costs 45.90 USD.",
     ],
 )
