@@ -22,7 +22,9 @@ from pathlib import Path
 
 from bench.pii_metrics import GoldSpan, LabelledText
 
-EDS_DIR = Path(os.environ.get("PII_EDS_DIR", "/work/shared/data/pii/eds-pseudo"))
+# shared/ lies beside the repository (as on CI), unless told otherwise.
+_BESIDE = Path(__file__).resolve().parents[2] / "shared" / "data" / "pii" / "eds-pseudo"
+EDS_DIR = Path(os.environ.get("PII_EDS_DIR", str(_BESIDE)))
 # Our split names: "tune" is the split we may tune on, "holdout" the other.
 EDS_FILES = {
     "tune": "public_small_train_data.jsonl",
