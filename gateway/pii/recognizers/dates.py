@@ -4,8 +4,9 @@ A date next to other facts (an admission, a contract, a visit) singles a
 person out, so every calendar date is DATE_TIME, in every written form: digits
 ("13/09/2020", "13-8-91", "22.10.2027", ISO), words ("5 JUIN 1940", "le 3
 juin", "juin 2019", "Mar, 13 Novembre 2046", "May 5th, 1990"), a clock time
-written right after the date ("18/02/2019 16:34"). A clock time alone ("à
-10h00") is not kept: by itself it points at no one.
+written right after the date ("18/02/2019 16:34"). In English a clock time
+alone ("at 5:45pm") counts too, as English NER and OntoNotes count it; in
+French it does not ("arrivé à 10h00"), as French clinical annotation has it.
 
 The same shapes are DATE_OF_BIRTH when a birth word comes before them ("née
 le", "DOB"): that recognizer scores under the threshold without context, and
@@ -89,10 +90,21 @@ def _en_words() -> str:
     return rf"(?i:\b(?:{month_first}|{day_first}|{month_year})(?![\w]))"
 
 
-def _patterns(words: str, *, month_first: bool, score: float) -> list[Pattern]:
+# English clock times alone ("at 5:45pm", "between 10am and 1pm", "15:15"):
+# English NER reads them as TIME, and OntoNotes counts them as entities.
+# French clinical annotation does not count a time without its date.
+_CLOCK_EN = (
+    r"(?i:\b(?:[01]?[0-9]|2[0-3])(?::[0-5][0-9])?[ \u00a0]?[ap]\.?m\.?(?![\w])"
+    r"|(?<![0-9:.])(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?![0-9:]))"
+)
+
+
+def _patterns(words: str, *, english: bool, score: float, clock: bool) -> list[Pattern]:
     numeric = [Pattern("date_dmy", _NUMERIC_DMY + f"{_TIME}?", score)]
-    if month_first:
+    if english:
         numeric.append(Pattern("date_mdy", _NUMERIC_MDY + f"{_TIME}?", score))
+    if english and clock:
+        numeric.append(Pattern("clock_time", _CLOCK_EN, score))
     return [
         *numeric,
         Pattern("date_iso", _ISO + f"{_TIME}?", score),
@@ -137,8 +149,9 @@ class CalendarDateRecognizer(PatternRecognizer):
             supported_language=supported_language,
             patterns=_patterns(
                 _en_words() if english else _fr_words(),
-                month_first=english,
+                english=english,
                 score=WEAK if birth else DATE_SCORE,
+                clock=not birth,
             ),
             context=BIRTH_CONTEXT[supported_language] if birth else [],
         )

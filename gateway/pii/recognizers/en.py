@@ -113,7 +113,8 @@ class UsSocialSecurityRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Stdnum's rules: no 000, 666 or 9xx area, no 00 group, no 0000 serial."""
-        return None if ssn.is_valid(pattern_text.replace(".", "-")) else False
+        digits = "".join(c for c in pattern_text if c.isdigit())
+        return None if ssn.is_valid(digits) else False
 
 
 def english_only() -> list[PatternRecognizer]:

@@ -30,7 +30,14 @@ _CALENDAR = regex.compile(
     r"(?![0-9])|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
     r"(?![a-z]))"
 )
-_EDGE_WORDS = NOT_NAMES | STOP_WORDS | {"the"}
+# A word holding letters and digits is a reference, a SKU or a BIC.
+_CODE = regex.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w-]+\b")
+# "Social Security number", "Customer no.": a label for an identifier, not an
+# organisation or a place.
+_LABEL_AFTER = regex.compile(r"\s+(?i:number|no\.|num[ée]ro|n°|#|id\b|code\b)")
+# Words of salutations and forms glued to NER spans: "Dear Customer Services".
+_GENERIC = frozenset({"customer", "customers", "services", "service", "bic", "swift"})
+_EDGE_WORDS = NOT_NAMES | STOP_WORDS | _GENERIC | {"the"}
 _NON_SPACE = regex.compile(r"\S+")
 
 
@@ -64,8 +71,11 @@ class CleanNerRecognizer(SpacyRecognizer):
             else:
                 result.start, result.end = _trim(text, result.start, result.end)
                 span = text[result.start : result.end]
-                # "Mer 13 Décembre 2000 Démarches": a date the model took in.
+                # "Mer 13 Décembre 2000 Démarches": a date the model took in;
+                # "SKU-47768-K", "Invoice INV-571564": codes, not names.
                 keep = bool(span) and not _CALENDAR.search(span)
+                keep = keep and not _CODE.search(span)
+                keep = keep and not _LABEL_AFTER.match(text, result.end)
                 keep = keep and self._a_proper_name(span)
             if keep:
                 kept.append(result)

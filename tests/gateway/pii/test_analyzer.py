@@ -197,7 +197,14 @@ def test_english_ner_places_organisations_and_dates(analyzer: PiiAnalyzer) -> No
         ("LOCATION", "Denver"),
         ("DATE_TIME", "March 2019"),
     } <= found
-    # An order number is no year, a duration no date.
+    # An order number is no year, a duration no date, a code no organisation.
+    codes = (
+        "Dear Customer Services, Invoice INV-571564 and SKU-47768-K: see BIC ADCMGBM1."
+    )
+    assert _ner_found(analyzer, codes, "en") == set()
+    assert ("ORGANIZATION", "Social Security") not in _ner_found(
+        analyzer, "Social Security number 536-90-4399 is on the W-9.", "en"
+    )
     assert not any("8062965" in value for _, value in found)
     assert not any(
         kind == "DATE_TIME"

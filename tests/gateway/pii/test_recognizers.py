@@ -139,6 +139,9 @@ FOUND_EN = [
     ("Order 4402 shipped on 03/12/2024.", "DATE_TIME", "03/12/2024"),
     ("SSN 536-90-4399 on file", "US_SSN", "536-90-4399"),
     ("my social security number is 536904399.", "US_SSN", "536904399"),
+    ("My SSN is 451 02 9744. Thanks", "US_SSN", "451 02 9744"),
+    ("it arrived this morning at 5:45pm: broken", "DATE_TIME", "5:45pm"),
+    ("callback on July 1, 2024 at 15:15", "DATE_TIME", "15:15"),
     ("Postcode: EH1 1NA, thanks", "POSTAL_CODE", "EH1 1NA"),
     ("my zip code is 02174.", "POSTAL_CODE", "02174"),
     (
