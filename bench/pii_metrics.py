@@ -48,7 +48,7 @@ CLASSES: tuple[str, ...] = (
     "ids",
 )
 # Our entity types (gateway.policy.models.PII_ENTITIES, plus the corpus's older
-# FR_POSTAL_CODE and MEDICAL_ID, a hospital's patient or stay number, which we
+# FR_POSTAL_CODE and PATIENT_ID, a hospital's patient or stay number, which we
 # do not detect) to their class. A type missing here keeps its own name.
 CLASS_OF: dict[str, str | None] = {
     "PERSON": "person",
@@ -70,7 +70,7 @@ CLASS_OF: dict[str, str | None] = {
     "FR_SIREN": "ids",
     "FR_SIRET": "ids",
     "FR_VAT": "ids",
-    "MEDICAL_ID": "ids",
+    "PATIENT_ID": "ids",
 }
 # Plain Presidio's types (default recognizers and its spaCy NER mapping). NRP
 # (nationality, religious or political group) and AGE are dropped (None): no

@@ -7,7 +7,7 @@ outside the repository: `EDS_DIR`, or the environment variable PII_EDS_DIR.
 Nothing else from that project (its generated set, its templates) is read.
 
 Their labels become our entity types (`EDS_TYPES`); IPP and NDA, a hospital's
-patient and stay numbers, become MEDICAL_ID, a type we do not detect but which
+patient and stay numbers, become PATIENT_ID, a type we do not detect but which
 is personal data, so it counts against recall.
 
 `parse_eds` is pure (lines in, texts out); `load_eds` reads a file.
@@ -30,7 +30,7 @@ EDS_FILES = {
     "tune": "public_small_train_data.jsonl",
     "holdout": "public_small_dev_data.jsonl",
 }
-MEDICAL_ID = "MEDICAL_ID"
+PATIENT_ID = "PATIENT_ID"
 EDS_TYPES: dict[str, str] = {
     "NOM": "PERSON",
     "PRENOM": "PERSON",
@@ -43,8 +43,8 @@ EDS_TYPES: dict[str, str] = {
     "VILLE": "LOCATION",
     "HOPITAL": "ORGANIZATION",
     "SECU": "FR_NIR",
-    "IPP": MEDICAL_ID,
-    "NDA": MEDICAL_ID,
+    "IPP": PATIENT_ID,
+    "NDA": PATIENT_ID,
 }
 
 

@@ -73,6 +73,7 @@ PII_ENTITIES: tuple[str, ...] = (
     "IBAN_CODE",
     "CREDIT_CARD",
     "US_SSN",
+    "PATIENT_ID",
     "FR_NIR",
     "FR_SIREN",
     "FR_SIRET",

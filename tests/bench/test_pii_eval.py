@@ -19,7 +19,7 @@ from bench.pii_metrics import (
     token_score,
     tokens,
 )
-from bench.pii_sets import EDS_FILES, EDS_TYPES, MEDICAL_ID, load_eds, parse_eds
+from bench.pii_sets import EDS_FILES, EDS_TYPES, PATIENT_ID, load_eds, parse_eds
 from gateway.policy.models import PII_ENTITIES
 
 
@@ -65,7 +65,7 @@ def test_parse_eds_maps_labels_and_sorts_spans():
         span("PERSON", 11, 15),
         span("DATE_OF_BIRTH", 24, 31),
         span("DATE_TIME", 40, 50),
-        span(MEDICAL_ID, 56, 66),
+        span(PATIENT_ID, 56, 66),
     )
     assert [text[s.start : s.end] for s in item.entities] == [
         "Dupont",
@@ -89,11 +89,11 @@ def test_eds_labels_map_to_our_types_and_classes():
         "VILLE": "LOCATION",
         "HOPITAL": "ORGANIZATION",
         "SECU": "FR_NIR",
-        "IPP": MEDICAL_ID,
-        "NDA": MEDICAL_ID,
+        "IPP": PATIENT_ID,
+        "NDA": PATIENT_ID,
     }
     # Hospital numbers are personal data we do not detect: they count as ids.
-    assert CLASS_OF[MEDICAL_ID] == "ids"
+    assert CLASS_OF[PATIENT_ID] == "ids"
     assert {CLASS_OF[t] for t in EDS_TYPES.values()} <= set(CLASSES)
 
 

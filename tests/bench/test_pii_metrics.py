@@ -451,8 +451,10 @@ ACCEPTED = {
 def test_corpus_types_are_the_policy_entities():
     from gateway.policy.models import PII_ENTITIES
 
-    assert set(PII_ENTITIES) == FR_TYPES | EN_TYPES
-    assert set(VALIDATORS) == set(PII_ENTITIES)
+    # Customer-service texts hold no hospital patient numbers: that type is
+    # scored on eds-pseudo's labels (IPP, NDA), not on our corpus.
+    assert set(PII_ENTITIES) - {"PATIENT_ID"} == FR_TYPES | EN_TYPES
+    assert set(VALIDATORS) == FR_TYPES | EN_TYPES
 
 
 @pytest.mark.parametrize("kind", sorted(REJECTED))

@@ -19,6 +19,7 @@ from gateway.pii.recognizers.fr_orgs import FrenchOrganizationRecognizer
 from gateway.pii.recognizers.generic import (
     CardRecognizer,
     CountryIbanRecognizer,
+    CuedIdentifierRecognizer,
     DomainUrlRecognizer,
     OfflineEmailRecognizer,
     RegionPhoneRecognizer,
@@ -42,6 +43,7 @@ def shared(language: str) -> list[EntityRecognizer]:
         DomainUrlRecognizer(language),
         # A US social security number can turn up in either language's text.
         UsSocialSecurityRecognizer(language),
+        CuedIdentifierRecognizer(language),
         *date_recognizers(language),
     ]
 

@@ -341,3 +341,53 @@ class DomainUrlRecognizer(TextRecognizer):
                 score = 0.6 if explicit else 0.5
                 results.append(found(self, "URL", *match.span(), score))
         return results
+
+
+# Identifiers a form or a note names: whatever the digits, the label says what
+# they are. A social security number whose key does not check is still one
+# (a typo, or a number from before a change); a hospital's patient (IPP) or
+# stay (NDA) number, a medical record number, single a patient out.
+_NIR_CUE = (
+    r"sécu|secu|sécurité\s+sociale|securite\s+sociale|nir|insee|nss"
+    r"|n°\s*ss|no\s*ss|numéro\s+ss|social\s+security(?:\s+number)?|ssn"
+)
+_PATIENT_CUE = (
+    r"ipp|nda|nip|n°\s*(?:de\s+)?dossier|dossier\s*n°|n°\s*(?:de\s+)?patient"
+    r"|numéro\s+(?:de\s+)?(?:dossier|patient|séjour|sejour)|mrn"
+    r"|patient\s+(?:id|number|no\.?)|medical\s+record\s+(?:number|no\.?)"
+)
+_AFTER_CUE = r"(?:\s*(?:n°|no\.?|number|numéro|:|#|=|-)\s*|\s+){1,3}"
+_CUED_NIR = regex.compile(
+    rf"(?i:\b(?:{_NIR_CUE}))\b{_AFTER_CUE}"
+    r"(?P<id>[1-478](?:[ \u00a0.]?[0-9AB]){12}(?:[ \u00a0.]?[0-9]{2})?)(?![0-9])"
+)
+_CUED_PATIENT = regex.compile(
+    rf"(?i:\b(?:{_PATIENT_CUE}))\b{_AFTER_CUE}"
+    r"(?P<id>(?-i:[A-Z]{0,3})[0-9](?:[0-9 \-/]{3,18})[0-9])(?![0-9])"
+)
+
+
+class CuedIdentifierRecognizer(TextRecognizer):
+    """Numbers a label names as a social security or a patient number.
+
+    Checksummed readings (FR_NIR, US_SSN) keep priority where the key checks;
+    this one takes the rest, on the word of the label alone.
+    """
+
+    def __init__(self, supported_language: str) -> None:
+        super().__init__(
+            "PATIENT_ID", f"CuedIdentifierRecognizer_{supported_language}",
+            supported_language,
+        )  # fmt: skip
+        self.supported_entities = ["PATIENT_ID", "FR_NIR"]
+
+    def find(self, text: str) -> list[RecognizerResult]:
+        """Labelled social security and patient numbers."""
+        results = [
+            found(self, "FR_NIR", *m.span("id"), 0.6) for m in _CUED_NIR.finditer(text)
+        ]
+        results += [
+            found(self, "PATIENT_ID", *m.span("id"), 0.6)
+            for m in _CUED_PATIENT.finditer(text)
+        ]
+        return results

@@ -103,8 +103,8 @@ def test_structured_values_are_checked_without_spacy(
 def test_structured_check_of_an_unknown_entity_is_an_error(
     analyzer: PiiAnalyzer,
 ) -> None:
-    with pytest.raises(ValueError, match="no recognizer for FR_NIR in language en"):
-        analyzer.check_structured("FR_NIR", "x", "en")
+    with pytest.raises(ValueError, match="no recognizer for FR_SIRET in language en"):
+        analyzer.check_structured("FR_SIRET", "x", "en")
 
 
 @pytest.mark.parametrize("with_ner", [True, False])

@@ -79,6 +79,11 @@ FOUND_FR = [
     ("je m'appelle Marie Dupont", "PERSON", "Marie"),
     ("je m'appelle Marie Dupont", "PERSON", "Dupont"),
     ("Mme Lefebvre a rappelé", "PERSON", "Lefebvre"),
+    # A labelled number is one whatever its digits: a NIR whose key fails, a
+    # hospital's patient (IPP) or stay (NDA) number.
+    ("n° sécu 1 84 12 76 451 089 46", "FR_NIR", "1 84 12 76 451 089 46"),
+    ("IPP : 8001234567, vu ce jour", "PATIENT_ID", "8001234567"),
+    ("NDA 123456789", "PATIENT_ID", "123456789"),
 ]
 
 
@@ -93,7 +98,7 @@ NOT_PII_FR = [
     "commande 732829321 expédiée",  # nine digits, no SIREN context, bad Luhn
     f"référence produit {SIREN}",  # a valid SIREN shape, but no context word
     "montant 75002 points fidélité",  # five digits, no address around them
-    f"NIR {NIR[:-2]}00",  # wrong key
+    f"référence {NIR[:-2]}00",  # a NIR's shape, wrong key, no label
     "IBAN FR76 3000 6000 0112 3456 7890 188",  # wrong check digits
     "carte 4970 1012 3456 7891",  # fails Luhn
     "TVA FR00732829320",  # wrong VAT key
