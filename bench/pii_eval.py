@@ -53,8 +53,7 @@ import logging
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -62,12 +61,6 @@ from pathlib import Path
 
 import spacy
 import spacy.cli
-import tldextract
-from presidio_analyzer import AnalyzerEngine
-from presidio_analyzer.nlp_engine import NlpEngineProvider
-from presidio_analyzer.recognizer_registry.recognizers_loader_utils import (
-    RecognizerListLoader,
-)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -87,6 +80,7 @@ from bench.pii_metrics import (
     token_score,
 )
 from bench.pii_sets import EDS_DIR, load_eds
+from bench.plain_presidio import presidio_engine, stay_offline
 from gateway.pii.analyzer import PiiAnalyzer
 from gateway.policy.models import PiiPolicy
 
@@ -138,20 +132,6 @@ def _installed(model: str) -> str:
     return model
 
 
-def _never_download() -> None:
-    # Presidio's spaCy engine downloads a pipeline that is not installed.
-    def refuse(model: str, *_args: object, **_kwargs: object) -> None:
-        raise RuntimeError(f"refusing to download spaCy pipeline {model}")
-
-    spacy.cli.download = refuse  # type: ignore[assignment]
-
-
-def _offline_suffixes() -> None:
-    # Plain Presidio calls tldextract.extract, which downloads the list first.
-    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    tldextract.extract = offline  # type: ignore[assignment]
-
-
 def ours(model: str, language: str) -> Predict:
     """The gateway's analyzer, default policy, with `model` for `language`."""
     policy = PiiPolicy(
@@ -172,20 +152,7 @@ def ours(model: str, language: str) -> Predict:
 
 def plain_presidio(model: str, language: str) -> Predict:
     """Presidio out of the box: its default recognizers, analyze() per text."""
-    config = {
-        "nlp_engine_name": "spacy",
-        "models": [{"lang_code": language, "model_name": _installed(model)}],
-    }
-    engine_nlp = NlpEngineProvider(nlp_configuration=config).create_engine()
-    with _presidio_classes_only():
-        engine = AnalyzerEngine(nlp_engine=engine_nlp, supported_languages=[language])
-    foreign = [
-        type(r).__qualname__
-        for r in engine.registry.recognizers
-        if not type(r).__module__.startswith("presidio_analyzer")
-    ]
-    if foreign:
-        raise RuntimeError(f"plain Presidio would run non-Presidio {foreign}")
+    engine = presidio_engine({language: model})
 
     def predict(texts: list[str]) -> list[list[GoldSpan]]:
         return [
@@ -197,25 +164,6 @@ def plain_presidio(model: str, language: str) -> Predict:
         ]
 
     return predict
-
-
-@contextmanager
-def _presidio_classes_only() -> Iterator[None]:
-    """Presidio finds its default recognizers by class name among every subclass
-    of EntityRecognizer in the process: the gateway's own (its UrlRecognizer...)
-    would stand in for Presidio's. Inside this block it sees only its own."""
-    everything = RecognizerListLoader.get_all_existing_recognizers
-
-    def presidio_only(cls: type | None = None) -> set[type]:
-        return {
-            c for c in everything(cls) if c.__module__.startswith("presidio_analyzer")
-        }
-
-    RecognizerListLoader.get_all_existing_recognizers = staticmethod(presidio_only)  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        RecognizerListLoader.get_all_existing_recognizers = staticmethod(everything)  # type: ignore[method-assign]
 
 
 def _systems(language: str, models: Sequence[str]) -> list[System]:
@@ -420,8 +368,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Score every system on every requested set and print markdown tables."""
     args = _parse(argv)
     logging.disable(logging.WARNING)  # Presidio warns per unmapped NER label
-    _never_download()
-    _offline_suffixes()
+    stay_offline()
     print(_header(sys.argv[1:] if argv is None else list(argv)))
     splits = ["tune", "holdout"] if args.split == "both" else [args.split]
     languages = ["fr", "en"] if args.language == "both" else [args.language]

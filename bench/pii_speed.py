@@ -71,13 +71,8 @@ from pathlib import Path
 from typing import Any
 
 import spacy
-import tldextract
 from faker import Faker
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer
-from presidio_analyzer.nlp_engine import NlpEngineProvider
-from presidio_analyzer.recognizer_registry.recognizers_loader_utils import (
-    RecognizerListLoader,
-)
+from presidio_analyzer import AnalyzerEngine
 
 sys.path[:0] = [
     str(Path(__file__).resolve().parent),
@@ -85,6 +80,7 @@ sys.path[:0] = [
 ]
 from benchctx import bench_context, bench_partner  # noqa: E402
 from benchdata import batches, consent_event, people  # noqa: E402
+from plain_presidio import presidio_engine, require_installed, stay_offline  # noqa: E402
 
 from gateway.consent import service as consent_service  # noqa: E402
 from gateway.ingest.service import ingest  # noqa: E402
@@ -377,56 +373,6 @@ def structured_values(count: int, seed: int) -> list[tuple[str, str]]:
     return [(makers[n % 3][0], makers[n % 3][1]()) for n in range(count)]
 
 
-def require_models() -> None:
-    """Stop if a spaCy package is missing: Presidio would download it."""
-    missing = [name for name in MODELS.values() if not spacy.util.is_package(name)]
-    if missing:
-        raise SystemExit(
-            f"spaCy package(s) not installed: {', '.join(missing)}; "
-            "install them (see spacy-models.txt), they are never downloaded here"
-        )
-
-
-def plain_presidio() -> AnalyzerEngine:
-    """Presidio out of the box for French and English, same spaCy packages.
-
-    Presidio finds its default recognizers by class name among every
-    subclass of EntityRecognizer loaded in the process (a set: which one wins
-    varies by run), so a gateway class named like one of them (e.g.
-    DateRecognizer) can stand in for it or make the build fail: the search is
-    kept to Presidio's own classes, and checked.
-    """
-    require_models()
-    config = {
-        "nlp_engine_name": "spacy",
-        "models": [{"lang_code": k, "model_name": v} for k, v in MODELS.items()],
-    }
-    nlp = NlpEngineProvider(nlp_configuration=config).create_engine()
-    everything = RecognizerListLoader.get_all_existing_recognizers
-
-    def presidio_only(cls: type[EntityRecognizer] | None = None) -> set[type]:
-        return {c for c in everything(cls) if c.__module__.startswith("presidio_")}
-
-    RecognizerListLoader.get_all_existing_recognizers = staticmethod(presidio_only)
-    try:
-        engine = AnalyzerEngine(nlp_engine=nlp, supported_languages=list(MODELS))
-    finally:
-        RecognizerListLoader.get_all_existing_recognizers = staticmethod(everything)
-    foreign = [
-        type(r).__qualname__
-        for r in engine.registry.recognizers
-        if not type(r).__module__.startswith("presidio_")
-    ]
-    if foreign:
-        raise SystemExit(f"plain Presidio got non-Presidio recognizers: {foreign}")
-    return engine
-
-
-def offline_tldextract() -> None:
-    """Presidio's e-mail recognizer reads the bundled public-suffix snapshot."""
-    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-
 def timed_runs(
     systems: dict[str, Callable[[], Any]], runs: int
 ) -> dict[str, list[float]]:
@@ -686,15 +632,15 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=10)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    offline_tldextract()
-    require_models()
+    stay_offline()
+    require_installed(MODELS)
     ours = PiiAnalyzer(load_policies(ROOT / "policies").pii)
     command = shlex.join(["python", "bench/pii_speed.py", *sys.argv[1:]])
     if args.profile:
         print(f"command: `{command}`")
         profile(ours, args.texts, args.top)
         return
-    plain = plain_presidio()
+    plain = presidio_engine(MODELS)
     print(f"command: `{command}`")
     print(
         f"runs: {args.runs} timed (median shown) after 1 untimed pass per system; "

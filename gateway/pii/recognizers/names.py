@@ -7,7 +7,7 @@ A capitalised word or two after a cue is taken as a name; the cue is not part
 of the span.
 """
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 
 import regex
 from presidio_analyzer import RecognizerResult
@@ -160,10 +160,21 @@ def trim_name(text: str, start: int, end: int) -> tuple[int, int]:
     Returns:
         The new offsets; equal when nothing is left.
     """
+    return trim_words(text, start, end, lambda span: _word(text, span) in NOT_NAMES)
+
+
+def trim_words(
+    text: str, start: int, end: int, drop: Callable[[tuple[int, int]], bool]
+) -> tuple[int, int]:
+    """A span without the leading and trailing words (offsets) that `drop` says.
+
+    Returns:
+        The new offsets; equal when nothing is left.
+    """
     words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]
-    while words and _word(text, words[0]) in NOT_NAMES:
+    while words and drop(words[0]):
         words.pop(0)
-    while words and _word(text, words[-1]) in NOT_NAMES:
+    while words and drop(words[-1]):
         words.pop()
     if not words:
         return start, start

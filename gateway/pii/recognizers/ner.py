@@ -21,6 +21,7 @@ from gateway.pii.recognizers.names import (
     STOP_WORDS,
     looks_like_a_name,
     trim_name,
+    trim_words,
 )
 
 # A date worth keeping names a day, a month or a year, or a clock time:
@@ -38,7 +39,6 @@ _LABEL_AFTER = regex.compile(r"\s+(?i:number|no\.|num[ée]ro|n°|#|id\b|code\b)"
 # Words of salutations and forms glued to NER spans: "Dear Customer Services".
 _GENERIC = frozenset({"customer", "customers", "services", "service", "bic", "swift"})
 _EDGE_WORDS = NOT_NAMES | STOP_WORDS | _GENERIC | {"the"}
-_NON_SPACE = regex.compile(r"\S+")
 
 
 class CleanNerRecognizer(SpacyRecognizer):
@@ -115,14 +115,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
         end -= 1  # "Oakwood Furniture:"
     while start < end and text[start] in _EDGE_MARKS:
         start += 1
-    words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]
-    while words and _bare(text, words[0]) in _EDGE_WORDS:
-        words.pop(0)
-    while words and _bare(text, words[-1]) in _EDGE_WORDS:
-        words.pop()
-    if not words:
-        return start, start
-    return words[0][0], words[-1][1]
+    return trim_words(text, start, end, lambda span: _bare(text, span) in _EDGE_WORDS)
 
 
 def _bare(text: str, span: tuple[int, int]) -> str:
