@@ -28,7 +28,7 @@ from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP_WORDS
 
 from gateway.pii.lexicon import Dictionary
 from gateway.pii.recognizers.generic import TextRecognizer, found
-from gateway.pii.recognizers.names import NOT_NAMES, TITLE_WORDS
+from gateway.pii.recognizers.names import COMPANY_WORDS, NOT_NAMES, TITLE_WORDS
 
 # Words, letters joined by hyphens or apostrophes ("Jean-Luc", "N'Diaye"), and
 # the punctuation between them, which ends or separates names.
@@ -164,14 +164,26 @@ class FrenchNameRecognizer(TextRecognizer):
         return group if group and self._head_group_is_a_name(group) else []
 
     def _head_group_is_a_name(self, group: list[_Word]) -> bool:
-        """Capitalised words, or words the dictionary lacks; not plain prose."""
+        """Capitalised words, or words the dictionary lacks; not plain prose.
+
+        "trop decu," and "Bilan sanguin," open prose; "DDN" is an acronym;
+        "Entreprise Atelier Lumière" names a business.
+        """
+        if group[0].text.lower() in COMPANY_WORDS:
+            return False
         unknown = [w for w in group if w.text.lower() not in self._known]
         if len(group) == 1:
-            return bool(unknown) or group[0].text.isupper()
+            word = group[0].text
+            return (bool(unknown) or word.isupper()) and not (
+                word.isupper() and len(word) < 4
+            )
         lower_known = [
             w for w in group if w.text.islower() and w.text.lower() in self._known
         ]
-        return not lower_known or bool(unknown)
+        capital_unknown = [w for w in unknown if not w.text.islower()]
+        if lower_known:
+            return bool(capital_unknown)
+        return True
 
     def _closes_a_header(
         self,

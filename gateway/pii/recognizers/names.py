@@ -66,7 +66,7 @@ nous now numero numéro n° objet on order ou our par passe please pour pouvez
 quel quelle rappel rappelez ref regarding rib réf sales salut salutations
 samedi saturday sav service sincères siren siret so soirée sorry still sunday
 support team thank thanks that the this thursday ticket ttc tuesday tva un une
-urgent vendredi very voir vos votre vous vérifiez wednesday week-end writing
+urgent vendredi very voici voilà voir vos votre vous vérifiez wednesday week-end writing
 your
 """
 _COMPANY_TEXT = """
@@ -129,7 +129,10 @@ class CuedPersonRecognizer(TextRecognizer):
         for match in self._layout.finditer(text):
             start, end = trim_name(text, match.start("name"), match.end("name"))
             name = text[start:end]
-            if " " in name and _not_a_code_or_company(name):
+            # Layout alone is weak evidence: where a dictionary is at hand, one
+            # word at least must be no common word ("Électricité Services Plus").
+            common = self._known and all(w.lower() in self._known for w in name.split())
+            if " " in name and not common and _not_a_code_or_company(name):
                 results.append(found(self, "PERSON", start, end, 0.6))
         for match in self._informal.finditer(text):
             word = match["name"]
