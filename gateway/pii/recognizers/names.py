@@ -36,7 +36,7 @@ CUES = {
     "en": (
         r"my name is|my name's|i am|i'm|this is|name:|name is|full name:?|"
         r"signed|regards,|thanks,|thank you,|sincerely,|cheers,|"
-        r"customer:?|contact:?|attn:?|from:|agent:?|speak(?:ing)? (?:to|with)|"
+        r"customer:|contact:|attn:?|from:|agent:|speak(?:ing)? (?:to|with)|"
         r"spoke (?:to|with)|ask for|called|named|hi|hello|it['’]s|its|"
         r"made out to|addressed to|account of|cardholder name|on behalf of"
     ),
