@@ -141,7 +141,9 @@ class CuedPersonRecognizer(TextRecognizer):
         return results
 
     def _known_word_alone(self, name: str) -> bool:
-        return " " not in name and name.lower() in self._known
+        # "Hi, For verification...": a stop word is never a name alone.
+        alone = " " not in name
+        return alone and (name.lower() in STOP_WORDS or name.lower() in self._known)
 
     def _without_sentence_words(self, text: str, start: int, end: int) -> int:
         words = [m.span() for m in _NON_SPACE.finditer(text, start, end)]
