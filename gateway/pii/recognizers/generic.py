@@ -57,17 +57,21 @@ def found(
 
 
 class TextRecognizer(LocalRecognizer):
-    """One entity found by code of its own rather than one pattern, no NLP.
+    """Entities found by code of their own rather than one pattern, no NLP.
 
     For recognizers whose span or check a pattern cannot say alone (an IBAN
     ends where its country says); `find` is the only code each one adds.
     """
 
     def __init__(
-        self, entity: str, name: str, language: str, context: Sequence[str] = ()
+        self,
+        entity: str | Sequence[str],
+        name: str,
+        language: str,
+        context: Sequence[str] = (),
     ) -> None:
         super().__init__(
-            supported_entities=[entity],
+            supported_entities=[entity] if isinstance(entity, str) else list(entity),
             name=name,
             supported_language=language,
             context=list(context),
@@ -82,9 +86,9 @@ class TextRecognizer(LocalRecognizer):
         entities: list[str],
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
-        """Presidio's entry point: `find`, whatever was asked (one entity)."""
-        del entities, nlp_artifacts
-        return self.find(text)
+        """Presidio's entry point: `find`, kept to the entities asked for."""
+        del nlp_artifacts
+        return [r for r in self.find(text) if r.entity_type in entities]
 
     @abstractmethod
     def find(self, text: str) -> list[RecognizerResult]:
@@ -376,10 +380,10 @@ class CuedIdentifierRecognizer(TextRecognizer):
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(
-            "PATIENT_ID", f"CuedIdentifierRecognizer_{supported_language}",
+            ("PATIENT_ID", "FR_NIR"),
+            f"CuedIdentifierRecognizer_{supported_language}",
             supported_language,
-        )  # fmt: skip
-        self.supported_entities = ["PATIENT_ID", "FR_NIR"]
+        )
 
     def find(self, text: str) -> list[RecognizerResult]:
         """Labelled social security and patient numbers."""

@@ -223,3 +223,14 @@ def test_french_ner_keeps_places_and_drops_headings(analyzer: PiiAnalyzer) -> No
     } <= found
     heading = "Situation financière Ictère résolutif Orientation vers un bilan"
     assert _ner_found(analyzer, heading, "fr") == set()
+
+
+def test_a_narrowed_policy_finds_only_its_entities() -> None:
+    # One recognizer may find several types (labelled NIR and patient numbers):
+    # a deployment that keeps one of them gets that one only.
+    narrowed = PiiAnalyzer(PiiPolicy(entities=("PATIENT_ID",)))
+    text = "IPP : 8001234567, n° sécu 1 84 12 76 451 089 46, Marie Dupont"
+    spans = narrowed.analyze_batch([text], "fr")[0]
+    assert [(s.entity_type, text[s.start : s.end]) for s in spans] == [
+        ("PATIENT_ID", "8001234567")
+    ]
