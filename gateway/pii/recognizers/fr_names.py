@@ -126,8 +126,10 @@ class FrenchNameRecognizer(TextRecognizer):
     def _is_head(self, text: str, words: list[_Word], index: int) -> bool:
         if not words[index].is_word:
             return False
-        before = text[: words[index].start].rstrip(" \t")
-        return not before or before[-1] == "\n"
+        position = words[index].start - 1  # no slicing: notes can be long
+        while position >= 0 and text[position] in " \t":
+            position -= 1
+        return position < 0 or text[position] == "\n"
 
     def _head(
         self, text: str, words: list[_Word], index: int
