@@ -35,8 +35,10 @@ from gateway.pii.recognizers.names import COMPANY_WORDS, NOT_NAMES, TITLE_WORDS
 _TOKEN = regex.compile(r"[^\s@]+@[^\s@]+|[^\W\d_]+(?:[-'’][^\W\d_]+)*|\S")
 _VOWELS = frozenset("AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜ")
 _CONSONANT_RUN = regex.compile(r"[^AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜ]{3,}")
+# Nouns that name a person's role, in care or in a family, and the words of
+# forms: a name may follow ("l'infirmière Chantal", "sa fille Marion").
 _ROLES = frozenset(
-    [
+    (
         "patient",
         "patiente",
         "usager",
@@ -47,7 +49,33 @@ _ROLES = frozenset(
         "résidente",
         "nom",
         "prénom",
-    ]
+        "infirmier",
+        "infirmière",
+        "interne",
+        "externe",
+        "kiné",
+        "kinésithérapeute",
+        "aide-soignant",
+        "aide-soignante",
+        "conjoint",
+        "conjointe",
+        "épouse",
+        "époux",
+        "mari",
+        "fille",
+        "fils",
+        "mère",
+        "père",
+        "frère",
+        "sœur",
+        "soeur",
+        "tuteur",
+        "tutrice",
+        "curateur",
+        "curatrice",
+        "référent",
+        "référente",
+    )
 )
 _TITLES = frozenset(w.rstrip(".") for w in TITLE_WORDS) | {"m"}
 # Typed in lower case, these are still titles; "me" or "m" would be anything.
@@ -55,6 +83,7 @@ _LOWER_TITLES = frozenset({"mme", "mlle", "madame", "monsieur", "dr", "docteur"}
 _STOP = frozenset(FR_STOP_WORDS) | NOT_NAMES
 _EMAIL = regex.compile(r"\S+@\S+")
 _ELISION = regex.compile(r"['’]")
+_ELIDED = regex.compile(r"^(?:[dlnsjmtc]|qu)['’]")
 # Scores: cued names are the surest; a head-of-text name or a lone word in
 # capitals rests on shape alone, just over the threshold.
 CUED, HEAD, CAPITALS = 0.7, 0.6, 0.55
@@ -81,6 +110,10 @@ class FrenchNameRecognizer(TextRecognizer):
     def __init__(self, dictionary: Dictionary) -> None:
         self._known = dictionary
         super().__init__("PERSON", "FrenchNameRecognizer", "fr")
+
+    def _is_known(self, word: str) -> bool:
+        """In the dictionary, an elided article aside ("d'entrée", "L'enfant")."""
+        return _ELIDED.sub("", word.lower()) in self._known
 
     def find(self, text: str) -> list[RecognizerResult]:
         """Each name part found, one span per word group."""
@@ -173,15 +206,13 @@ class FrenchNameRecognizer(TextRecognizer):
         """
         if group[0].text.lower() in COMPANY_WORDS:
             return False
-        unknown = [w for w in group if w.text.lower() not in self._known]
+        unknown = [w for w in group if not self._is_known(w.text)]
         if len(group) == 1:
             word = group[0].text
             return (bool(unknown) or word.isupper()) and not (
                 word.isupper() and len(word) < 4
             )
-        lower_known = [
-            w for w in group if w.text.islower() and w.text.lower() in self._known
-        ]
+        lower_known = [w for w in group if w.text.islower() and self._is_known(w.text)]
         capital_unknown = [w for w in unknown if not w.text.islower()]
         if lower_known:
             return bool(capital_unknown)
@@ -194,14 +225,15 @@ class FrenchNameRecognizer(TextRecognizer):
         index: int,
         group: list[_Word] | None = None,
     ) -> bool:
-        """Whether a head name may end here: the end, digits, a bracket, an e-mail.
+        """Whether a head name may end here: end, digits, bracket, colon, e-mail.
 
         A comma closes it only when one of those follows the comma.
         """
         if index >= len(words):
             return True
         nxt = words[index]
-        if nxt.text in {"(", ";"} or nxt.text[0].isdigit():
+        # "DUPONT Jean : consultation", "Pedron (26)", "krier franck 8/07/76".
+        if nxt.text in {"(", ";", ":"} or nxt.text[0].isdigit():
             return True
         if _EMAIL.match(text, nxt.start):
             return True
@@ -213,7 +245,7 @@ class FrenchNameRecognizer(TextRecognizer):
             group is not None
             and nxt.text[0].isupper()
             and all(w.text.islower() for w in group)
-            and all(w.text not in self._known for w in group)
+            and all(not self._is_known(w.text) for w in group)
         )
 
     def _run(
@@ -249,7 +281,7 @@ class FrenchNameRecognizer(TextRecognizer):
             return False
         if mode == _HEAD:
             return True  # the whole group is judged by _head_group_is_a_name
-        known = word.lower() in self._known
+        known = self._is_known(word)
         if word.isupper():
             return not (known and len(word) < 4)
         if word[0].isupper():
@@ -275,7 +307,7 @@ class FrenchNameRecognizer(TextRecognizer):
         if index + 1 >= len(words):
             return False
         nxt = words[index + 1].text
-        return len(nxt) > 2 and nxt.isupper() and nxt.lower() not in self._known
+        return len(nxt) > 2 and nxt.isupper() and not self._is_known(nxt)
 
     @staticmethod
     def _before_a_break(words: list[_Word], index: int) -> bool:
@@ -287,13 +319,13 @@ class FrenchNameRecognizer(TextRecognizer):
             word.is_word
             and text[0].isupper()
             and not text.isupper()
-            and text.lower() not in self._known
+            and not self._is_known(text)
             and text.lower() not in _STOP
         )
 
     def _lone_capitals(self, word: _Word) -> bool:
         text = word.text
-        if len(text) < 5 or not text.isupper() or text.lower() in self._known:
+        if len(text) < 5 or not text.isupper() or self._is_known(text):
             return False
         if not _VOWELS.intersection(text) or _CONSONANT_RUN.search(text):
             return False

@@ -71,6 +71,8 @@ class FrenchOrganizationRecognizer(TextRecognizer):
                 continue  # "admis aux urgences", "orientée vers domicile"
             if name.split()[0].lower().rstrip(".") in TITLE_WORDS:
                 continue  # "suivi par le Dr DUDT": a person, found as one
+            if name.isupper() and len(name) < 5 and " " not in name:
+                continue  # "adressé par le SAMU": an institution, no one's data
             words = list(_WORD_SPAN.finditer(name))
             while len(words) > 1 and self._sentence_word(words[-1][0]):
                 words.pop()  # "l'PAUL BROUSSE Saturation en O2"

@@ -250,6 +250,8 @@ NAMES_FR = [
     ("Patient : CAVARLE, ANDRE , 41 ans", ["CAVARLE", "ANDRE"]),
     ("krier franck rivaill59@clinique.fr", ["krier", "franck"]),
     ("Le patient LASVEAUX maeron , 37 ans", ["LASVEAUX", "maeron"]),
+    ("DURAND Colette : consultation de suivi", ["DURAND", "Colette"]),
+    ("L'infirmière Chantal signale une agitation", ["Chantal"]),
 ]
 
 
@@ -267,6 +269,8 @@ NOT_NAMES_FR = [
     "Livraison rapide, merci",
     "Bilan sanguin, RAS",
     "Demande d'ALD faite par la MDPH",
+    "Date d'entrée : 21-5-2076 , fin de contrat",
+    "Dossier du conjoint L'enfant est scolarisé",
 ]
 
 
@@ -288,6 +292,12 @@ def test_french_organisations_are_found(
     analyzer: PiiAnalyzer, text: str, value: str
 ) -> None:
     assert ("ORGANIZATION", value) in _found(analyzer, text)
+
+
+def test_an_acronym_after_a_verb_of_care_is_no_organisation(
+    analyzer: PiiAnalyzer,
+) -> None:
+    assert _found(analyzer, "Adressé par le SAMU pour malaise") == []
 
 
 def test_a_domain_is_a_url_but_not_a_file_or_an_initial(
