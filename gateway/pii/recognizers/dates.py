@@ -99,12 +99,32 @@ _CLOCK_EN = (
 )
 
 
+# A year alone after a word that makes it a date ("infarctus en 2015", "client
+# depuis 2019", "since 2019"): not in a reference or an amount.
+_YEAR_AFTER = {
+    "fr": r"en|depuis|année|dès|jusqu['’]en|courant|fin|début|mi-",
+    "en": r"in|since|until|year|early|late|mid-",
+}
+
+
+def _year_alone(language: str) -> str:
+    cues = _YEAR_AFTER[language]
+    return (
+        rf"(?i:(?<=\b(?:{cues})[ \u00a0]?))(?:1[89]|20)[0-9]{{2}}"
+        r"(?![0-9]|[ \u00a0]*(?i:€|euros?|eur|\$|dollars?|usd|km|kg|m²))"
+    )
+
+
 def _patterns(words: str, *, english: bool, score: float, clock: bool) -> list[Pattern]:
     numeric = [Pattern("date_dmy", _NUMERIC_DMY + f"{_TIME}?", score)]
     if english:
         numeric.append(Pattern("date_mdy", _NUMERIC_MDY + f"{_TIME}?", score))
     if english and clock:
         numeric.append(Pattern("clock_time", _CLOCK_EN, score))
+    if clock:  # the date reading only: a birth year alone is rarely written so
+        numeric.append(
+            Pattern("year_alone", _year_alone("en" if english else "fr"), score)
+        )
     return [
         *numeric,
         Pattern("date_iso", _ISO + f"{_TIME}?", score),

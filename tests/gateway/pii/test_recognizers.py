@@ -212,6 +212,13 @@ def test_every_french_date_form_is_a_date(
     assert ("DATE_TIME", value) in _found(analyzer, text)
 
 
+def test_a_year_after_a_date_word_is_a_date_but_not_an_amount(
+    analyzer: PiiAnalyzer,
+) -> None:
+    assert ("DATE_TIME", "2015") in _found(analyzer, "infarctus en 2015, stable")
+    assert _found(analyzer, "facture de 2019 euros") == []
+
+
 def test_a_clock_time_alone_is_not_a_date(analyzer: PiiAnalyzer) -> None:
     assert _found(analyzer, "arrivé ce matin à 10h00") == []
 
