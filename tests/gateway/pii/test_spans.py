@@ -1,6 +1,6 @@
 """Settling overlapping spans (pure)."""
 
-from gateway.pii.spans import Span, resolve
+from gateway.pii.spans import Span, prefer_names, resolve, split_name_parts
 
 
 def test_no_overlap_keeps_all_sorted() -> None:
@@ -29,3 +29,30 @@ def test_empty_and_single() -> None:
     assert resolve([]) == []
     one = Span("PERSON", 0, 5, 0.85)
     assert resolve([one]) == [one]
+
+
+def test_person_spans_are_cut_per_part_particles_with_the_next_word() -> None:
+    text = "DUPONT Jean, Marie de la Fontaine et Jean-Luc"
+
+    def at(value: str) -> tuple[int, int]:
+        start = text.index(value)
+        return start, start + len(value)
+
+    spans = [
+        Span("PERSON", *at("DUPONT Jean"), 0.7),
+        Span("PERSON", *at("Marie de la Fontaine"), 0.85),
+        Span("PERSON", *at("Jean-Luc"), 0.85),
+        Span("EMAIL_ADDRESS", 0, 4, 1.0),
+    ]
+    parts = [text[s.start : s.end] for s in split_name_parts(text, spans)]
+    assert parts == ["DUPONT", "Jean", "Marie", "de la Fontaine", "Jean-Luc", "DUPO"]
+
+
+def test_a_guessed_organisation_under_names_gives_way() -> None:
+    org = Span("ORGANIZATION", 0, 17, 0.85)
+    names = [Span("PERSON", 0, 8, 0.6), Span("PERSON", 9, 17, 0.6)]
+    assert prefer_names([org, *names], [True, False, False]) == names
+    # Read from the sentence ("admise à l'X"), the organisation stays.
+    assert prefer_names([org, *names], [False, False, False]) == [org, *names]
+    # A name covering part of it only leaves it alone.
+    assert prefer_names([org, names[0]], [True, False]) == [org, names[0]]
