@@ -15,8 +15,7 @@ Sets (`--set own|eds|all`), each with a tune and a holdout split (`--split`):
   snippets (bench/pii_sets.py): `train` is the tune split, `dev` the holdout.
 
 Tune on the tune splits only (own tune, eds train): `--errors` refuses the
-others. Held out for acceptance and read by nothing here: eds-pseudo's other
-data, presidio-research's data and presidio-evaluator's templates.
+others.
 
 The same texts, in the same run, go through:
 
@@ -45,7 +44,7 @@ precision / recall / F1 at IoU >= 0.5, one-to-one, after joining same-class
 spans that only whitespace or commas separate (a surname and a first name
 labelled apart, a street, postal code and city; `--no-merge` scores spans as
 labelled). Then any-PII at token level (tokens: runs of letters and digits; a
-token is PII when it overlaps a span), as Presidio's own evaluator counts.
+token is PII when it overlaps a span).
 """
 
 import argparse

@@ -14,9 +14,8 @@ two spans in one scheme and one PERSON in another), so the benchmark scores
 *coarse classes* (:data:`CLASSES`: :func:`coarsen`) after joining same-class
 spans that only whitespace or commas separate (:func:`merge_adjacent`).
 
-Token level (:func:`token_score`), as Presidio's own evaluator scores: the text
-is split into tokens (runs of letters and digits; whitespace, punctuation and
-``_`` separate them). A token is gold PII when it overlaps any gold span by at
+Token level (:func:`token_score`): the text is split into tokens (runs of
+letters and digits; whitespace, punctuation and ``_`` separate them). A token is gold PII when it overlaps any gold span by at
 least one character, predicted PII when it overlaps any predicted span; counts
 are over tokens, types ignored.
 

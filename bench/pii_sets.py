@@ -4,7 +4,6 @@ eds-pseudo (AP-HP, BSD-3-Clause): two small public sets of synthetic French
 clinical-style snippets, `public_small_train_data.jsonl` (80 snippets: tune on
 it) and `public_small_dev_data.jsonl` (86: never tune on it). The directory is
 outside the repository: `EDS_DIR`, or the environment variable PII_EDS_DIR.
-Nothing else from that project (its generated set, its templates) is read.
 
 Their labels become our entity types (`EDS_TYPES`); IPP and NDA, a hospital's
 patient and stay numbers, become PATIENT_ID, a type we do not detect but which
