@@ -15,9 +15,10 @@ two spans in one scheme and one PERSON in another), so the benchmark scores
 spans that only whitespace or commas separate (:func:`merge_adjacent`).
 
 Token level (:func:`token_score`): the text is split into tokens (runs of
-letters and digits; whitespace, punctuation and ``_`` separate them). A token is gold PII when it overlaps any gold span by at
-least one character, predicted PII when it overlaps any predicted span; counts
-are over tokens, types ignored.
+letters and digits; whitespace, punctuation and ``_`` separate them). A token
+is gold PII when it overlaps any gold span by at least one character,
+predicted PII when it overlaps any predicted span; counts are over tokens,
+types ignored.
 
 The only I/O is :func:`load_corpus`, which reads the JSON Lines files written by
 ``bench/pii_corpus.py``.
