@@ -79,7 +79,7 @@ from bench.pii_metrics import (
     token_score,
 )
 from bench.pii_sets import EDS_DIR, load_eds
-from bench.plain_presidio import presidio_engine, stay_offline
+from bench.plain_presidio import presidio_engine, require_installed, stay_offline
 from gateway.pii.analyzer import PiiAnalyzer
 from gateway.policy.models import PiiPolicy
 
@@ -122,21 +122,11 @@ class Result:
     predicted: list[list[GoldSpan]]
 
 
-def _installed(model: str) -> str:
-    if not spacy.util.is_package(model):
-        raise SystemExit(
-            f"spaCy pipeline {model} is not installed (pip install "
-            f"{model.replace('_', '-')}); this benchmark never downloads one"
-        )
-    return model
-
-
 def ours(model: str, language: str) -> Predict:
     """The gateway's analyzer, default policy, with `model` for `language`."""
+    require_installed({language: model})
     policy = PiiPolicy(
-        languages=(language,),
-        default_language=language,
-        models={language: _installed(model)},
+        languages=(language,), default_language=language, models={language: model}
     )
     analyzer = PiiAnalyzer(policy)
 

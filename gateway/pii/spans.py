@@ -52,8 +52,11 @@ def resolve(spans: list[Span]) -> list[Span]:
 
 
 _NAME_PART = re.compile(r"[^\s,;]+")
-# Lower-case words that belong to the surname after them ("de la Fontaine").
-_PARTICLES = frozenset({"d'", "da", "de", "des", "di", "du", "la", "le", "van", "von"})
+# Lower-case words a name may hold, which belong to the surname after them
+# ("Marie de la Fontaine").
+NAME_PARTICLES = frozenset(
+    {"d'", "da", "de", "des", "di", "du", "l'", "la", "le", "van", "von"}
+)
 
 
 def split_name_parts(text: str, spans: list[Span]) -> list[Span]:
@@ -71,7 +74,7 @@ def split_name_parts(text: str, spans: list[Span]) -> list[Span]:
         for match in _NAME_PART.finditer(text, span.start, span.end):
             if start is None:
                 start = match.start()
-            if match[0].lower() in _PARTICLES:
+            if match[0].lower() in NAME_PARTICLES:
                 continue
             out.append(Span("PERSON", start, match.end(), span.score))
             start = None

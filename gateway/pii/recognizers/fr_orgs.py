@@ -73,10 +73,8 @@ class FrenchOrganizationRecognizer(TextRecognizer):
                 continue  # "suivi par le Dr DUDT": a person, found as one
             if name.isupper() and len(name) < 5 and " " not in name:
                 continue  # "adressé par le SAMU": an institution, no one's data
-            words = list(_WORD_SPAN.finditer(name))
-            while len(words) > 1 and self._sentence_word(words[-1][0]):
-                words.pop()  # "l'PAUL BROUSSE Saturation en O2"
-            end = match.start("name") + words[-1].end()
+            # "l'PAUL BROUSSE Saturation en O2": the name ends before the sentence.
+            end = self._before_the_sentence(match)
             # The sentence says it is a place: surer than NER reading "Léopold
             # Bellan" as a person.
             results.append(found(self, "ORGANIZATION", match.start("name"), end, 0.9))
@@ -91,13 +89,17 @@ class FrenchOrganizationRecognizer(TextRecognizer):
         pharmacie Besoin d'un suivi"), the name must be no dictionary word.
         """
         name = match["name"]
-        words = list(_WORD_SPAN.finditer(name))
         if name.islower():
             return match.end()
         if match["head"].islower() and all(
-            m[0].lower() in self._known and not m[0].isupper() for m in words
+            self._sentence_word(word) for word in name.split()
         ):
             return None
+        return self._before_the_sentence(match)
+
+    def _before_the_sentence(self, match: regex.Match[str]) -> int:
+        """The name's end, without the capitalised dictionary words after it."""
+        words = list(_WORD_SPAN.finditer(match["name"]))
         while len(words) > 1 and self._sentence_word(words[-1][0]):
             words.pop()
         return match.start("name") + words[-1].end()

@@ -15,6 +15,7 @@ from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
 from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP_WORDS
 
 from gateway.pii.recognizers.generic import TextRecognizer, found
+from gateway.pii.spans import NAME_PARTICLES
 
 # One name word: a capital, then letters (digits allowed: pseudonymous test
 # names), possibly hyphenated or with an apostrophe (O'Neil, Jean-Luc); or all
@@ -79,10 +80,6 @@ NOT_NAMES = TITLE_WORDS | frozenset(_NOT_NAMES_TEXT.split())
 # A span that opens with one of these names a business, not a person.
 COMPANY_WORDS = frozenset(_COMPANY_TEXT.split())
 STOP_WORDS = frozenset(FR_STOP_WORDS | EN_STOP_WORDS)
-# Lower-case words a name may hold ("Marie de la Fontaine").
-_PARTICLES = frozenset(
-    ["d'", "da", "de", "des", "di", "du", "l'", "la", "le", "van", "von"]
-)
 
 
 class CuedPersonRecognizer(TextRecognizer):
@@ -229,7 +226,7 @@ def looks_like_a_name(text: str, start: int, end: int) -> bool:
         return False
     if words[0].lower() in COMPANY_WORDS:
         return False
-    if any(not w[0].isupper() for w in words if w.lower() not in _PARTICLES):
+    if any(not w[0].isupper() for w in words if w.lower() not in NAME_PARTICLES):
         return False
     before = text[:start].rstrip(" \t")
     return not (len(words) == 1 and (not before or before[-1] in ".!?:;\n"))
