@@ -82,7 +82,6 @@ _TITLES = frozenset(w.rstrip(".") for w in TITLE_WORDS) | {"m"}
 _LOWER_TITLES = frozenset({"mme", "mlle", "madame", "monsieur", "dr", "docteur"})
 _STOP = frozenset(FR_STOP_WORDS) | NOT_NAMES
 _EMAIL = regex.compile(r"\S+@\S+")
-_ELISION = regex.compile(r"['’]")
 _ELIDED = regex.compile(r"^(?:[dlnsjmtc]|qu)['’]")
 # Scores: cued names are the surest; a head-of-text name or a lone word in
 # capitals rests on shape alone, just over the threshold.
@@ -113,7 +112,10 @@ class FrenchNameRecognizer(TextRecognizer):
 
     def _is_known(self, word: str) -> bool:
         """In the dictionary, an elided article aside ("d'entrée", "L'enfant")."""
-        return _ELIDED.sub("", word.lower()) in self._known
+        lower = word.lower()
+        if "'" in lower or "’" in lower:  # most words hold none: no regex then
+            lower = _ELIDED.sub("", lower)
+        return lower in self._known
 
     def find(self, text: str) -> list[RecognizerResult]:
         """Each name part found, one span per word group."""
@@ -146,7 +148,7 @@ class FrenchNameRecognizer(TextRecognizer):
         """Where a name would start after a title or a role, and which cue."""
         word = words[index].text
         # "l'enfant", "l'usager": the role is the word after the elision.
-        lower = _ELISION.split(word.lower())[-1]
+        lower = word.lower().replace("’", "'").rpartition("'")[2]
         title = lower in _TITLES and (word[0].isupper() or lower in _LOWER_TITLES)
         if not (title or lower in _ROLES):
             return None
