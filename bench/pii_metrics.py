@@ -47,15 +47,13 @@ CLASSES: tuple[str, ...] = (
     "ip",
     "ids",
 )
-# Our entity types (gateway.policy.models.PII_ENTITIES, plus the corpus's older
-# FR_POSTAL_CODE and PATIENT_ID, a hospital's patient or stay number, which we
-# do not detect) to their class. A type missing here keeps its own name.
+# Our entity types (gateway.policy.models.PII_ENTITIES) to their class. A type
+# missing here keeps its own name.
 CLASS_OF: dict[str, str | None] = {
     "PERSON": "person",
     "LOCATION": "place",
     "STREET_ADDRESS": "place",
     "POSTAL_CODE": "place",
-    "FR_POSTAL_CODE": "place",
     "ORGANIZATION": "org",
     "DATE_TIME": "date",
     "DATE_OF_BIRTH": "date",

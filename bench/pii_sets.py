@@ -6,8 +6,7 @@ it) and `public_small_dev_data.jsonl` (86: never tune on it). The directory is
 outside the repository: `EDS_DIR`, or the environment variable PII_EDS_DIR.
 
 Their labels become our entity types (`EDS_TYPES`); IPP and NDA, a hospital's
-patient and stay numbers, become PATIENT_ID, a type we do not detect but which
-is personal data, so it counts against recall.
+patient and stay numbers, become PATIENT_ID.
 
 `parse_eds` is pure (lines in, texts out); `load_eds` reads a file.
 """

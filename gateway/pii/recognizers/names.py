@@ -1,8 +1,8 @@
-"""Names found from the words written right before them, and NER names cleaned.
+"""Names found from the words written right before them, and name-word helpers.
 
-English has no NER here (no English spaCy pipeline installs from the package
-registry), and French NER misses names it has never seen the like of. Both
-languages put cues before names: "je m'appelle", "Mme", "my name is", "Dear".
+NER misses names it has never seen the like of, and a language without a
+pipeline has no NER at all. Both languages put cues before names: "je
+m'appelle", "Mme", "my name is", "Dear".
 A capitalised word or two after a cue is taken as a name; the cue is not part
 of the span.
 """
