@@ -178,6 +178,8 @@ class FrenchNameRecognizer(TextRecognizer):
         if not first:
             return
         after = index + len(first)
+        if len(first) == 1 and after < len(words) and words[after].text == ":":
+            return  # "CONCLUSION :", "Secrétariat :": a field's label
         parts = [first]
         if after < len(words) and words[after].text == ",":
             nxt = after + 1

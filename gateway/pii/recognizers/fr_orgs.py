@@ -21,7 +21,7 @@ _HEADS = (
     r"|pharmacie|cabinet|laboratoire|entreprise|société|societe|association"
     r"|banque|agence|magasin|boutique|restaurant|hôtel|hotel"
 )
-_LINK = r"(?:[ \u00a0]+(?:de|du|des|d['’]|la|le|les|l['’])[ \u00a0]*)"
+_LINK = r"(?:[ \u00a0]+(?:(?:de|du|des|la|le|les)\b|[dl]['’])[ \u00a0]*)"
 # A name word: capitalised, in capitals, or an initial ("A.CHENEVIER").
 _NAME_WORD = r"(?:(?:[A-ZÀ-Ý]\.)?[A-ZÀ-Ý][\w'’\-]*)"
 _LOWER_WORD = r"(?:[a-zà-ÿ][a-zà-ÿ'’\-]{2,})"
@@ -42,9 +42,9 @@ _SENT = (
 # or after a hospital's department ("Service de cardiologie de l'PAUL BROUSSE").
 _UNIT = r"service|unité|unite|pôle|pole|département|departement"
 _SENT_TO = regex.compile(
-    rf"(?i:(?:\b(?:{_SENT})[ \u00a0]+(?:à|a|au|aux|vers|dans|par)"
-    rf"|\b(?:{_UNIT})[ \u00a0]+(?:de|d['’]|des)[ \u00a0]*[\p{{Ll}}\-]+[ \u00a0]+"
-    r"(?:de|du|des|d['’]))[ \u00a0]*"
+    rf"(?i:(?:\b(?:{_SENT})[ \u00a0]+(?:à|a|au|aux|vers|dans|par)\b"
+    rf"|\b(?:{_UNIT})[ \u00a0]+(?:(?:de|des)\b|d['’])[ \u00a0]*[\p{{Ll}}\-]+[ \u00a0]+"
+    r"(?:(?:de|du|des)\b|d['’]))[ \u00a0]*"
     r"(?:l['’]|la[ \u00a0]+|le[ \u00a0]+)?)"
     rf"(?P<name>{_NAME_WORD}(?:[ \u00a0]+{_NAME_WORD}){{0,3}}"
     r"|[a-zà-ÿ]{2,}(?![\w'’]))"

@@ -69,6 +69,7 @@ samedi saturday sav service sincères siren siret so soirée sorry still sunday
 support team thank thanks that the this thursday ticket ttc tuesday tva un une
 urgent vendredi very voici voilà voir vos votre vous vérifiez wednesday week-end writing
 your
+adresse courriel e-mail email fax mail mobile portable tel tél téléphone telephone
 """
 _COMPANY_TEXT = """
 agence association boulangerie cabinet entreprise etablissement eurl garage

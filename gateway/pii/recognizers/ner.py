@@ -76,7 +76,7 @@ class CleanNerRecognizer(SpacyRecognizer):
                 keep = bool(span) and not _CALENDAR.search(span)
                 keep = keep and not _CODE.search(span)
                 keep = keep and not _LABEL_AFTER.match(text, result.end)
-                keep = keep and self._a_proper_name(span)
+                keep = keep and self._a_proper_name(span, text, result)
             if keep:
                 kept.append(result)
         return kept
@@ -94,19 +94,26 @@ class CleanNerRecognizer(SpacyRecognizer):
         # "APL") is no name.
         return len(words[0]) > 1 and words[0].lower() not in self._known
 
-    def _a_proper_name(self, span: str) -> bool:
+    def _a_proper_name(self, span: str, text: str, result: RecognizerResult) -> bool:
         """A place or organisation written as a name, not a heading or an acronym."""
         words = span.split()
         if not any(w[0].isupper() for w in words):
             return False
         if len(words) == 1 and words[0].isupper() and len(words[0]) <= 4:
             return False  # "SAMU", "MDPH", "CAF": institutions, no one's data
-        if words[0].lower() in COMPANY_WORDS:
+        if words[0].lower() in COMPANY_WORDS or not self._known:
             return True
-        unknown = [w for w in words if w.lower().strip(".,") not in self._known]
-        return bool(unknown) or not self._known
+        content = [w.lower().strip(".,") for w in words]
+        if any(w not in self._known and w not in STOP_WORDS for w in content):
+            return True
+        # Dictionary words only: a heading ("HISTOIRE DE LA MALADIE", "Bilan
+        # Sanguin"), unless the sentence puts a place there ("née à Tours",
+        # "vit à Orange": towns named like words).
+        before = text[max(0, result.start - 3) : result.start]
+        return result.entity_type == "LOCATION" and bool(_AT.search(before))
 
 
+_AT = regex.compile(r"(?<!\w)[àa][ \u00a0]+$")
 _EDGE_MARKS = ".,;:!?()[]\"'’"
 
 

@@ -278,6 +278,11 @@ NOT_NAMES_FR = [
     "Demande d'ALD faite par la MDPH",
     "Date d'entrée : 21-5-2076 , fin de contrat",
     "Dossier du conjoint L'enfant est scolarisé",
+    # A field's label opens its line as a name would, and a colon follows.
+    "CONCLUSION : patient stable",
+    "Fax : 01 42 34 56 78",
+    "EMAIL : suivi@exemple.fr",
+    "Tél portable 06 12 34 56 78",
 ]
 
 
@@ -299,6 +304,21 @@ def test_french_organisations_are_found(
     analyzer: PiiAnalyzer, text: str, value: str
 ) -> None:
     assert ("ORGANIZATION", value) in _found(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rendez-vous de suivi avec le Dr Deloumeau",  # "a" + "vec"
+        "Au début du suivi Paramètres vitaux",  # "Par" + "amètres"
+        "admis aux urgences le lendemain",  # "a" + "ux"
+        "Service de cardiologie desormais fermé",
+    ],
+)
+def test_a_preposition_is_a_whole_word_before_a_care_place(
+    analyzer: PiiAnalyzer, text: str
+) -> None:
+    assert [v for k, v in _found(analyzer, text) if k == "ORGANIZATION"] == []
 
 
 def test_an_acronym_after_a_verb_of_care_is_no_organisation(
