@@ -238,22 +238,33 @@ _IPV4 = regex.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _GROUPS = regex.compile(r"[0-9]+")
 
 
-def _written_as_a_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
-    """Digits grouped the way the country writes its numbers, or not at all.
+# Grouped otherwise than the country groups it ("0123 456 789"), a number
+# opening on the trunk prefix is still written as a phone; without one ("order
+# 748-2183294") only a context word ("tél", "call") makes it one.
+PHONE_SURE, PHONE_WEAK = 0.75, 0.3
+
+
+def _phone_score(match: phonenumbers.PhoneNumberMatch, region: str) -> float | None:
+    """How surely a valid number was written as a phone; None for an IPv4 address.
 
     phonenumbers' matcher accepts "order 748-2183294" as a US number and an
     IPv4 address as another; a number written by a person is grouped as its
-    national format groups it ("(748) 218-3294"), or written in one piece.
+    national format groups it ("(748) 218-3294"), written in one piece, or
+    opens on the national trunk prefix ("01 23 456 789", "0033 1 45...").
     """
     raw = match.raw_string.strip("()")
     if _IPV4.fullmatch(raw):
-        return False
+        return None
     if raw.startswith("+") or raw.isdigit():
-        return True
+        return PHONE_SURE
     national = phonenumbers.format_number(
         match.number, phonenumbers.PhoneNumberFormat.NATIONAL
     )
-    return _GROUPS.findall(raw) == _GROUPS.findall(national)
+    if _GROUPS.findall(raw) == _GROUPS.findall(national):
+        return PHONE_SURE
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    trunk = metadata.national_prefix if metadata else None
+    return PHONE_SURE if trunk and raw.startswith(trunk) else PHONE_WEAK
 
 
 _EXTENSION = regex.compile(
@@ -265,6 +276,9 @@ def _with_extension(text: str, end: int) -> int:
     """Where a number ends once its extension ("poste 123", "ext. 42") is in."""
     extension = _EXTENSION.match(text, end)
     return extension.end() if extension else end
+
+
+_NONE = RecognizerResult("PHONE_NUMBER", 0, 0, 0.0)
 
 
 class RegionPhoneRecognizer(TextRecognizer):
@@ -303,8 +317,9 @@ class RegionPhoneRecognizer(TextRecognizer):
                 if raw.startswith("(") and raw.count("(") > raw.count(")"):
                     start += 1  # "(+1 401 231 8753)": the bracket is not the number's
                 key = (start, _with_extension(text, match.end))
-                if key not in numbers and _written_as_a_phone(match):
-                    numbers[key] = found(self, "PHONE_NUMBER", *key, 0.75)
+                score = _phone_score(match, region)
+                if score is not None and score > numbers.get(key, _NONE).score:
+                    numbers[key] = found(self, "PHONE_NUMBER", *key, score)
         return list(numbers.values())
 
 

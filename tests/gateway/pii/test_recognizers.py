@@ -234,6 +234,11 @@ PHONES_FR = [
     "+33 1 23 45 67 89",
     "+33 (0)1 23 45 67 89",
     "+33123456789",
+    # Grouped otherwise than the national format, opening on the trunk prefix.
+    "0123 456 789",
+    "01 234 567 89",
+    "0 800 123 456",
+    "0033 1 23 45 67 89",
 ]
 
 
@@ -242,6 +247,15 @@ def test_every_french_phone_grouping_is_found(
     analyzer: PiiAnalyzer, phone: str
 ) -> None:
     assert ("PHONE_NUMBER", phone) in _found(analyzer, f"standard : {phone}.")
+
+
+def test_digits_grouped_unlike_a_phone_need_a_context_word(
+    analyzer: PiiAnalyzer,
+) -> None:
+    number = "748-2183294"  # a valid US number, grouped as no one writes one
+    assert _found(analyzer, f"order {number} shipped", "en") == []
+    found = _found(analyzer, f"my phone: {number}", "en")
+    assert ("PHONE_NUMBER", number) in found
 
 
 def test_a_phone_extension_belongs_to_the_number(analyzer: PiiAnalyzer) -> None:
