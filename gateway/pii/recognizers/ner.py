@@ -59,27 +59,30 @@ class CleanNerRecognizer(SpacyRecognizer):
     ) -> list[RecognizerResult]:
         """The model's spans that survive their type's check, trimmed."""
         kept = []
-        for result in super().analyze(text, entities, nlp_artifacts):
-            if result.entity_type == "PERSON":
-                result.start, result.end = trim_name(text, result.start, result.end)
-                keep = result.start < result.end and self._a_name(text, result)
-            elif result.entity_type == "DATE_TIME":
-                keep = bool(_CALENDAR.search(text, result.start, result.end))
-                # As sure as a date pattern, so that "born on <date>" is
-                # settled for the birth-date reading (context lifts it higher).
-                result.score = DATE_SCORE
-            else:
-                result.start, result.end = _trim(text, result.start, result.end)
-                span = text[result.start : result.end]
-                # "Mer 13 Décembre 2000 Démarches": a date the model took in;
-                # "SKU-47768-K", "Invoice INV-571564": codes, not names.
-                keep = bool(span) and not _CALENDAR.search(span)
-                keep = keep and not _CODE.search(span)
-                keep = keep and not _LABEL_AFTER.match(text, result.end)
-                keep = keep and self._a_proper_name(span, text, result)
-            if keep:
-                kept.append(result)
+        for whole in super().analyze(text, entities, nlp_artifacts):
+            kept += [part for part in _fields(text, whole) if self._keep(text, part)]
         return kept
+
+    def _keep(self, text: str, result: RecognizerResult) -> bool:
+        """Trim `result` in place to its words; whether its type's check holds."""
+        if result.entity_type == "PERSON":
+            result.start, result.end = trim_name(text, result.start, result.end)
+            keep = result.start < result.end and self._a_name(text, result)
+        elif result.entity_type == "DATE_TIME":
+            keep = bool(_CALENDAR.search(text, result.start, result.end))
+            # As sure as a date pattern, so that "born on <date>" is
+            # settled for the birth-date reading (context lifts it higher).
+            result.score = DATE_SCORE
+        else:
+            result.start, result.end = _trim(text, result.start, result.end)
+            span = text[result.start : result.end]
+            # "Mer 13 Décembre 2000 Démarches": a date the model took in;
+            # "SKU-47768-K", "Invoice INV-571564": codes, not names.
+            keep = bool(span) and not _CALENDAR.search(span)
+            keep = keep and not _CODE.search(span)
+            keep = keep and not _LABEL_AFTER.match(text, result.end)
+            keep = keep and self._a_proper_name(span, text, result)
+        return keep
 
     def _a_name(self, text: str, result: RecognizerResult) -> bool:
         if not looks_like_a_name(text, result.start, result.end):
@@ -114,6 +117,34 @@ class CleanNerRecognizer(SpacyRecognizer):
 
 
 _AT = regex.compile(r"(?<!\w)[àa][ \u00a0]+$")
+# Where a note separates its fields ("3 rue de la Paix - contact@x.fr",
+# "CONCLUSION\nJean Dupont"): the model's span runs across them as if one.
+_FIELD_BREAK = regex.compile(r"\n|[ \u00a0]+[-–—|/][ \u00a0]+|[;|]|\S*@\S*|\S*://\S*")
+
+
+def _fields(text: str, result: RecognizerResult) -> list[RecognizerResult]:
+    """The model's span cut at field breaks and e-mail or web addresses."""
+    parts, start = [], result.start
+    for brk in _FIELD_BREAK.finditer(text, result.start, result.end):
+        parts.append((start, brk.start()))
+        start = brk.end()
+    if not parts:
+        return [result]
+    parts.append((start, result.end))
+    return [
+        RecognizerResult(
+            result.entity_type,
+            s,
+            e,
+            result.score,
+            result.analysis_explanation,
+            dict(result.recognition_metadata or {}),
+        )
+        for s, e in parts
+        if text[s:e].strip()
+    ]
+
+
 _EDGE_MARKS = ".,;:!?()[]\"'’"
 
 

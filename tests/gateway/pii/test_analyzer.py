@@ -225,6 +225,23 @@ def test_french_ner_keeps_places_and_drops_headings(analyzer: PiiAnalyzer) -> No
     assert _ner_found(analyzer, heading, "fr") == set()
 
 
+def test_french_towns_named_like_words_and_headings_in_capitals(
+    analyzer: PiiAnalyzer,
+) -> None:
+    found = _ner_found(analyzer, "Née à Tours, elle vit à Orange.", "fr")
+    assert {("LOCATION", "Tours"), ("LOCATION", "Orange")} <= found
+    assert _ner_found(analyzer, "HISTOIRE DE LA MALADIE :", "fr") == set()
+
+
+def test_ner_spans_stop_at_field_breaks(analyzer: PiiAnalyzer) -> None:
+    # The model reads the address, the dash and the e-mail as one place; the
+    # longer span would then hide the e-mail from redaction.
+    text = "Adresse : 3 rue de la Paix 75002 Paris - contact@clinique-paix.fr"
+    found = _ner_found(analyzer, text, "fr")
+    assert ("EMAIL_ADDRESS", "contact@clinique-paix.fr") in found
+    assert not any("@" in value for kind, value in found if kind != "EMAIL_ADDRESS")
+
+
 def test_a_narrowed_policy_finds_only_its_entities() -> None:
     # One recognizer may find several types (labelled NIR and patient numbers):
     # a deployment that keeps one of them gets that one only.
