@@ -75,6 +75,8 @@ _ROLES = frozenset(
         "curatrice",
         "référent",
         "référente",
+        # A maiden name: "Patiente née BERTRAND", "Mme Dupont née Martin".
+        "née",
     )
 )
 _TITLES = frozenset(w.rstrip(".") for w in TITLE_WORDS) | {"m"}
@@ -243,13 +245,24 @@ class FrenchNameRecognizer(TextRecognizer):
             return True
         if nxt.text == ",":
             return group is None and self._closes_a_header(text, words, index + 1)
+        if group is None:
+            return False
         # "mavoungou bouanga cecile Admission en...": lower-case words no
         # dictionary holds, then a capital where the note goes on.
-        return (
-            group is not None
-            and nxt.text[0].isupper()
+        if (
+            nxt.text[0].isupper()
             and all(w.text.islower() for w in group)
             and all(not self._is_known(w.text) for w in group)
+        ):
+            return True
+        # "MARTIN Pierre-Yves né le...": a surname in capitals and another
+        # name word, then the sentence in lower case.
+        return (
+            len(group) > 1
+            and nxt.text.islower()
+            and all(w.text[0].isupper() for w in group)
+            and any(w.text.isupper() and len(w.text) > 1 for w in group)
+            and any(not self._is_known(w.text) for w in group)
         )
 
     def _run(
@@ -271,20 +284,28 @@ class FrenchNameRecognizer(TextRecognizer):
             word = words[index]
             if not word.is_word or word.text.lower() in _STOP:
                 break
-            if not self._name_word(words, index, first=not group, mode=mode):
+            if not self._name_word(words, index, group=group, mode=mode):
                 break
             group.append(word)
             index += 1
         return group
 
     def _name_word(
-        self, words: list[_Word], index: int, *, first: bool, mode: str
+        self, words: list[_Word], index: int, *, group: list[_Word], mode: str
     ) -> bool:
         word = words[index].text
+        first = not group
         if len(word) < 2:
             return False
         if mode == _HEAD:
-            return True  # the whole group is judged by _head_group_is_a_name
+            # "MARTIN Pierre-Yves né le...": after a surname in capitals, the
+            # note goes on in lower case. Otherwise the whole group is judged
+            # by _head_group_is_a_name ("Yvonne gille" is a name).
+            return not (
+                word.islower()
+                and self._is_known(word)
+                and any(w.text.isupper() and len(w.text) > 1 for w in group)
+            )
         known = self._is_known(word)
         if word.isupper():
             return not (known and len(word) < 4)
@@ -329,7 +350,12 @@ class FrenchNameRecognizer(TextRecognizer):
 
     def _lone_capitals(self, word: _Word) -> bool:
         text = word.text
-        if len(text) < 5 or not text.isupper() or self._is_known(text):
+        if (
+            not word.is_word
+            or len(text) < 5
+            or not text.isupper()
+            or self._is_known(text)
+        ):
             return False
         if not _VOWELS.intersection(text) or _CONSONANT_RUN.search(text):
             return False

@@ -24,7 +24,14 @@ _WORD = (
     r"(?:[A-ZÀ-Ý][\p{Ll}\d]+(?:[A-Z][\p{Ll}]+)?(?:[-'’][A-ZÀ-Ý]?[\p{Ll}\d]+)*"
     r"|[A-ZÀ-Ý]{2,}(?:-[A-ZÀ-Ý]{2,})?)"
 )
-_NAME = rf"(?P<name>{_WORD}(?:[ \u00a0]+(?:[A-Z]\.[ \u00a0]*)?{_WORD}){{0,2}})(?![\w])"
+# An initial ("A. MARTIN", "J-P. Durand", "Jean P. Durand") and a particle in
+# capitals ("Jean-Pierre DE LA FONTAINE") belong to the name around them.
+_INITIAL = r"(?:[A-ZÀ-Ý](?:\.?-[A-ZÀ-Ý])?\.[ \u00a0]*)"
+_PARTICLE = r"(?:(?:DE|DU|DES|LA|LE|VAN|VON)[ \u00a0]+|D['’])"
+_NAME = (
+    rf"(?P<name>{_INITIAL}?{_WORD}"
+    rf"(?:[ \u00a0]+{_INITIAL}?{_PARTICLE}*{_WORD}){{0,2}})(?![\w])"
+)
 
 CUES = {
     "fr": (
@@ -95,7 +102,7 @@ class CuedPersonRecognizer(TextRecognizer):
         cues, titles = CUES[supported_language], TITLES[supported_language]
         self._pattern = regex.compile(
             rf"(?:(?i:\b(?:{cues}))[ \u00a0,:]+(?:(?:{titles})\.?[ \u00a0]+)*"
-            rf"|\b(?:(?:{titles})\.?[ \u00a0]+)+){_NAME}"
+            rf"|\b(?P<title>(?:{titles})\.?[ \u00a0]+)+){_NAME}"
         )
         # Where no word says "name", layout does: a name opening a list after a
         # colon ("Bank details: Sylvia Lloyd, IBAN ..."), or signing off at
@@ -120,8 +127,14 @@ class CuedPersonRecognizer(TextRecognizer):
         for match in self._pattern.finditer(text):
             start, end = trim_name(text, match.start("name"), match.end("name"))
             end = self._without_sentence_words(text, start, end)
-            if start < end and self._known_word_alone(text[start:end]):
-                continue  # "Bonjour, Adresse de livraison": a word, not a name
+            if (
+                start < end
+                and self._known_word_alone(text[start:end])
+                and not (match["title"] and text[start:end].isupper())
+            ):
+                # "Bonjour, Adresse de livraison": a word, not a name; after a
+                # title, a surname in capitals ("Dr MARTIN") is one.
+                continue
             if start < end and _not_a_code_or_company(text[start:end]):
                 results.append(found(self, "PERSON", start, end, 0.7))
         for match in self._layout.finditer(text):
@@ -194,7 +207,9 @@ def _not_a_code_or_company(name: str) -> bool:
 
 def _word(text: str, span: tuple[int, int]) -> str:
     word = text[span[0] : span[1]].lower()
-    return word if word in TITLE_WORDS else word.strip(".,;:!?")
+    stripped = word.strip(".,;:!?")
+    # "A." is an initial, not the article "a"; "Mme." a title either way.
+    return word if word in TITLE_WORDS or len(stripped) == 1 else stripped
 
 
 _CAPITALISED = regex.compile(r"\b[A-ZÀ-Ý]")

@@ -273,6 +273,15 @@ NAMES_FR = [
     ("Le patient LASVEAUX maeron , 37 ans", ["LASVEAUX", "maeron"]),
     ("DURAND Colette : consultation de suivi", ["DURAND", "Colette"]),
     ("L'infirmière Chantal signale une agitation", ["Chantal"]),
+    ("Dr A. MARTIN, praticien hospitalier", ["A.", "MARTIN"]),
+    ("Pr J-P. Durand, chef de service", ["J-P.", "Durand"]),
+    (
+        "Patient : M. Jean-Pierre DE LA FONTAINE, 54 ans",
+        ["Jean-Pierre", "DE LA FONTAINE"],
+    ),
+    ("Patiente née BERTRAND", ["BERTRAND"]),
+    ("MARTIN Pierre-Yves né le 4 avril 1960", ["MARTIN", "Pierre-Yves"]),
+    ("Yvonne gille yg@exemple.fr", ["Yvonne", "gille"]),
 ]
 
 
