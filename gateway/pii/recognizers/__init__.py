@@ -16,6 +16,7 @@ from gateway.pii.recognizers.en import UsSocialSecurityRecognizer, english_only
 from gateway.pii.recognizers.fr import french_only
 from gateway.pii.recognizers.fr_names import FrenchNameRecognizer
 from gateway.pii.recognizers.fr_orgs import FrenchOrganizationRecognizer
+from gateway.pii.recognizers.fr_places import FrenchPlaceRecognizer
 from gateway.pii.recognizers.generic import (
     CardRecognizer,
     CountryIbanRecognizer,
@@ -56,6 +57,7 @@ def french_recognizers(dictionary: Dictionary) -> list[EntityRecognizer]:
         *french_only(),
         FrenchNameRecognizer(dictionary),
         FrenchOrganizationRecognizer(dictionary),
+        FrenchPlaceRecognizer(dictionary),
     ]
 
 

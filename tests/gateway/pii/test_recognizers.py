@@ -314,11 +314,45 @@ def test_french_prose_is_not_a_name(analyzer: PiiAnalyzer, text: str) -> None:
     assert [k for k, _ in _found(analyzer, text) if k == "PERSON"] == []
 
 
+PLACES_FR = [
+    ("Né à LYON le 02/02/1950", "LYON"),
+    ("Résidant à Brest, originaire de Lille.", "Lille"),
+    ("Il habite Tours avec sa mère", "Tours"),
+    ("Il vit à Saint-Ouen-sur-Seine Suivi régulier", "Saint-Ouen-sur-Seine"),
+    ("L'enfant est scolarisé à PARIS Suivi PMI", "PARIS"),
+    ("CP : 44000 Ville : Nantes", "Nantes"),
+    ("Nantes, le 12/03/2020", "Nantes"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), PLACES_FR)
+def test_french_towns_read_from_the_sentence(
+    analyzer: PiiAnalyzer, text: str, value: str
+) -> None:
+    assert ("LOCATION", value) in _found(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patiente née BERTRAND",  # a maiden name
+        "Née le 3 mai 1950",
+        "Scolarisé en CP, il travaille bien",
+        "Scolarisée en SEGPA depuis septembre",
+    ],
+)
+def test_no_town_without_one_in_the_sentence(analyzer: PiiAnalyzer, text: str) -> None:
+    assert [v for k, v in _found(analyzer, text) if k == "LOCATION"] == []
+
+
 ORGANIZATIONS_FR = [
     ("Service des urgences, Clinique Pervenche Saturation en O2", "Clinique Pervenche"),
     ("Cas de Mme Bertinet, admise à l'bct", "bct"),
     ("orienté vers l'Necker le lendemain", "Necker"),
     ("inscrit au lycée Victor Hugo", "lycée Victor Hugo"),
+    ("Scolarisé au collège Jean Moulin de Rennes.", "collège Jean Moulin de Rennes"),
+    ("Hospitalisé aux Hospices Civils de Lyon.", "Hospices Civils de Lyon"),
+    ("Vu à la consultation de l'hôpital Tenon (Paris 20e).", "hôpital Tenon"),
 ]
 
 
