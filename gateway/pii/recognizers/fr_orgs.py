@@ -18,11 +18,22 @@ _HEADS = (
     r"hôpital|hopital|clinique|polyclinique|centre\s+hospitalier|CHU|CHR|CHRU"
     r"|groupe\s+hospitalier|institut|maternité|ehpad|résidence|fondation"
     r"|école|ecole|collège|college|lycée|lycee|université|universite|mairie"
-    r"|pharmacie|cabinet|laboratoire|entreprise|société|societe|association"
-    r"|banque|agence|magasin|boutique|restaurant|hôtel|hotel"
-    r"|hospices|hôpitaux|hopitaux"
+    r"|pharmacie|cabinet|laboratoire|banque|agence|magasin|boutique|restaurant"
+    r"|hôtel|hotel|hospices|hôpitaux|hopitaux"
 )
-_LINK = r"(?:[ \u00a0]+(?:(?:de|du|des|la|le|les)\b|[dl]['’])[ \u00a0]*)"
+# Words that introduce a name without being part of it ("la société Garage de
+# la Gare", "mon employeur Optique Vision Nord"): the name is the span, its
+# words may be dictionary words, and a legal form closes it.
+_INTRODUCERS = r"entreprise|société|societe|association|employeur|enseigne"
+_LEGAL_FORM = (
+    r"(?:[ \u00a0]+(?:S\.A\.S\.U?|S\.A\.R\.L\.|S\.A\.|E\.U\.R\.L\.|SAS|SASU"
+    r"|SARL|EURL|SA|SCI|SCOP|et[ \u00a0]+(?:fils|associés)"
+    r"|&[ \u00a0]+(?:Fils|Cie|Associés)))"
+)
+# A branch of a business named by its town ("votre agence de Colmar"): the
+# town is the personal data, read as a place (`fr_places`).
+_BRANCHES = frozenset({"agence", "magasin", "boutique", "banque"})
+_LINK = r"(?:(?:[ \u00a0]+(?:(?:de|du|des|la|le|les)\b|[dl]['’])){1,2}[ \u00a0]*)"
 # A name word: capitalised, in capitals, or an initial ("A.CHENEVIER").
 _NAME_WORD = r"(?:(?:[A-ZÀ-Ý]\.)?[A-ZÀ-Ý][\w'’\-]*)"
 _LOWER_WORD = r"(?:[a-zà-ÿ][a-zà-ÿ'’\-]{2,})"
@@ -33,6 +44,11 @@ _BY_HEAD = regex.compile(
     rf"(?P<head>(?i:\b(?:{_HEADS}))){_SEP}"
     rf"(?P<name>{_NAME_WORD}(?:{_SEP}{_NAME_WORD}){{0,3}}"
     rf"|{_LOWER_WORD}(?:{_SEP}{_LOWER_WORD}){{0,3}}(?=[ \u00a0]*[,.;:]))"
+)
+_INTRODUCED = regex.compile(
+    rf"(?i:\b(?:{_INTRODUCERS}))[ \u00a0]*:?[ \u00a0]+"
+    rf"(?P<name>{_NAME_WORD}(?:{_SEP}{_NAME_WORD}){{0,3}}{_LEGAL_FORM}?)"
+    r"(?!\.?[\w'’-])"  # "S.A" is not the whole of "S.A.R.L."
 )
 _WORD_SPAN = regex.compile(r"\S+")
 SURE = 0.9  # the grammar names an organisation: over NER's 0.85 for the words
@@ -67,7 +83,12 @@ class FrenchOrganizationRecognizer(TextRecognizer):
     def find(self, text: str) -> list[RecognizerResult]:
         """Both readings; a lower-case place must be unknown to the dictionary."""
         results = []
+        for match in _INTRODUCED.finditer(text):
+            start, end = match.span("name")
+            results.append(found(self, "ORGANIZATION", start, end, SURE))
         for match in _BY_HEAD.finditer(text):
+            if self._a_branch(match):
+                continue
             end = self._name_end(match)
             if end is not None:
                 # "hôpital Bichat": its head noun says what it is, surer than
@@ -87,6 +108,14 @@ class FrenchOrganizationRecognizer(TextRecognizer):
             # Bellan" as a person.
             results.append(found(self, "ORGANIZATION", match.start("name"), end, SURE))
         return results
+
+    @staticmethod
+    def _a_branch(match: regex.Match[str]) -> bool:
+        """A business's branch by its town: "agence de Colmar", "magasin d'AMIENS"."""
+        if match["head"].lower() not in _BRANCHES:
+            return False
+        between = match.string[match.end("head") : match.start("name")]
+        return between.strip().lower() in {"de", "d'", "d’"}
 
     def _name_end(self, match: regex.Match[str]) -> int | None:
         """Where the organisation's name ends, or None when it names none.

@@ -2,12 +2,13 @@
 
 The news-trained model misses a town written in capitals ("Né à LYON"), one
 named like a common word ("originaire de Lille" aside, "habite Tours"), and
-the town that dates a letter ("Nantes, le 12/03/2020"). Three readings, from the
+the town that dates a letter ("Nantes, le 12/03/2020"). Four readings, from the
 sentence rather than from a gazetteer:
 
 - after a verb of birth or residence and its preposition ("né à", "domiciliée
   à", "originaire de", "habite"): one to four capitalised or upper-case words;
-- after a form's label ("Ville :", "Lieu de naissance :");
+- after a form's label ("Ville :"), a registry or a branch ("RCS de",
+  "agence de"), or a postal code ("29100 Quimper");
 - at the head of a line, right before ", le" and a date: the letter's town.
 """
 
@@ -40,15 +41,25 @@ _AFTER_A_VERB = regex.compile(
     rf"[ \u00a0]*(?<=[\s'’]){_TOWN}"
     r"(?![\w'’-])"
 )
-# A form's field: "Ville : Nantes", "Lieu de naissance : ORLÉANS".
+# A form's field ("Ville : Nantes", "Lieu de naissance : ORLÉANS"), the town a
+# company is registered or a branch stands in ("RCS de Tours", "agence de
+# Colmar", "établissement de CHERBOURG").
 _LABELLED = regex.compile(
-    rf"(?i:\b(?:ville|commune|localité|lieu[ \u00a0]+de[ \u00a0]+naissance)"
-    rf"[ \u00a0]*:)[ \u00a0]*{_TOWN}(?![\w'’-])"
+    r"(?i:\b(?:(?:ville|commune|localité|localisation"
+    r"|lieu[ \u00a0]+de[ \u00a0]+naissance)[ \u00a0]*:"
+    r"|(?:RCS|agence|magasin|boutique|succursale|établissement|etablissement)"
+    rf"[ \u00a0]+(?:de[ \u00a0]+|d['’])))[ \u00a0]*{_TOWN}(?![\w'’-])"
+)
+# The town after a postal code ("29100, Quimper", "13000 AIX-EN-PROVENCE").
+_AFTER_A_POSTAL_CODE = regex.compile(
+    r"(?<![0-9])(?:0[1-9]|[1-8][0-9]|9[0-5]|97[1-6])[0-9]{3}(?![0-9]),?[ \u00a0]+"
+    rf"{_TOWN}(?![\w'’-])"
 )
 _WEEKDAYS = r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
 _DATING_A_LETTER = regex.compile(
     rf"(?m)^[ \t]*{_TOWN},[ \u00a0]+le[ \u00a0]+(?:[0-9]|1er\b|(?i:{_WEEKDAYS})\b)"
 )
+_READINGS = (_AFTER_A_VERB, _LABELLED, _AFTER_A_POSTAL_CODE, _DATING_A_LETTER)
 _WORD_SPAN = regex.compile(r"\S+")
 SCORE = 0.85  # the sentence says it is a place: as sure as NER's own
 
@@ -63,7 +74,7 @@ class FrenchPlaceRecognizer(TextRecognizer):
     def find(self, text: str) -> list[RecognizerResult]:
         """Both readings, each town without the sentence that follows it."""
         results = []
-        for pattern in (_AFTER_A_VERB, _LABELLED, _DATING_A_LETTER):
+        for pattern in _READINGS:
             for match in pattern.finditer(text):
                 if match["town"].isupper() and len(match["town"]) < 3:
                     continue  # "scolarisé en CP": a school year

@@ -322,6 +322,10 @@ PLACES_FR = [
     ("L'enfant est scolarisé à PARIS Suivi PMI", "PARIS"),
     ("CP : 44000 Ville : Nantes", "Nantes"),
     ("Nantes, le 12/03/2020", "Nantes"),
+    ("code postal 29100, Quimper.", "Quimper"),
+    ("Nous sommes immatriculés au RCS de Tours sous le numéro", "Tours"),
+    ("Votre agence de Colmar ne répond plus", "Colmar"),
+    ("(localisation : Québec)", "Québec"),
 ]
 
 
@@ -353,6 +357,10 @@ ORGANIZATIONS_FR = [
     ("Scolarisé au collège Jean Moulin de Rennes.", "collège Jean Moulin de Rennes"),
     ("Hospitalisé aux Hospices Civils de Lyon.", "Hospices Civils de Lyon"),
     ("Vu à la consultation de l'hôpital Tenon (Paris 20e).", "hôpital Tenon"),
+    # The word that introduces a company is not its name; its legal form is.
+    ("Je suis salarié de la société Garage de la Gare.", "Garage de la Gare"),
+    ("Mon employeur Optique Vision Nord me rembourse", "Optique Vision Nord"),
+    ("TVA de la société Mathieu S.A.R.L. : FR37696176833", "Mathieu S.A.R.L."),
 ]
 
 
