@@ -46,10 +46,19 @@ _ADDRESS_TAIL = (
 )
 
 
+_PO_BOX = (
+    r"\b(?i:P\.?[ \u00a0]?O\.?[ \u00a0]?Box|Post[ \u00a0]+Office[ \u00a0]+Box)"
+    r"[ \u00a0]+[0-9]{1,6}\b"
+)
+# A town, its state and its ZIP code, wherever the street went: "Austin, TX 78701".
+_TOWN_STATE_ZIP = rf"\b{_TOWN},[ \u00a0]*{_STATE}[ \u00a0]+{_ZIP}(?![0-9])"
+
+
 class EnStreetAddressRecognizer(PatternRecognizer):
     """Street addresses: a number, capitalised words, a street type.
 
-    "221B Baker Street", "1600 Pennsylvania Ave".
+    "221B Baker Street", "1600 Pennsylvania Ave", "P.O. Box 1234, Austin, TX
+    78701", and a town line with its state and ZIP code.
     """
 
     def __init__(self) -> None:
@@ -60,6 +69,8 @@ class EnStreetAddressRecognizer(PatternRecognizer):
             patterns=[
                 Pattern("street_en", _STREET_EN + f"{_ADDRESS_TAIL}?", STRONG),
                 Pattern("street_en_lower", _STREET_EN_LOWER, STRONG),
+                Pattern("po_box", _PO_BOX + f"{_ADDRESS_TAIL}?", STRONG),
+                Pattern("town_state_zip", _TOWN_STATE_ZIP, STRONG),
             ],
             context=["address", "live", "living", "lives", "ship", "deliver"],
         )

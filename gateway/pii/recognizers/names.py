@@ -22,7 +22,8 @@ from gateway.pii.spans import NAME_PARTICLES
 # capitals (DUPONT), as surnames are often written.
 _WORD = (
     r"(?:[A-ZÀ-Ý][\p{Ll}\d]+(?:[A-Z][\p{Ll}]+)?(?:[-'’][A-ZÀ-Ý]?[\p{Ll}\d]+)*"
-    r"|[A-ZÀ-Ý]{2,}(?:-[A-ZÀ-Ý]{2,})?)"
+    r"|[A-ZÀ-Ý]{2,}(?:-[A-ZÀ-Ý]{2,})?"
+    r"|[A-Z]['’][A-ZÀ-Ý][\p{Ll}]+)"  # O'Connor, N'Diaye
 )
 # An initial ("A. MARTIN", "J-P. Durand", "Jean P. Durand") and a particle in
 # capitals ("Jean-Pierre DE LA FONTAINE") belong to the name around them.
@@ -245,4 +246,8 @@ def looks_like_a_name(text: str, start: int, end: int) -> bool:
     if any(not w[0].isupper() for w in words if w.lower() not in NAME_PARTICLES):
         return False
     before = text[:start].rstrip(" \t")
-    return not (len(words) == 1 and (not before or before[-1] in ".!?:;\n"))
+    # "Mr. O'Connor": a title's full stop ends no sentence.
+    last = before.split()[-1].lower() if before else ""
+    after_a_title = last in TITLE_WORDS or last.rstrip(".") in TITLE_WORDS
+    sentence_start = not before or (before[-1] in ".!?:;\n" and not after_a_title)
+    return not (len(words) == 1 and sentence_start)

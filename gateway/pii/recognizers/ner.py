@@ -85,6 +85,8 @@ class CleanNerRecognizer(SpacyRecognizer):
         return keep
 
     def _a_name(self, text: str, result: RecognizerResult) -> bool:
+        if self._typed_in_lower_case(text[result.start : result.end], words=2):
+            return True
         if not looks_like_a_name(text, result.start, result.end):
             return False
         words = text[result.start : result.end].split()
@@ -97,9 +99,26 @@ class CleanNerRecognizer(SpacyRecognizer):
         # "APL") is no name.
         return len(words[0]) > 1 and words[0].lower() not in self._known
 
+    def _typed_in_lower_case(self, span: str, words: int) -> bool:
+        """A name or place the model read in lower-case text ("kim lee", "seoul").
+
+        Only where no dictionary says which words are common ones (English:
+        its model was trained on cased text, so a lower-case entity is one it
+        is sure of); `words` or more words, letters only, no stop word.
+        """
+        parts = span.split()
+        return (
+            not self._known
+            and len(parts) >= words
+            and span.islower()
+            and all(p.isalpha() and p not in _EDGE_WORDS for p in parts)
+        )
+
     def _a_proper_name(self, span: str, text: str, result: RecognizerResult) -> bool:
         """A place or organisation written as a name, not a heading or an acronym."""
         words = span.split()
+        if result.entity_type == "LOCATION" and self._typed_in_lower_case(span, 1):
+            return True
         if not any(w[0].isupper() for w in words):
             return False
         if len(words) == 1 and words[0].isupper() and len(words[0]) <= 4:

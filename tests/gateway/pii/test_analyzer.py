@@ -212,6 +212,11 @@ def test_english_ner_places_organisations_and_dates(analyzer: PiiAnalyzer) -> No
     )
 
 
+def test_english_names_typed_in_lower_case(analyzer: PiiAnalyzer) -> None:
+    text = "My name is john smith and I moved to London"
+    assert ("PERSON", "john smith") in _ner_found(analyzer, text, "en")
+
+
 def test_french_ner_keeps_places_and_drops_headings(analyzer: PiiAnalyzer) -> None:
     found = _ner_found(
         analyzer, "Mme Durand travaille chez Renault à Boulogne-Billancourt.", "fr"

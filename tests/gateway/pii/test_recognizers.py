@@ -134,6 +134,13 @@ def test_iban_stops_at_the_country_length(analyzer: PiiAnalyzer) -> None:
 FOUND_EN = [
     ("Hello, my name is John Smith.", "PERSON", "John Smith"),
     ("Dear Mrs Hudson, thanks.", "PERSON", "Hudson"),
+    ("Mr. O'Connor moved last year.", "PERSON", "O'Connor"),
+    (
+        "Send it to P.O. Box 1234, Austin, TX 78701.",
+        "STREET_ADDRESS",
+        "P.O. Box 1234, Austin, TX 78701",
+    ),
+    ("office in Austin, TX 78701 only", "STREET_ADDRESS", "Austin, TX 78701"),
     ("call me at (212) 555-0147", "PHONE_NUMBER", "(212) 555-0147"),
     ("my mobile is 07911 123456", "PHONE_NUMBER", "07911 123456"),
     ("office: 020 7946 0958", "PHONE_NUMBER", "020 7946 0958"),
