@@ -69,6 +69,7 @@ CLASS_OF: dict[str, str | None] = {
     "FR_SIRET": "ids",
     "FR_VAT": "ids",
     "PATIENT_ID": "ids",
+    "ID_DOCUMENT": "ids",
 }
 # Plain Presidio's types (default recognizers and its spaCy NER mapping). NRP
 # (nationality, religious or political group) and AGE are dropped (None): no

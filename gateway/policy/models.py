@@ -74,6 +74,7 @@ PII_ENTITIES: tuple[str, ...] = (
     "CREDIT_CARD",
     "US_SSN",
     "PATIENT_ID",
+    "ID_DOCUMENT",
     "FR_NIR",
     "FR_SIREN",
     "FR_SIRET",

@@ -9,16 +9,41 @@ from stdnum.us import ssn
 
 from gateway.pii.recognizers.fr import STRONG, WEAK
 
-# Abbreviations without their dot: "at 150 Park St." ends a sentence.
-_STREET_TYPES_EN = (
-    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|"
-    "Pl|Terrace|Way|Close|Crescent|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|"
-    "Row|Walk|Gardens|Grove|Mews|Hill"
+# Street suffixes: the USPS's standard ones (Publication 28, appendix C1, in
+# full and plural) and the UK's. Abbreviations without their dot: "at 150
+# Park St." ends a sentence.
+_USPS_SUFFIXES = """
+Alley Annex Arcade Avenue Bayou Beach Bend Bluff Bluffs Bottom Boulevard Branch
+Bridge Brook Brooks Burg Burgs Bypass Camp Canyon Cape Causeway Center Centers
+Circle Circles Cliff Cliffs Club Common Commons Corner Corners Course Court
+Courts Cove Coves Creek Crescent Crest Crossing Crossroad Crossroads Curve Dale
+Dam Divide Drive Drives Estate Estates Expressway Extension Extensions Falls
+Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges Fork Forks Fort
+Freeway Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor
+Harbors Haven Heights Highway Hill Hills Hollow Inlet Island Islands Isle
+Junction Junctions Key Keys Knoll Knolls Lake Lakes Landing Lane Light Lights
+Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows Mews Mill Mills
+Mission Motorway Mount Mountain Mountains Neck Orchard Oval Overpass Park Parks
+Parkway Parkways Pass Passage Path Pike Pine Pines Place Plain Plains Plaza Point
+Points Port Ports Prairie Radial Ramp Ranch Rapid Rapids Rest Ridge Ridges River
+Road Roads Route Row Run Shoal Shoals Shore Shores Skyway Spring Springs Spur
+Spurs Square Squares Station Stravenue Stream Street Streets Summit Terrace
+Throughway Trace Track Trafficway Trail Trailer Tunnel Turnpike Underpass Union
+Unions Valley Valleys Via Viaduct View Views Village Villages Ville Vista Walk
+Walks Wall Way Ways Well Wells
+Close Row Wynd
+"""
+_ABBREVIATIONS = "St Ave Rd Blvd Ln Dr Ct Pl Sq Pkwy Hwy Cir Ter Trl Cres"
+_STREET_TYPES_EN = "|".join(sorted({*_USPS_SUFFIXES.split(), *_ABBREVIATIONS.split()}))
+# "Apt 4", "Suite 200", "Unit 7B", "#12": the dwelling within the building.
+_UNIT = (
+    r"(?:,?[ \u00a0]+(?-i:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Floor|Fl)"
+    r"\.?[ \u00a0]*#?[0-9A-Z][0-9A-Z\-]{0,5}\b|[ \u00a0]+#[0-9A-Z]{1,6}\b)"
 )
 _STREET_EN = (
     r"(?<![\w,])[0-9]{1,5}[A-Za-z]?(?:-[0-9]{1,5})?[ \u00a0]+"
     r"(?:(?-i:[A-Z0-9])[\w'’.\-]*[ \u00a0]+){1,4}"
-    rf"(?-i:{_STREET_TYPES_EN})(?![\w])"
+    rf"(?-i:{_STREET_TYPES_EN})(?![\w]){_UNIT}?"
 )
 # Typed in lower case ("9 stokes street"): one or two words before a street
 # type written in full, so that "3 more days" is never one.

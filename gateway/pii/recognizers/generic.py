@@ -10,10 +10,12 @@ unless told not to, so ours reads the snapshot shipped with tldextract.
 from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cache
+from itertools import product
 
 import phonenumbers
 import regex
 import tldextract
+from phonenumbers import Leniency
 from presidio_analyzer import (
     AnalysisExplanation,
     EntityRecognizer,
@@ -240,12 +242,14 @@ _GROUPS = regex.compile(r"[0-9]+")
 
 # Grouped otherwise than the country groups it ("0123 456 789"), a number
 # opening on the trunk prefix is still written as a phone; without one ("order
-# 748-2183294") only a context word ("tél", "call") makes it one.
-PHONE_SURE, PHONE_WEAK = 0.75, 0.3
+# 748-2183294") only a context word ("tél", "call") makes it one. A number no
+# operator has been given yet ("555-234-5678": a fictional, mistyped or future
+# one) is still a phone when it is grouped as the country groups phones.
+PHONE_SURE, PHONE_UNASSIGNED, PHONE_WEAK = 0.75, 0.6, 0.3
 
 
 def _phone_score(match: phonenumbers.PhoneNumberMatch, region: str) -> float | None:
-    """How surely a valid number was written as a phone; None for an IPv4 address.
+    """How surely a number was written as a phone; None for an IPv4 address.
 
     phonenumbers' matcher accepts "order 748-2183294" as a US number and an
     IPv4 address as another; a number written by a person is grouped as its
@@ -267,6 +271,26 @@ def _phone_score(match: phonenumbers.PhoneNumberMatch, region: str) -> float | N
     return PHONE_SURE if trunk and raw.startswith(trunk) else PHONE_WEAK
 
 
+def _unassigned_score(match: phonenumbers.PhoneNumberMatch) -> float | None:
+    """A number of a valid length but unassigned: a phone if grouped as phones are.
+
+    "555-234-5678", "+1-555-234-5678": three groups or more, exactly as the
+    country's format groups them. Digits in one piece or grouped otherwise
+    are as often an order or a reference: not read as a phone.
+    """
+    raw = match.raw_string.strip("()")
+    if phonenumbers.is_valid_number(match.number) or _IPV4.fullmatch(raw):
+        return None  # a valid number the strict reading left out: rightly
+    style = (
+        phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        if raw.startswith("+")
+        else phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    groups = _GROUPS.findall(raw)
+    expected = _GROUPS.findall(phonenumbers.format_number(match.number, style))
+    return PHONE_UNASSIGNED if len(groups) > 2 and groups == expected else None
+
+
 _EXTENSION = regex.compile(
     r"[ \u00a0]*(?:,[ \u00a0]*)?(?i:poste|p\.|ext\.?|extension|x)[ \u00a0]*[0-9]{1,6}\b"
 )
@@ -282,7 +306,7 @@ _NONE = RecognizerResult("PHONE_NUMBER", 0, 0, 0.0)
 
 
 class RegionPhoneRecognizer(TextRecognizer):
-    """Phone numbers that phonenumbers says are valid in the given regions.
+    """Phone numbers of the given regions, as phonenumbers reads them.
 
     Presidio's own phone recognizer scores 0.4 (under our threshold without a
     context word) and runs the slow matcher on every text; this one runs it
@@ -294,6 +318,7 @@ class RegionPhoneRecognizer(TextRecognizer):
     CONTEXT = (
         *("téléphone", "telephone", "tél", "tel", "portable", "mobile", "fixe"),
         *("appeler", "appelez", "joindre", "numéro", "phone", "call", "number"),
+        *("fax", "cell", "téléphoner", "contact"),
     )
 
     def __init__(self, supported_language: str, regions: Sequence[str]) -> None:
@@ -306,18 +331,22 @@ class RegionPhoneRecognizer(TextRecognizer):
         )
 
     def find(self, text: str) -> list[RecognizerResult]:
-        """Valid phone numbers, national ones read in each region in turn."""
+        """Phone numbers, national ones read in each region in turn."""
         if not self._HINT.search(text):
             return []
         numbers: dict[tuple[int, int], RecognizerResult] = {}
-        for region in self.regions:
-            for match in phonenumbers.PhoneNumberMatcher(text, region):
+        for region, lenient in product(self.regions, (False, True)):
+            leniency = Leniency.POSSIBLE if lenient else Leniency.VALID
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency):
                 start = match.start
                 raw = match.raw_string
                 if raw.startswith("(") and raw.count("(") > raw.count(")"):
                     start += 1  # "(+1 401 231 8753)": the bracket is not the number's
                 key = (start, _with_extension(text, match.end))
-                score = _phone_score(match, region)
+                if lenient:
+                    score = _unassigned_score(match)
+                else:
+                    score = _phone_score(match, region)
                 if score is not None and score > numbers.get(key, _NONE).score:
                     numbers[key] = found(self, "PHONE_NUMBER", *key, score)
         return list(numbers.values())
@@ -375,10 +404,22 @@ _PATIENT_CUE = (
     r"|numéro\s+(?:de\s+)?(?:dossier|patient|séjour|sejour)|mrn"
     r"|patient\s+(?:id|number|no\.?)|medical\s+record\s+(?:number|no\.?)"
 )
+# An identity document's number: letters and digits, one digit at least
+# ("D1234567", "12AB34567", "X1234567-A").
+_DOCUMENT_CUE = (
+    r"passport|passeport|driver['’]?s?\s+licen[cs]e|driving\s+licen[cs]e"
+    r"|licen[cs]e\s+(?:number|no\.?)|permis\s+(?:de\s+conduire|n°)"
+    r"|carte\s+(?:nationale\s+)?d['’]identité|cni|id\s+card|identity\s+card"
+    r"|national\s+id"
+)
 _AFTER_CUE = r"(?:\s*(?:n°|no\.?|number|numéro|:|#|=|-)\s*|\s+){1,3}"
 _CUED_NIR = regex.compile(
     rf"(?i:\b(?:{_NIR_CUE}))\b{_AFTER_CUE}"
     r"(?P<id>[1-478](?:[ \u00a0.]?[0-9AB]){12}(?:[ \u00a0.]?[0-9]{2})?)(?![0-9])"
+)
+_CUED_DOCUMENT = regex.compile(
+    rf"(?i:\b(?:{_DOCUMENT_CUE}))\b(?:\s+(?:is|was|est|:))?{_AFTER_CUE}"
+    r"(?P<id>(?=[A-Z0-9\-]*[0-9])(?-i:[A-Z0-9][A-Z0-9\-]{4,18}[A-Z0-9]))(?![\w-])"
 )
 _CUED_PATIENT = regex.compile(
     rf"(?i:\b(?:{_PATIENT_CUE}))\b{_AFTER_CUE}"
@@ -387,7 +428,7 @@ _CUED_PATIENT = regex.compile(
 
 
 class CuedIdentifierRecognizer(TextRecognizer):
-    """Numbers a label names as a social security or a patient number.
+    """Numbers a label names as a social security, patient or identity document number.
 
     Checksummed readings (FR_NIR, US_SSN) keep priority where the key checks;
     this one takes the rest, on the word of the label alone.
@@ -395,18 +436,22 @@ class CuedIdentifierRecognizer(TextRecognizer):
 
     def __init__(self, supported_language: str) -> None:
         super().__init__(
-            ("PATIENT_ID", "FR_NIR"),
+            ("PATIENT_ID", "FR_NIR", "ID_DOCUMENT"),
             f"CuedIdentifierRecognizer_{supported_language}",
             supported_language,
         )
 
     def find(self, text: str) -> list[RecognizerResult]:
-        """Labelled social security and patient numbers."""
+        """Labelled social security, patient and identity document numbers."""
         results = [
             found(self, "FR_NIR", *m.span("id"), 0.6) for m in _CUED_NIR.finditer(text)
         ]
         results += [
             found(self, "PATIENT_ID", *m.span("id"), 0.6)
             for m in _CUED_PATIENT.finditer(text)
+        ]
+        results += [
+            found(self, "ID_DOCUMENT", *m.span("id"), 0.6)
+            for m in _CUED_DOCUMENT.finditer(text)
         ]
         return results

@@ -84,6 +84,8 @@ FOUND_FR = [
     ("n° sécu 1 84 12 76 451 089 46", "FR_NIR", "1 84 12 76 451 089 46"),
     ("IPP : 8001234567, vu ce jour", "PATIENT_ID", "8001234567"),
     ("NDA 123456789", "PATIENT_ID", "123456789"),
+    ("CNI n° 880692310285", "ID_DOCUMENT", "880692310285"),
+    ("permis de conduire : 13AB45678", "ID_DOCUMENT", "13AB45678"),
 ]
 
 
@@ -141,6 +143,12 @@ FOUND_EN = [
         "P.O. Box 1234, Austin, TX 78701",
     ),
     ("office in Austin, TX 78701 only", "STREET_ADDRESS", "Austin, TX 78701"),
+    (
+        "now at 90 Sunset Blvd Apt 4, Los Angeles, CA 90028",
+        "STREET_ADDRESS",
+        "90 Sunset Blvd Apt 4, Los Angeles, CA 90028",
+    ),
+    ("we met at 12 Maple Hollow.", "STREET_ADDRESS", "12 Maple Hollow"),
     ("call me at (212) 555-0147", "PHONE_NUMBER", "(212) 555-0147"),
     ("my mobile is 07911 123456", "PHONE_NUMBER", "07911 123456"),
     ("office: 020 7946 0958", "PHONE_NUMBER", "020 7946 0958"),
@@ -150,6 +158,8 @@ FOUND_EN = [
     ("DOB: 03/12/1985", "DATE_OF_BIRTH", "03/12/1985"),
     ("Order 4402 shipped on 03/12/2024.", "DATE_TIME", "03/12/2024"),
     ("SSN 536-90-4399 on file", "US_SSN", "536-90-4399"),
+    ("His driver's license is D1234567.", "ID_DOCUMENT", "D1234567"),
+    ("passport number: 123456789, issued 2019", "ID_DOCUMENT", "123456789"),
     ("my social security number is 536904399.", "US_SSN", "536904399"),
     ("My SSN is 451 02 9744. Thanks", "US_SSN", "451 02 9744"),
     ("it arrived this morning at 5:45pm: broken", "DATE_TIME", "5:45pm"),
@@ -263,6 +273,16 @@ def test_digits_grouped_unlike_a_phone_need_a_context_word(
     assert _found(analyzer, f"order {number} shipped", "en") == []
     found = _found(analyzer, f"my phone: {number}", "en")
     assert ("PHONE_NUMBER", number) in found
+
+
+@pytest.mark.parametrize(
+    "text", ["call 555-234-5678 today", "my number: +1-555-234-5678x123"]
+)
+def test_an_unassigned_number_grouped_as_a_phone_is_one(
+    analyzer: PiiAnalyzer, text: str
+) -> None:
+    # No US area code 555 exists: fictional, mistyped or future, still a phone.
+    assert [k for k, _ in _found(analyzer, text, "en")] == ["PHONE_NUMBER"]
 
 
 def test_a_phone_extension_belongs_to_the_number(analyzer: PiiAnalyzer) -> None:
