@@ -1,10 +1,12 @@
 """Care places and other organisations French notes name, beyond the NER model.
 
-Two readings, both from the grammar of the sentence rather than from a list of
-names: an organisation's head noun followed by its name ("Clinique
-Pervenche", "Hôpital centre cardiologique du nord", "CHU de Rouen"), and the
-place a person is sent to ("admise à l'bct", "orienté vers l'Necker",
-"transféré au Centre Léon Bérard"), whose name need not be in any dictionary.
+Three readings, all from the grammar of the sentence rather than from a list
+of names: an organisation's head noun followed by its name ("Clinique
+Pervenche", "Hôpital centre cardiologique du nord", "CHU de Rouen"), a
+company after the word that introduces it ("la société Garage de la Gare",
+"mon employeur Optique Vision Nord"), and the place a person is sent to
+("admise à l'bct", "orienté vers l'Necker", "transféré au Centre Léon
+Bérard"), whose name need not be in any dictionary.
 """
 
 import regex
@@ -74,14 +76,14 @@ _SENT_TO = regex.compile(
 
 
 class FrenchOrganizationRecognizer(TextRecognizer):
-    """Organisations by their head noun, and the place a person is sent to."""
+    """Organisations by head noun or introducing word; where a person is sent."""
 
     def __init__(self, dictionary: Dictionary) -> None:
         self._known = dictionary
         super().__init__("ORGANIZATION", "FrenchOrganizationRecognizer", "fr")
 
     def find(self, text: str) -> list[RecognizerResult]:
-        """Both readings; a lower-case place must be unknown to the dictionary."""
+        """Every reading; a lower-case place must be unknown to the dictionary."""
         results = []
         for match in _INTRODUCED.finditer(text):
             start, end = match.span("name")

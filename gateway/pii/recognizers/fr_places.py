@@ -65,14 +65,14 @@ SCORE = 0.85  # the sentence says it is a place: as sure as NER's own
 
 
 class FrenchPlaceRecognizer(TextRecognizer):
-    """Towns after a verb of birth or residence, and the town dating a letter."""
+    """Towns after a verb, a label or a postal code, or dating a letter."""
 
     def __init__(self, dictionary: Dictionary) -> None:
         self._known = dictionary
         super().__init__("LOCATION", "FrenchPlaceRecognizer", "fr")
 
     def find(self, text: str) -> list[RecognizerResult]:
-        """Both readings, each town without the sentence that follows it."""
+        """Every reading, each town without the sentence that follows it."""
         results = []
         for pattern in _READINGS:
             for match in pattern.finditer(text):
