@@ -22,7 +22,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from gateway.audit import VerifyReport, verify
+from gateway.audit import (
+    VerifyReport,
+    consistency_proof,
+    export_canonical,
+    inclusion_proof,
+    verify,
+)
 from gateway.auth.clients import create_client, revoke_client
 from gateway.bootstrap import build_context, initialise, record_policy_version
 from gateway.consent.tcf import decode_tc_string
@@ -223,6 +229,73 @@ def audit_verify(as_json: JsonOpt = False) -> None:
         raise _fail(
             f"audit log broken at event {report.first_bad_seq}: {report.problem}"
         )
+
+
+@audit_app.command("proof")
+def audit_proof(
+    seq: Annotated[int, typer.Argument(help="The event's position, from 0.")],
+    tree_size: Annotated[
+        int | None, typer.Option("--tree-size", help="Prove against this size.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """RFC 6962 inclusion proof of one event (default: in the whole log)."""
+
+    def run() -> None:
+        with _context() as ctx, transaction(ctx.read_sessions) as session:
+            document = inclusion_proof(session, seq, tree_size).document()
+        path = " ".join(document["audit_path"]) or "(empty)"
+        _emit(
+            as_json,
+            document,
+            f"event {seq} in a tree of {document['tree_size']}: leaf "
+            f"{document['leaf_hash']}, path {path}",
+        )
+
+    _guarded(run)
+
+
+@audit_app.command("consistency")
+def audit_consistency(
+    first: Annotated[int, typer.Argument(help="The older tree size.")],
+    second: Annotated[int, typer.Argument(help="The newer tree size.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """RFC 6962 proof that the log of SECOND events extends the log of FIRST."""
+
+    def run() -> None:
+        with _context() as ctx, transaction(ctx.read_sessions) as session:
+            document = consistency_proof(session, first, second).document()
+        _emit(
+            as_json,
+            document,
+            f"{first} -> {second}: " + (" ".join(document["proof"]) or "(empty)"),
+        )
+
+    _guarded(run)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+) -> None:
+    """Every event's canonical bytes, one line each, in log order.
+
+    The exact bytes that were hashed as each leaf: anyone can recompute the
+    leaves, the tree and its root from this file alone.
+    """
+    counts: list[int] = []
+
+    def run() -> None:
+        with (
+            _context() as ctx,
+            transaction(ctx.read_sessions) as session,
+            out.open("wb") as sink,
+        ):
+            counts.append(export_canonical(session, sink))
+
+    _guarded(run)
+    typer.echo(f"{counts[0]} events written to {out}", err=True)
 
 
 @linkage_app.command("backfill")

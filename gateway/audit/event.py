@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from gateway.audit.merkle import leaf_hash
+
 CANONICAL_VERSION = 1
 GENESIS_CHAIN = bytes(32)
 
@@ -73,11 +75,6 @@ def canonical_bytes(
             "details": event.details,
         }
     )
-
-
-def leaf_hash(data: bytes) -> bytes:
-    """RFC 6962 leaf hash: SHA-256(0x00 || data)."""
-    return hashlib.sha256(b"\x00" + data).digest()
 
 
 def chain_hash(previous: bytes, leaf: bytes) -> bytes:

@@ -1,12 +1,21 @@
-"""Append to the audit log and verify it end to end."""
+"""Append to the audit log, prove what it holds, and verify it end to end.
 
-import json
+The log is a hash chain (each event linked to the one before) and an RFC 6962
+Merkle tree over the same leaves: appending keeps the tree's right frontier
+in the head row and stores each complete subtree once (`audit_nodes`), so a
+proof reads O(log n) stored hashes and nothing is ever rebuilt.
+"""
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
+import orjson
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from gateway.audit import merkle
 from gateway.audit.event import (
     GENESIS_CHAIN,
     AuditEvent,
@@ -16,9 +25,16 @@ from gateway.audit.event import (
     leaf_hash,
     seal,
 )
+from gateway.errors import GatewayError, InvalidRequestError
 from gateway.ids import uuid7
 from gateway.storage import audit_repo
-from gateway.storage.models import AuditEventRow
+from gateway.storage.audit_repo import Node
+
+
+class AuditLogError(GatewayError):
+    """The stored log cannot answer: a subtree a proof needs is missing."""
+
+    status, slug, title = 500, "audit-log-damaged", "The audit log is damaged"
 
 
 def format_time(moment: datetime) -> str:
@@ -41,13 +57,149 @@ def append_events(
     head = audit_repo.lock_head(session)
     occurred_at = format_time(now)
     previous = head.chain_hash
+    frontier = merkle.Frontier.from_bytes(head.frontier)
     sealed: list[SealedEvent] = []
+    nodes: list[Node] = []
     for offset, event in enumerate(events):
         item = seal(head.size + offset, uuid7(now), occurred_at, event, previous)
         sealed.append(item)
         previous = item.chain_hash
-    audit_repo.append(session, sealed)
+        frontier, completed = merkle.append_with_completed(frontier, item.leaf_hash)
+        nodes += [_node(start, end, digest) for start, end, digest in completed[1:]]
+    audit_repo.append(
+        session, sealed, nodes, merkle.frontier_root(frontier), frontier.to_bytes()
+    )
     return sealed
+
+
+def _node(start: int, end: int, digest: bytes) -> Node:
+    level = (end - start).bit_length() - 1
+    return Node(level, start >> level, digest)
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """RFC 6962 inclusion proof of one event in a tree of `tree_size` events."""
+
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    audit_path: list[bytes]
+
+    def document(self) -> dict[str, Any]:
+        """The published shape (CONTRACT.md): hashes in hex."""
+        return {
+            "leaf_index": self.leaf_index,
+            "tree_size": self.tree_size,
+            "leaf_hash": self.leaf_hash.hex(),
+            "audit_path": [h.hex() for h in self.audit_path],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """RFC 6962 proof that the tree of `first` events is a prefix of `second`."""
+
+    first: int
+    second: int
+    proof: list[bytes]
+
+    def document(self) -> dict[str, Any]:
+        """The published shape (CONTRACT.md): hashes in hex."""
+        return {
+            "first": self.first,
+            "second": self.second,
+            "proof": [h.hex() for h in self.proof],
+        }
+
+
+def _sizes_within(session: Session, *sizes: int) -> int:
+    """The log's size, after checking every requested size fits in it."""
+    size = audit_repo.read_head(session).size
+    for requested in sizes:
+        if not 0 <= requested <= size:
+            raise InvalidRequestError(
+                f"tree size {requested} is outside the log (0..{size})"
+            )
+    return size
+
+
+def _range_hashes(session: Session, ranges: list[tuple[int, int]]) -> list[bytes]:
+    """The Merkle hash of each leaf range, from O(log n) stored subtrees each."""
+    parts = {r: merkle.perfect_subtrees(*r) for r in ranges}
+    wanted = {
+        (level, start >> level)
+        for pieces in parts.values()
+        for start, end in pieces
+        for level in [(end - start).bit_length() - 1]
+    }
+    stored = audit_repo.node_hashes(session, sorted(wanted))
+    if len(stored) != len(wanted):
+        raise AuditLogError("a subtree hash the proof needs is missing")
+    hashes = []
+    for r in ranges:
+        pieces = []
+        for start, end in parts[r]:
+            level = (end - start).bit_length() - 1
+            pieces.append(stored[level, start >> level])
+        hashes.append(merkle.range_hash(pieces))
+    return hashes
+
+
+def inclusion_proof(
+    session: Session, seq: int, tree_size: int | None = None
+) -> InclusionProof:
+    """Prove that event `seq` is in the tree of `tree_size` events (default: all).
+
+    Raises:
+        InvalidRequestError: If the sizes do not fit the log or seq >= tree_size.
+    """
+    size = _sizes_within(session, *(() if tree_size is None else (tree_size,)))
+    size = size if tree_size is None else tree_size
+    if not 0 <= seq < size:
+        raise InvalidRequestError(f"event {seq} is not in a tree of {size} events")
+    leaf, *path = _range_hashes(
+        session, [(seq, seq + 1), *merkle.inclusion_ranges(seq, size)]
+    )
+    return InclusionProof(seq, size, leaf, path)
+
+
+def root_at(session: Session, size: int) -> bytes:
+    """The Merkle root of the log's first `size` events, from stored subtrees.
+
+    Raises:
+        InvalidRequestError: If `size` is outside the log.
+    """
+    _sizes_within(session, size)
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return merkle.range_hash(_range_hashes(session, merkle.perfect_subtrees(0, size)))
+
+
+def export_canonical(session: Session, sink: BinaryIO) -> int:
+    """Write every event's canonical bytes, one line each; return the count.
+
+    Canonical JSON holds no raw newline (orjson escapes them inside strings),
+    so a line is exactly one leaf's bytes.
+    """
+    count = 0
+    for canonical in audit_repo.canonical_bytes(session):
+        sink.write(canonical + b"\n")
+        count += 1
+    return count
+
+
+def consistency_proof(session: Session, first: int, second: int) -> ConsistencyProof:
+    """Prove that the log of `second` events extends the log of `first` events.
+
+    Raises:
+        InvalidRequestError: If a size does not fit the log or first > second.
+    """
+    _sizes_within(session, first, second)
+    if first > second:
+        raise InvalidRequestError("first must not be larger than second")
+    proof = _range_hashes(session, merkle.consistency_ranges(first, second))
+    return ConsistencyProof(first, second, proof)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +211,10 @@ class VerifyReport:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    root_hash: str | None = None
 
 
-def _event_of(row: AuditEventRow) -> AuditEvent:
+def _event_of(row: Row[Any]) -> AuditEvent:
     return AuditEvent(
         actor=row.actor,
         action=row.action,
@@ -71,38 +224,64 @@ def _event_of(row: AuditEventRow) -> AuditEvent:
         record_id=row.record_id,
         reason=row.reason,
         policy_version=row.policy_version,
-        details=json.loads(row.details),
+        details=orjson.loads(row.details),
     )
 
 
-def _row_problem(row: AuditEventRow, expected_seq: int, previous: bytes) -> str | None:
-    if row.seq != expected_seq:
-        return f"sequence gap: expected {expected_seq}"
+def _columns_problem(row: Row[Any]) -> str | None:
     try:
         event = _event_of(row)
     except ValueError:
         return "details are not valid JSON"
     if canonical_bytes(row.seq, row.event_id, row.occurred_at, event) != row.canonical:
         return "columns do not match the canonical bytes"
-    leaf = leaf_hash(row.canonical)
-    if leaf != row.leaf_hash:
-        return "leaf hash does not match the canonical bytes"
-    if chain_hash(previous, leaf) != row.chain_hash:
-        return "chain hash does not link to the previous event"
+    return None
+
+
+def _first_bad_columns(session: Session) -> int | None:
+    """The first event whose columns and canonical bytes disagree, if any.
+
+    The database answers in one pass; where it cannot read some canonical
+    bytes at all, Python looks row by row (a damaged log only).
+    """
+    seq = audit_repo.first_column_mismatch(session)
+    if seq != audit_repo.UNREADABLE:
+        return seq
+    for row in audit_repo.stream_rows(session):
+        if _columns_problem(row) is not None:
+            return row.seq
     return None
 
 
 def verify(session: Session) -> VerifyReport:
-    """Recompute every event's bytes, leaf and chain hash, and the head."""
+    """Recompute every event's bytes, leaf and chain hash, the tree and the head."""
+    bad_columns = _first_bad_columns(session)
     previous = GENESIS_CHAIN
     count = 0
-    for row in audit_repo.stream(session):
-        problem = _row_problem(row, count, previous)
+    # The right frontier, folded in place: merkle.append without a new
+    # Frontier per leaf (a million of them).
+    stack: list[bytes] = []
+    for seq, canonical, stored_leaf, stored_chain in audit_repo.stream_hashes(session):
+        problem = None
+        if seq != count:
+            problem = f"sequence gap: expected {count}"
+        elif seq == bad_columns:
+            problem = "columns do not match the canonical bytes"
+        elif (leaf := leaf_hash(canonical)) != stored_leaf:
+            problem = "leaf hash does not match the canonical bytes"
+        elif chain_hash(previous, leaf) != stored_chain:
+            problem = "chain hash does not link to the previous event"
         if problem is not None:
             return VerifyReport(False, count, previous.hex(), count, problem)
-        previous = row.chain_hash
+        previous = stored_chain
+        node, bits = leaf, count
+        while bits & 1:
+            node, bits = merkle.node_hash(stack.pop(), node), bits >> 1
+        stack.append(node)
         count += 1
+    frontier = merkle.Frontier(count, tuple(stack))
     head = audit_repo.read_head(session)
+    root = merkle.frontier_root(frontier)
     if head.size != count or head.chain_hash != previous:
         return VerifyReport(
             False,
@@ -111,4 +290,8 @@ def verify(session: Session) -> VerifyReport:
             count,
             "head does not match the log (truncated?)",
         )
-    return VerifyReport(True, count, previous.hex())
+    if head.root_hash != root or head.frontier != frontier.to_bytes():
+        return VerifyReport(
+            False, count, previous.hex(), count, "head's Merkle root does not match"
+        )
+    return VerifyReport(True, count, previous.hex(), root_hash=root.hex())

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -163,13 +164,35 @@ class AuditEventRow(Base):
 
 
 class AuditHeadRow(Base):
-    """The single row that serializes appends: size and last chain hash."""
+    """The single row that serializes appends: size, chain hash, Merkle root.
+
+    `frontier` is `gateway.audit.merkle.Frontier.to_bytes`: the size, then the
+    roots of the complete subtrees that make up the tree, largest first.
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     chain_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditNodeRow(Base):
+    """A complete subtree of the audit Merkle tree; append-only like the events.
+
+    Level h, index i: the RFC 6962 hash of leaves [i * 2^h, (i + 1) * 2^h),
+    h >= 1 (leaves are `AuditEventRow.leaf_hash`).
+    """
+
+    __tablename__ = "audit_nodes"
+
+    level: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False
+    )
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class IdempotencyRow(Base):

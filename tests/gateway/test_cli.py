@@ -10,6 +10,12 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from gateway.audit.merkle import (
+    leaf_hash,
+    root_from_leaf_hashes,
+    verify_consistency,
+    verify_inclusion,
+)
 from gateway.cli import app
 from gateway.settings import get_settings
 from gateway.storage.db import make_engine
@@ -127,6 +133,44 @@ def test_audit_verify_exits_1_on_a_tampered_log(env: dict[str, str]) -> None:
     assert "event 1" in err
 
 
+def test_audit_proofs_and_export_verify_by_the_rfc(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert gateway("init")[0] == 0
+    for name in ("dpo", "shop", "ads"):
+        assert gateway("clients", "add", name, "--role", "dpo")[0] == 0
+    out_file = tmp_path / "audit.jsonl"
+    code, _, err = gateway("audit", "export", "--out", str(out_file))
+    assert code == 0
+    lines = out_file.read_bytes().splitlines()
+    assert f"{len(lines)} events" in err
+    leaves = [leaf_hash(line) for line in lines]
+    size = len(leaves)
+    root = root_from_leaf_hashes(leaves)
+    assert (
+        json.loads(gateway("audit", "verify", "--json")[1])["root_hash"] == root.hex()
+    )
+
+    code, out, _ = gateway("audit", "proof", "1", "--json")
+    assert code == 0
+    proof = json.loads(out)
+    assert proof["leaf_index"] == 1
+    assert proof["tree_size"] == size
+    path = [bytes.fromhex(h) for h in proof["audit_path"]]
+    assert verify_inclusion(1, size, bytes.fromhex(proof["leaf_hash"]), path, root)
+
+    code, out, _ = gateway("audit", "consistency", "2", str(size), "--json")
+    assert code == 0
+    document = json.loads(out)
+    proof_hashes = [bytes.fromhex(h) for h in document["proof"]]
+    old_root = root_from_leaf_hashes(leaves[:2])
+    assert verify_consistency(2, size, old_root, root, proof_hashes)
+
+    code, _, err = gateway("audit", "proof", str(size), "--json")
+    assert code == 1
+    assert err.startswith("error:")
+
+
 def test_every_command_has_help(env: dict[str, str]) -> None:
     for args in (
         (),
@@ -137,6 +181,9 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         ("clients", "revoke"),
         ("policies", "check"),
         ("audit", "verify"),
+        ("audit", "proof"),
+        ("audit", "consistency"),
+        ("audit", "export"),
         ("linkage", "backfill"),
         ("pipeline", "run"),
         ("pii",),

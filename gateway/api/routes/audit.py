@@ -1,10 +1,12 @@
 """The DPO's audit routes."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from gateway.api.deps import CtxDep, DpoDep
-from gateway.audit import verify
+from gateway.audit import consistency_proof, inclusion_proof, verify
 from gateway.storage.db import transaction
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -18,6 +20,7 @@ class VerifyOut(BaseModel):
     head_hash: str
     first_bad_seq: int | None
     problem: str | None
+    root_hash: str | None
 
 
 @router.get("/verify")
@@ -31,4 +34,47 @@ def verify_log(ctx: CtxDep, _dpo: DpoDep) -> VerifyOut:
         head_hash=report.head_hash,
         first_bad_seq=report.first_bad_seq,
         problem=report.problem,
+        root_hash=report.root_hash,
     )
+
+
+class InclusionProofOut(BaseModel):
+    """RFC 6962 inclusion proof; hashes in hex."""
+
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    audit_path: list[str]
+
+
+class ConsistencyProofOut(BaseModel):
+    """RFC 6962 consistency proof between two tree sizes; hashes in hex."""
+
+    first: int
+    second: int
+    proof: list[str]
+
+
+# Sizes and positions are counts of events: never negative, and within the
+# 64-bit range the database stores them in.
+Count = Annotated[int, Query(ge=0, le=2**63 - 1)]
+
+
+@router.get("/proof/{seq}")
+def prove_inclusion(
+    seq: int, ctx: CtxDep, _dpo: DpoDep, tree_size: Count | None = None
+) -> InclusionProofOut:
+    """Prove that event `seq` is in the log (of `tree_size` events, or all)."""
+    with transaction(ctx.read_sessions) as session:
+        proof = inclusion_proof(session, seq, tree_size)
+    return InclusionProofOut(**proof.document())
+
+
+@router.get("/consistency")
+def prove_consistency(
+    first: Count, second: Count, ctx: CtxDep, _dpo: DpoDep
+) -> ConsistencyProofOut:
+    """Prove that the log of `second` events extends the log of `first` events."""
+    with transaction(ctx.read_sessions) as session:
+        proof = consistency_proof(session, first, second)
+    return ConsistencyProofOut(**proof.document())
