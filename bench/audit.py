@@ -181,7 +181,7 @@ def measure_verify(tree: GatewayContext, runs: int) -> tuple[Row, int, bytes]:
     for _ in range(runs):
         with transaction(tree.read_sessions) as session:
             began = time.perf_counter()
-            report = verify(session)
+            report = verify(session, tree.read_sessions)
             seconds.append(time.perf_counter() - began)
         if not report.ok:
             raise SystemExit(f"verify failed: {report.problem}")

@@ -217,7 +217,7 @@ def audit_verify(as_json: JsonOpt = False) -> None:
 
     def run() -> None:
         with _context() as ctx, transaction(ctx.read_sessions) as session:
-            reports.append(verify(session))
+            reports.append(verify(session, ctx.read_sessions))
 
     _guarded(run)
     report = reports[0]

@@ -6,14 +6,16 @@ in the head row and stores each complete subtree once (`audit_nodes`), so a
 proof reads O(log n) stored hashes and nothing is ever rebuilt.
 """
 
+import hashlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
 from sqlalchemy import Row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.audit import merkle
 from gateway.audit.event import (
@@ -21,14 +23,13 @@ from gateway.audit.event import (
     AuditEvent,
     SealedEvent,
     canonical_bytes,
-    chain_hash,
-    leaf_hash,
     seal,
 )
 from gateway.errors import GatewayError, InvalidRequestError
 from gateway.ids import uuid7
 from gateway.storage import audit_repo
 from gateway.storage.audit_repo import Node
+from gateway.storage.db import transaction
 
 
 class AuditLogError(GatewayError):
@@ -238,48 +239,107 @@ def _columns_problem(row: Row[Any]) -> str | None:
     return None
 
 
-def _first_bad_columns(session: Session) -> int | None:
-    """The first event whose columns and canonical bytes disagree, if any.
+def _first_bad_columns(session: Session, size: int) -> int | None:
+    """The first of the first `size` events whose columns and bytes disagree.
 
-    The database answers in one pass; where it cannot read some canonical
-    bytes at all, Python looks row by row (a damaged log only).
+    The database names candidates in one pass; each is confirmed here by
+    rebuilding its bytes exactly (the database may escape a rare character
+    otherwise than orjson, which is no tampering).
     """
-    seq = audit_repo.first_column_mismatch(session)
-    if seq != audit_repo.UNREADABLE:
-        return seq
-    for row in audit_repo.stream_rows(session):
-        if _columns_problem(row) is not None:
-            return row.seq
+    after = -1
+    while candidates := audit_repo.column_candidates(session, after, size):
+        for seq in candidates:
+            if _columns_problem(audit_repo.event_row(session, seq)) is not None:
+                return seq
+        after = candidates[-1]
     return None
 
 
-def verify(session: Session) -> VerifyReport:
-    """Recompute every event's bytes, leaf and chain hash, the tree and the head."""
-    bad_columns = _first_bad_columns(session)
+def _first_bad_columns_apart(sessions: sessionmaker[Session], size: int) -> int | None:
+    with transaction(sessions) as session:
+        return _first_bad_columns(session, size)
+
+
+@dataclass(frozen=True, slots=True)
+class _HashPass:
+    """What recomputing every leaf, link and the tree found."""
+
+    count: int
+    chain_hash: bytes
+    frontier: merkle.Frontier
+    bad_seq: int | None = None
+    problem: str | None = None
+
+
+def _hash_pass(session: Session) -> _HashPass:
     previous = GENESIS_CHAIN
     count = 0
     # The right frontier, folded in place: merkle.append without a new
     # Frontier per leaf (a million of them).
     stack: list[bytes] = []
+    # leaf_hash and chain_hash written out: two calls fewer per event.
+    sha256 = hashlib.sha256
     for seq, canonical, stored_leaf, stored_chain in audit_repo.stream_hashes(session):
         problem = None
         if seq != count:
             problem = f"sequence gap: expected {count}"
-        elif seq == bad_columns:
-            problem = "columns do not match the canonical bytes"
-        elif (leaf := leaf_hash(canonical)) != stored_leaf:
+        elif (leaf := sha256(b"\x00" + canonical).digest()) != stored_leaf:
             problem = "leaf hash does not match the canonical bytes"
-        elif chain_hash(previous, leaf) != stored_chain:
+        elif sha256(previous + leaf).digest() != stored_chain:
             problem = "chain hash does not link to the previous event"
         if problem is not None:
-            return VerifyReport(False, count, previous.hex(), count, problem)
+            frontier = merkle.Frontier()
+            return _HashPass(count, previous, frontier, count, problem)
         previous = stored_chain
         node, bits = leaf, count
         while bits & 1:
             node, bits = merkle.node_hash(stack.pop(), node), bits >> 1
         stack.append(node)
         count += 1
-    frontier = merkle.Frontier(count, tuple(stack))
+    return _HashPass(count, previous, merkle.Frontier(count, tuple(stack)))
+
+
+def verify(
+    session: Session, columns_sessions: sessionmaker[Session] | None = None
+) -> VerifyReport:
+    """Recompute every event's bytes, leaf and chain hash, the tree and the head.
+
+    Args:
+        session: Where the log is read.
+        columns_sessions: Read-only sessions over the same database: given,
+            the database compares columns with canonical bytes on a second
+            connection while this one recomputes hashes (half the time on two
+            cores). Rows are append-only, so both see the same first events.
+    """
+    size = audit_repo.read_head(session).size
+    if columns_sessions is None:
+        bad_columns = _first_bad_columns(session, size)
+        hashed = _hash_pass(session)
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_first_bad_columns_apart, columns_sessions, size)
+            hashed = _hash_pass(session)
+            bad_columns = pending.result()
+    count, previous = hashed.count, hashed.chain_hash
+    if bad_columns is not None and (
+        hashed.bad_seq is None or bad_columns < hashed.bad_seq
+    ):
+        # The events before it passed the hash pass: their chain stands.
+        linked = (
+            audit_repo.event_row(session, bad_columns - 1).chain_hash
+            if bad_columns
+            else GENESIS_CHAIN
+        )
+        return VerifyReport(
+            False,
+            bad_columns,
+            linked.hex(),
+            bad_columns,
+            "columns do not match the canonical bytes",
+        )
+    if hashed.problem is not None:
+        return VerifyReport(False, count, previous.hex(), count, hashed.problem)
+    frontier = hashed.frontier
     head = audit_repo.read_head(session)
     root = merkle.frontier_root(frontier)
     if head.size != count or head.chain_hash != previous:

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, and_, or_, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.audit.event import SealedEvent, canonical_json
@@ -154,73 +153,91 @@ def leaf_hashes(session: Session, batch: int = 20000) -> Iterator[bytes]:
 
 # Every column of an event is in its canonical bytes: where a column and the
 # bytes disagree, a query on the column would read what was never hashed.
-# Checked by the database itself, one pass in C, so that verifying a million
-# events leaves Python only the hashes to recompute.
-_TEXT_COLUMNS = (
+# The database writes each row's canonical JSON again from its columns (sorted
+# keys, no spaces, as `gateway.audit.event.canonical_bytes` does) and names
+# the rows whose bytes differ: one pass in C, no JSON parsing. Its string
+# escaping may differ from ours on rare characters, so a row it names is only
+# a candidate, confirmed in Python by the caller.
+_CANONICAL_KEYS = (
+    "action",
+    "actor",
+    "dataset",
+    "details",
     "event_id",
     "occurred_at",
-    "actor",
-    "action",
-    "subject_id",
-    "purpose",
-    "dataset",
-    "record_id",
-    "reason",
     "policy_version",
-)
-_SQLITE_MISMATCH = " OR ".join(
-    [
-        "json_extract(c, '$.v') IS NOT 1",
-        "json_extract(c, '$.seq') IS NOT seq",
-        "json(details) IS NOT json_extract(c, '$.details')",
-        *(f"json_extract(c, '$.{name}') IS NOT {name}" for name in _TEXT_COLUMNS),
-    ]
-)
-_POSTGRES_MISMATCH = " OR ".join(
-    [
-        "(c ->> 'v') IS DISTINCT FROM '1'",
-        "(c ->> 'seq') IS DISTINCT FROM seq::text",
-        "(c -> 'details') IS DISTINCT FROM details::jsonb",
-        *(f"(c ->> '{name}') IS DISTINCT FROM {name}" for name in _TEXT_COLUMNS),
-    ]
+    "purpose",
+    "reason",
+    "record_id",
+    "seq",
+    "subject_id",
 )
 
 
-UNREADABLE = -1  # some event's canonical bytes are not JSON the database reads
+def _rebuilt_canonical(quote: str) -> str:
+    parts = []
+    for key in _CANONICAL_KEYS:
+        if key == "details":
+            value = "details"  # stored as canonical JSON text already
+        elif key == "seq":
+            value = "CAST(seq AS TEXT)"
+        else:
+            value = quote.format(key)
+        parts.append(f"'\"{key}\":' || {value}")
+    # "1}" apart: ":1" inside one literal would read as a bind parameter.
+    return "'{' || " + " || ',' || ".join(parts) + " || ',\"v\":' || '1}'"
 
 
-def first_column_mismatch(session: Session) -> int | None:
-    """The first event whose columns do not say what its canonical bytes say.
+_SQLITE_REBUILT = f"CAST({_rebuilt_canonical('json_quote({})')} AS BLOB)"
+_POSTGRES_REBUILT = (
+    "convert_to("
+    + _rebuilt_canonical("coalesce(to_json({})::text, 'null')")
+    + ", 'UTF8')"
+)
 
-    Returns:
-        Its seq; None when every event agrees; `UNREADABLE` when the database
-        cannot read some event's canonical bytes as JSON (the caller then
-        looks for it row by row).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        as_json = "convert_from(canonical, 'UTF8')::jsonb"
-        where = _POSTGRES_MISMATCH
-    else:
-        as_json = "CAST(canonical AS TEXT)"
-        where = f"json_valid(c) = 0 OR {_SQLITE_MISMATCH}"
-    query = f"SELECT *, {as_json} AS c FROM audit_events"  # noqa: S608 - constants
-    stmt = text(f"SELECT min(seq) FROM ({query}) AS e WHERE {where}")  # noqa: S608 - constants
-    try:
-        with session.begin_nested():  # a failed statement must not end the caller's
-            return session.execute(stmt).scalar_one()
-    except DBAPIError:
-        return UNREADABLE
+
+def column_candidates(
+    session: Session, after: int, size: int, limit: int = 100
+) -> list[int]:
+    """Events in (after, size) whose bytes the database rebuilds otherwise."""
+    rebuilt = (
+        _POSTGRES_REBUILT
+        if session.get_bind().dialect.name == "postgresql"
+        else _SQLITE_REBUILT
+    )
+    stmt = text(
+        "SELECT seq FROM audit_events WHERE seq > :after AND seq < :size"  # noqa: S608 - constants
+        f" AND canonical <> {rebuilt} ORDER BY seq LIMIT :limit"
+    )
+    params = {"after": after, "size": size, "limit": limit}
+    return list(session.execute(stmt, params).scalars())
+
+
+def event_row(session: Session, seq: int) -> Row[Any]:
+    """One event as a plain row."""
+    table = AuditEventRow.__table__
+    return session.execute(select(table).where(table.c.seq == seq)).one()
 
 
 def stream_hashes(
-    session: Session, batch: int = 50000
+    session: Session, batch: int = 20000
 ) -> Iterator[tuple[int, bytes, bytes, bytes]]:
-    """(seq, canonical, leaf hash, chain hash) of every event, in log order."""
-    table = AuditEventRow.__table__
-    stmt = select(
-        table.c.seq, table.c.canonical, table.c.leaf_hash, table.c.chain_hash
-    ).order_by(table.c.seq)
-    yield from session.execute(stmt.execution_options(yield_per=batch))
+    """(seq, canonical, leaf hash, chain hash) of every event, in log order.
+
+    Straight from the driver's cursor: a million rows through SQLAlchemy's
+    result objects would cost verify a second more.
+    """
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(
+            "SELECT seq, canonical, leaf_hash, chain_hash FROM audit_events"
+            " ORDER BY seq"
+        )
+        while rows := cursor.fetchmany(batch):
+            for seq, canonical, leaf, chain in rows:
+                yield seq, bytes(canonical), bytes(leaf), bytes(chain)
+    finally:
+        cursor.close()
 
 
 def stream_rows(session: Session, batch: int = 20000) -> Iterator[Row[Any]]:

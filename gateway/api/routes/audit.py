@@ -27,7 +27,7 @@ class VerifyOut(BaseModel):
 def verify_log(ctx: CtxDep, _dpo: DpoDep) -> VerifyOut:
     """Recompute every event's bytes and hashes; name the first bad one."""
     with transaction(ctx.read_sessions) as session:
-        report = verify(session)
+        report = verify(session, ctx.read_sessions)
     return VerifyOut(
         ok=report.ok,
         size=report.size,
