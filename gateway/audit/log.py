@@ -58,15 +58,15 @@ def append_events(
     head = audit_repo.lock_head(session)
     occurred_at = format_time(now)
     previous = head.chain_hash
-    frontier = merkle.Frontier.from_bytes(head.frontier)
     sealed: list[SealedEvent] = []
-    nodes: list[Node] = []
     for offset, event in enumerate(events):
         item = seal(head.size + offset, uuid7(now), occurred_at, event, previous)
         sealed.append(item)
         previous = item.chain_hash
-        frontier, completed = merkle.append_with_completed(frontier, item.leaf_hash)
-        nodes += [_node(start, end, digest) for start, end, digest in completed[1:]]
+    frontier, completed = merkle.extend_with_completed(
+        merkle.Frontier.from_bytes(head.frontier), [s.leaf_hash for s in sealed]
+    )
+    nodes = [_node(start, end, digest) for start, end, digest in completed]
     audit_repo.append(
         session, sealed, nodes, merkle.frontier_root(frontier), frontier.to_bytes()
     )

@@ -185,20 +185,35 @@ def append_with_completed(
     Raises:
         ValueError: If the leaf hash is not 32 bytes.
     """
-    if len(leaf) != HASH_SIZE:
-        raise ValueError("leaf hashes must be 32 bytes")
     end = frontier.size + 1
+    grown, completed = extend_with_completed(frontier, [leaf])
+    return grown, [(end - 1, end, leaf), *completed]
+
+
+def extend_with_completed(
+    frontier: Frontier, leaves: Sequence[bytes]
+) -> tuple[Frontier, list[PerfectSubtree]]:
+    """Append many leaf hashes; list the subtrees of 2+ leaves they complete.
+
+    The same fold as `append_with_completed`, on one list for the whole batch:
+    a batch of 500 events builds one Frontier, not 500.
+
+    Raises:
+        ValueError: If a leaf hash is not 32 bytes.
+    """
     hashes = list(frontier.hashes)
-    node, width = leaf, 1
-    completed = [(end - 1, end, leaf)]
-    # Each trailing 1 bit of the old size is a perfect subtree just left of the
-    # new leaf, of the same size as what has been merged so far: merge them.
-    bits = frontier.size
-    while bits & 1:
-        node, width, bits = node_hash(hashes.pop(), node), width * 2, bits >> 1
-        completed.append((end - width, end, node))
-    hashes.append(node)
-    return Frontier(end, tuple(hashes)), completed
+    size = frontier.size
+    completed: list[PerfectSubtree] = []
+    for leaf in leaves:
+        if len(leaf) != HASH_SIZE:
+            raise ValueError("leaf hashes must be 32 bytes")
+        node, width, bits = leaf, 1, size
+        size += 1
+        while bits & 1:
+            node, width, bits = node_hash(hashes.pop(), node), width * 2, bits >> 1
+            completed.append((size - width, size, node))
+        hashes.append(node)
+    return Frontier(size, tuple(hashes)), completed
 
 
 def append(frontier: Frontier, leaf: bytes) -> Frontier:

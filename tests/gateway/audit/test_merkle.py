@@ -17,6 +17,7 @@ from gateway.audit.merkle import (
     append_with_completed,
     consistency_proof,
     consistency_ranges,
+    extend_with_completed,
     frontier_root,
     inclusion_proof,
     inclusion_ranges,
@@ -223,6 +224,23 @@ def test_frontier_root_matches_full_root_for_1000_appends() -> None:
         assert frontier.size == size
         assert frontier_root(frontier) == root_from_leaf_hashes(hashes[:size])
         assert Frontier.from_bytes(frontier.to_bytes()) == frontier
+
+
+def test_a_batch_extends_as_leaf_by_leaf_appends_do() -> None:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(300)]
+    one_by_one, expected = Frontier(), []
+    for leaf in leaves[:37]:
+        one_by_one, _ = append_with_completed(one_by_one, leaf)
+    batched = one_by_one
+    for leaf in leaves[37:]:
+        one_by_one, completed = append_with_completed(one_by_one, leaf)
+        expected += completed[1:]  # leaves themselves are not stored as nodes
+    batched, got = extend_with_completed(batched, leaves[37:])
+    assert batched == one_by_one
+    assert got == expected
+    assert frontier_root(batched) == root_from_leaf_hashes(leaves)
+    with pytest.raises(ValueError, match="32 bytes"):
+        extend_with_completed(batched, [b"short"])
 
 
 def test_frontier_hashes_are_the_perfect_split_of_its_size() -> None:
