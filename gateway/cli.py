@@ -29,11 +29,17 @@ from gateway.audit import (
     inclusion_proof,
     verify,
 )
+from gateway.audit.checkpoints import (
+    active_verifier_key,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from gateway.auth.clients import create_client, revoke_client
 from gateway.bootstrap import build_context, initialise, record_policy_version
 from gateway.consent.tcf import decode_tc_string
 from gateway.context import GatewayContext
-from gateway.errors import GatewayError
+from gateway.crypto.keyring import load_keyring
+from gateway.errors import GatewayError, InvalidRequestError
 from gateway.linkage.backfill import BackfillReport, backfill
 from gateway.policy.loader import load_policies
 from gateway.settings import get_settings
@@ -211,24 +217,72 @@ def policies_check(as_json: JsonOpt = False) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint saved earlier: prove the log still holds its tree.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Recompute the whole log; exit 1 naming the first bad event."""
     reports: list[VerifyReport] = []
 
     def run() -> None:
         with _context() as ctx, transaction(ctx.read_sessions) as session:
-            reports.append(verify(session, ctx.read_sessions))
+            saved = None
+            if checkpoint is not None:
+                saved = open_checkpoint(_read_text(checkpoint), ctx.keyring)
+            reports.append(verify(session, ctx.read_sessions, saved))
 
     _guarded(run)
     report = reports[0]
     if as_json:
         typer.echo(json.dumps(asdict(report)))
     elif report.ok:
-        typer.echo(f"audit log intact: {report.size} events, head {report.head_hash}")
+        typer.echo(f"audit log intact: {report.size} events, root {report.root_hash}")
     if not report.ok:
-        raise _fail(
-            f"audit log broken at event {report.first_bad_seq}: {report.problem}"
+        where = (
+            f"at event {report.first_bad_seq}"
+            if report.first_bad_seq is not None
+            else "against the checkpoint"
         )
+        raise _fail(f"audit log broken {where}: {report.problem}")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(
+            f"cannot read {path}: {exc.__class__.__name__}"
+        ) from None
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(as_json: JsonOpt = False) -> None:
+    """Sign the tree head as a C2SP tlog-checkpoint note; keep it outside too."""
+
+    def run() -> None:
+        with _context() as ctx, transaction(ctx.sessions) as session:
+            signed = sign_checkpoint(session, ctx.keyring, ctx.clock())
+        _emit(as_json, signed.document(), signed.note.rstrip("\n"))
+
+    _guarded(run)
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """The checkpoint verifier key, in C2SP signed-note vkey form."""
+
+    def run() -> None:
+        typer.echo(
+            active_verifier_key(load_keyring(get_settings().keyring_path)).encoded()
+        )
+
+    _guarded(run)
 
 
 @audit_app.command("proof")

@@ -25,6 +25,7 @@ from gateway.audit.event import (
     canonical_bytes,
     seal,
 )
+from gateway.audit.note import Checkpoint
 from gateway.errors import GatewayError, InvalidRequestError
 from gateway.ids import uuid7
 from gateway.storage import audit_repo
@@ -269,14 +270,16 @@ class _HashPass:
     frontier: merkle.Frontier
     bad_seq: int | None = None
     problem: str | None = None
+    root_at_size: bytes | None = None  # the root when the log held `at_size`
 
 
-def _hash_pass(session: Session) -> _HashPass:
+def _hash_pass(session: Session, at_size: int | None = None) -> _HashPass:
     previous = GENESIS_CHAIN
     count = 0
     # The right frontier, folded in place: merkle.append without a new
     # Frontier per leaf (a million of them).
     stack: list[bytes] = []
+    root_at_size = merkle.EMPTY_ROOT if at_size == 0 else None
     # leaf_hash and chain_hash written out: two calls fewer per event.
     sha256 = hashlib.sha256
     for seq, canonical, stored_leaf, stored_chain in audit_repo.stream_hashes(session):
@@ -296,11 +299,16 @@ def _hash_pass(session: Session) -> _HashPass:
             node, bits = merkle.node_hash(stack.pop(), node), bits >> 1
         stack.append(node)
         count += 1
-    return _HashPass(count, previous, merkle.Frontier(count, tuple(stack)))
+        if count == at_size:
+            root_at_size = merkle.range_hash(stack)
+    frontier = merkle.Frontier(count, tuple(stack))
+    return _HashPass(count, previous, frontier, root_at_size=root_at_size)
 
 
 def verify(
-    session: Session, columns_sessions: sessionmaker[Session] | None = None
+    session: Session,
+    columns_sessions: sessionmaker[Session] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> VerifyReport:
     """Recompute every event's bytes, leaf and chain hash, the tree and the head.
 
@@ -310,15 +318,20 @@ def verify(
             the database compares columns with canonical bytes on a second
             connection while this one recomputes hashes (half the time on two
             cores). Rows are append-only, so both see the same first events.
+        checkpoint: A checkpoint saved earlier (its signature already
+            checked): the log, recomputed from its events, must still hold
+            the tree it committed to. A truncated, rolled-back or rewritten
+            log fails, whatever the head row or the stored subtrees say.
     """
     size = audit_repo.read_head(session).size
+    at_size = None if checkpoint is None else checkpoint.tree_size
     if columns_sessions is None:
         bad_columns = _first_bad_columns(session, size)
-        hashed = _hash_pass(session)
+        hashed = _hash_pass(session, at_size)
     else:
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(_first_bad_columns_apart, columns_sessions, size)
-            hashed = _hash_pass(session)
+            hashed = _hash_pass(session, at_size)
             bad_columns = pending.result()
     count, previous = hashed.count, hashed.chain_hash
     if bad_columns is not None and (
@@ -339,6 +352,24 @@ def verify(
         )
     if hashed.problem is not None:
         return VerifyReport(False, count, previous.hex(), count, hashed.problem)
+    if checkpoint is not None and hashed.root_at_size is None:
+        return VerifyReport(
+            False,
+            count,
+            previous.hex(),
+            count,
+            f"the log holds {count} events, fewer than the checkpoint's "
+            f"{checkpoint.tree_size} (truncated or rolled back)",
+        )
+    if checkpoint is not None and hashed.root_at_size != checkpoint.root_hash:
+        return VerifyReport(
+            False,
+            count,
+            previous.hex(),
+            None,
+            f"the log's first {checkpoint.tree_size} events are not the tree "
+            "the checkpoint committed to (rewritten)",
+        )
     frontier = hashed.frontier
     head = audit_repo.read_head(session)
     root = merkle.frontier_root(frontier)

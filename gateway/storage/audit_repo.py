@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, or_, select, text, update
@@ -9,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.event import SealedEvent, canonical_json
 from gateway.storage.bulk import insert_rows
-from gateway.storage.models import AuditEventRow, AuditHeadRow, AuditNodeRow
+from gateway.storage.models import (
+    AuditCheckpointRow,
+    AuditEventRow,
+    AuditHeadRow,
+    AuditNodeRow,
+)
 
 HEAD_ID = 1
 
@@ -250,3 +256,40 @@ def stream(session: Session, batch: int = 5000) -> Iterator[AuditEventRow]:
     """Every event in log order, fetched in batches."""
     stmt = select(AuditEventRow).order_by(AuditEventRow.seq)
     yield from session.execute(stmt.execution_options(yield_per=batch)).scalars()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A checkpoint as signed: size, root and the note's text."""
+
+    tree_size: int
+    root_hash: bytes
+    note: str
+
+
+def last_checkpoint(session: Session) -> StoredCheckpoint | None:
+    """The checkpoint of the largest tree the gateway signed, if any."""
+    stmt = (
+        select(AuditCheckpointRow)
+        .order_by(AuditCheckpointRow.tree_size.desc())
+        .limit(1)
+    )
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        return None
+    return StoredCheckpoint(row.tree_size, bytes(row.root_hash), row.note)
+
+
+def add_checkpoint(
+    session: Session, checkpoint: StoredCheckpoint, signed_at: datetime
+) -> None:
+    """Keep a checkpoint the gateway just signed."""
+    session.add(
+        AuditCheckpointRow(
+            tree_size=checkpoint.tree_size,
+            root_hash=checkpoint.root_hash,
+            note=checkpoint.note,
+            signed_at=signed_at,
+        )
+    )
+    session.flush()

@@ -195,6 +195,19 @@ class AuditNodeRow(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class AuditCheckpointRow(Base):
+    """A checkpoint note the gateway signed; append-only like the log."""
+
+    __tablename__ = "audit_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False
+    )
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class IdempotencyRow(Base):
     """The first response to an Idempotency-Key, replayed for the same body."""
 

@@ -16,6 +16,7 @@ from gateway.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from gateway.audit.note import VerifierKey, open_note
 from gateway.cli import app
 from gateway.settings import get_settings
 from gateway.storage.db import make_engine
@@ -171,6 +172,35 @@ def test_audit_proofs_and_export_verify_by_the_rfc(
     assert err.startswith("error:")
 
 
+def test_audit_checkpoint_public_key_and_verify_against_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert gateway("init")[0] == 0
+    code, out, _ = gateway("audit", "checkpoint", "--json")
+    assert code == 0
+    document = json.loads(out)
+    saved = tmp_path / "checkpoint.txt"
+    saved.write_text(document["checkpoint"], encoding="utf-8")
+    code, vkey, _ = gateway("audit", "public-key")
+    assert code == 0
+    text, _ = open_note(document["checkpoint"], [VerifierKey.parse(vkey)])
+    assert text.split("\n")[1] == str(document["tree_size"])
+
+    assert gateway("clients", "add", "dpo", "--role", "dpo")[0] == 0
+    code, out, _ = gateway("audit", "verify", "--checkpoint", str(saved), "--json")
+    assert code == 0
+    assert json.loads(out)["ok"] is True
+
+    forged = tmp_path / "forged.txt"
+    forged.write_text(
+        document["checkpoint"].replace(f"\n{document['tree_size']}\n", "\n999\n"),
+        encoding="utf-8",
+    )
+    code, _, err = gateway("audit", "verify", "--checkpoint", str(forged))
+    assert code == 1
+    assert "checkpoint refused" in err
+
+
 def test_every_command_has_help(env: dict[str, str]) -> None:
     for args in (
         (),
@@ -184,6 +214,8 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         ("audit", "proof"),
         ("audit", "consistency"),
         ("audit", "export"),
+        ("audit", "checkpoint"),
+        ("audit", "public-key"),
         ("linkage", "backfill"),
         ("pipeline", "run"),
         ("pii",),

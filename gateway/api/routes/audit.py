@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from gateway.api.deps import CtxDep, DpoDep
 from gateway.audit import consistency_proof, inclusion_proof, verify
+from gateway.audit.checkpoints import sign_checkpoint
 from gateway.storage.db import transaction
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -78,3 +79,19 @@ def prove_consistency(
     with transaction(ctx.read_sessions) as session:
         proof = consistency_proof(session, first, second)
     return ConsistencyProofOut(**proof.document())
+
+
+class CheckpointOut(BaseModel):
+    """The signed tree head (C2SP tlog-checkpoint); root in hex."""
+
+    tree_size: int
+    root_hash: str
+    checkpoint: str
+
+
+@router.get("/checkpoint")
+def checkpoint(ctx: CtxDep, _dpo: DpoDep) -> CheckpointOut:
+    """Sign the tree head (or return the checkpoint of that head, signed already)."""
+    with transaction(ctx.sessions) as session:
+        signed = sign_checkpoint(session, ctx.keyring, ctx.clock())
+    return CheckpointOut(**signed.document())

@@ -4,7 +4,8 @@ import io
 
 from fastapi.testclient import TestClient
 
-from gateway.audit import export_canonical
+from gateway.audit import export_canonical, root_at
+from gateway.audit.checkpoints import open_checkpoint
 from gateway.audit.merkle import (
     leaf_hash,
     root_from_leaf_hashes,
@@ -69,3 +70,17 @@ def test_a_proof_outside_the_log_is_a_problem_document(
         response = client.get(path, params=params, headers=dpo.headers)
         assert response.status_code == 422, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_checkpoint_route_signs_the_verified_tree(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    dpo = make_client(ctx, "dpo")
+    response = client.get("/v1/audit/checkpoint", headers=dpo.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    saved = open_checkpoint(body["checkpoint"], ctx.keyring)
+    assert saved.tree_size == body["tree_size"]
+    assert saved.root_hash.hex() == body["root_hash"]
+    with transaction(ctx.read_sessions) as session:
+        assert root_at(session, saved.tree_size) == saved.root_hash

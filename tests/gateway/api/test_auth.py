@@ -21,6 +21,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ),
     ("GET", "/v1/audit/verify", None, "dpo"),
     ("GET", "/v1/audit/proof/0", None, "dpo"),
+    ("GET", "/v1/audit/checkpoint", None, "dpo"),
     ("GET", "/v1/audit/consistency?first=1&second=1", None, "dpo"),
     ("GET", "/v1/audiences/retail_default/segments", None, "destination"),
     ("GET", "/v1/segments/no-such-segment/members", None, "destination"),

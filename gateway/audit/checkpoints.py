@@ -1,0 +1,128 @@
+"""Signed checkpoints of the audit log: sign the tree head, check a saved one.
+
+The log's origin (the checkpoint's first line and the signing key's name) is
+derived from the first audit signing key the keyring ever held, so it stays
+the same when that key is rotated: old checkpoints keep verifying under the
+old key, new ones are signed by the new key, both under one origin.
+
+Before signing, the gateway proves the new tree extends the last tree it
+signed (a consistency proof from the stored subtrees, checked by the RFC
+9162 verifier): it never signs two trees of which one is not a prefix of the
+other, even if the head row or the stored subtrees were rewritten.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.audit import merkle
+from gateway.audit.log import consistency_proof, root_at
+from gateway.audit.note import (
+    Checkpoint,
+    NoteError,
+    VerifierKey,
+    open_note,
+    sign_note,
+    verifier_key,
+)
+from gateway.crypto.keyring import KeyPurpose, Keyring
+from gateway.errors import ConflictError, InvalidRequestError
+from gateway.storage import audit_repo
+from gateway.storage.audit_repo import StoredCheckpoint
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    """The signed tree head: size, root and the C2SP note text."""
+
+    tree_size: int
+    root_hash: bytes
+    note: str
+
+    def document(self) -> dict[str, object]:
+        """The published shape (CONTRACT.md): root in hex, the note as text."""
+        return {
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash.hex(),
+            "checkpoint": self.note,
+        }
+
+
+def log_origin(keyring: Keyring) -> str:
+    """This log's name: stable across rotations of the audit signing key."""
+    first = min(
+        (k for k in keyring.keys if k.purpose == KeyPurpose.AUDIT_SIGNING),
+        key=lambda k: k.version,
+    )
+    public = verifier_key("origin", first.material).public
+    return f"consent-gateway/audit/{hashlib.sha256(public).hexdigest()[:16]}"
+
+
+def verifier_keys(keyring: Keyring) -> list[VerifierKey]:
+    """Every audit signing key of the keyring, retired ones included."""
+    origin = log_origin(keyring)
+    return [
+        verifier_key(origin, key.material)
+        for key in keyring.keys
+        if key.purpose == KeyPurpose.AUDIT_SIGNING
+    ]
+
+
+def active_verifier_key(keyring: Keyring) -> VerifierKey:
+    """The key new checkpoints are signed with."""
+    active = keyring.active(KeyPurpose.AUDIT_SIGNING)
+    return verifier_key(log_origin(keyring), active.material)
+
+
+def sign_checkpoint(
+    session: Session, keyring: Keyring, now: datetime
+) -> SignedCheckpoint:
+    """Sign the current tree head and keep the checkpoint; call in a write transaction.
+
+    Raises:
+        ConflictError: If the tree does not extend the last signed tree.
+    """
+    head = audit_repo.lock_head(session)
+    last = audit_repo.last_checkpoint(session)
+    root = root_at(session, head.size)
+    if root != head.root_hash:
+        raise ConflictError("the head's root is not the root of the stored tree")
+    if last is not None:
+        if last.tree_size == head.size and last.root_hash == root:
+            return SignedCheckpoint(last.tree_size, last.root_hash, last.note)
+        if not _extends(session, last, head.size, root):
+            raise ConflictError("the log does not extend the last signed checkpoint")
+    origin = log_origin(keyring)
+    text = Checkpoint(origin, head.size, root).text()
+    seed = keyring.active(KeyPurpose.AUDIT_SIGNING).material
+    note = sign_note(text, origin, seed)
+    audit_repo.add_checkpoint(session, StoredCheckpoint(head.size, root, note), now)
+    return SignedCheckpoint(head.size, root, note)
+
+
+def _extends(session: Session, last: StoredCheckpoint, size: int, root: bytes) -> bool:
+    if last.tree_size > size:
+        return False
+    if last.tree_size == 0:
+        return last.root_hash == merkle.EMPTY_ROOT
+    proof = consistency_proof(session, last.tree_size, size).proof
+    return merkle.verify_consistency(last.tree_size, size, last.root_hash, root, proof)
+
+
+def open_checkpoint(note: str, keyring: Keyring) -> Checkpoint:
+    """A saved checkpoint of this log, once its signature is checked.
+
+    Raises:
+        InvalidRequestError: If it is malformed, of another log, or signed by
+            no audit key of the keyring.
+    """
+    try:
+        text, _ = open_note(note, verifier_keys(keyring))
+        checkpoint = Checkpoint.parse(text)
+    except NoteError as exc:
+        raise InvalidRequestError(f"checkpoint refused: {exc}") from None
+    if checkpoint.origin != log_origin(keyring):
+        raise InvalidRequestError("checkpoint refused: it names another log")
+    return checkpoint
