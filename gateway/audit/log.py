@@ -32,6 +32,12 @@ from gateway.storage import audit_repo
 from gateway.storage.audit_repo import Node
 from gateway.storage.db import transaction
 
+# Subtrees of 16 leaves and more are stored; smaller ones are hashed again from
+# their leaves when a proof needs them (15 leaf hashes at most per proof
+# level, three levels): an eighth of the rows a full tree would write per
+# event, for a few more leaf reads per proof. Migration 0005 follows it.
+STORED_FROM_LEVEL = 4
+
 
 class AuditLogError(GatewayError):
     """The stored log cannot answer: a subtree a proof needs is missing."""
@@ -67,7 +73,11 @@ def append_events(
     frontier, completed = merkle.extend_with_completed(
         merkle.Frontier.from_bytes(head.frontier), [s.leaf_hash for s in sealed]
     )
-    nodes = [_node(start, end, digest) for start, end, digest in completed]
+    nodes = [
+        node
+        for node in (_node(start, end, digest) for start, end, digest in completed)
+        if node.level >= STORED_FROM_LEVEL
+    ]
     audit_repo.append(
         session, sealed, nodes, merkle.frontier_root(frontier), frontier.to_bytes()
     )
@@ -126,14 +136,26 @@ def _sizes_within(session: Session, *sizes: int) -> int:
     return size
 
 
+def _stored_as(start: int, end: int) -> list[tuple[int, int]]:
+    """The (level, index) rows that hold the perfect subtree [start, end).
+
+    From `STORED_FROM_LEVEL` up, its own node; below, its leaves (at most
+    2^STORED_FROM_LEVEL - 1 of them), hashed again here.
+    """
+    level = (end - start).bit_length() - 1
+    if level == 0 or level >= STORED_FROM_LEVEL:
+        return [(level, start >> level)]
+    return [(0, seq) for seq in range(start, end)]
+
+
 def _range_hashes(session: Session, ranges: list[tuple[int, int]]) -> list[bytes]:
-    """The Merkle hash of each leaf range, from O(log n) stored subtrees each."""
+    """The Merkle hash of each leaf range, from O(log n) stored hashes each."""
     parts = {r: merkle.perfect_subtrees(*r) for r in ranges}
     wanted = {
-        (level, start >> level)
+        row
         for pieces in parts.values()
-        for start, end in pieces
-        for level in [(end - start).bit_length() - 1]
+        for piece in pieces
+        for row in _stored_as(*piece)
     }
     stored = audit_repo.node_hashes(session, sorted(wanted))
     if len(stored) != len(wanted):
@@ -141,9 +163,12 @@ def _range_hashes(session: Session, ranges: list[tuple[int, int]]) -> list[bytes
     hashes = []
     for r in ranges:
         pieces = []
-        for start, end in parts[r]:
-            level = (end - start).bit_length() - 1
-            pieces.append(stored[level, start >> level])
+        for piece in parts[r]:
+            rows = _stored_as(*piece)
+            if len(rows) == 1:
+                pieces.append(stored[rows[0]])
+            else:
+                pieces.append(merkle.root_from_leaf_hashes([stored[k] for k in rows]))
         hashes.append(merkle.range_hash(pieces))
     return hashes
 

@@ -183,7 +183,8 @@ class AuditNodeRow(Base):
     """A complete subtree of the audit Merkle tree; append-only like the events.
 
     Level h, index i: the RFC 6962 hash of leaves [i * 2^h, (i + 1) * 2^h),
-    h >= 1 (leaves are `AuditEventRow.leaf_hash`).
+    h >= `gateway.audit.log.STORED_FROM_LEVEL` (leaves are
+    `AuditEventRow.leaf_hash`; smaller subtrees are hashed from them).
     """
 
     __tablename__ = "audit_nodes"

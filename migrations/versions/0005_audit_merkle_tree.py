@@ -1,8 +1,8 @@
 """The audit log becomes an RFC 6962 Merkle tree: stored subtree hashes, a root.
 
-`audit_nodes` holds the hash of every complete, aligned subtree of two leaves
-or more (level h, index i: leaves [i * 2^h, (i + 1) * 2^h)); leaves stay in
-`audit_events.leaf_hash`. Proofs read O(log n) of these rows and appending
+`audit_nodes` holds the hash of every complete, aligned subtree of 16 leaves
+or more (level h >= 4, index i: leaves [i * 2^h, (i + 1) * 2^h)); leaves stay
+in `audit_events.leaf_hash`, and smaller subtrees are hashed again from them. Proofs read O(log n) of these rows and appending
 writes about one per event, never a rebuild. The head gains the tree's root
 and its right frontier (the roots of the complete subtrees that make up the
 tree, largest first, after the size), so that an append reads one row.
@@ -43,6 +43,9 @@ POSTGRES_TRIGGERS = [
     ON audit_nodes FOR EACH STATEMENT EXECUTE FUNCTION audit_nodes_append_only()""",
 ]
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+# As gateway.audit.log.STORED_FROM_LEVEL: smaller subtrees are hashed again
+# from their leaves when a proof needs them.
+STORED_FROM_LEVEL = 4
 
 
 def _node(left: bytes, right: bytes) -> bytes:
@@ -70,7 +73,8 @@ def _fold_existing_log() -> tuple[bytes, bytes]:
             _, left = frontier.pop()
             current = _node(left, current)
             level += 1
-            rows.append({"level": level, "idx": (size >> level) - 1, "hash": current})
+            if level >= STORED_FROM_LEVEL:
+                rows.append({"level": level, "idx": (size >> level) - 1, "hash": current})
         frontier.append((level, current))
         if len(rows) >= 5000:
             op.bulk_insert(nodes, rows)

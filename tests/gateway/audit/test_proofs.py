@@ -120,7 +120,7 @@ def test_consistency_outside_the_log_is_refused(
 
 @BOTH
 def test_tree_nodes_are_append_only(fresh_ctx: GatewayContext) -> None:
-    _append(fresh_ctx, 4)
+    _append(fresh_ctx, 16)  # one stored subtree
     for statement in ("UPDATE audit_nodes SET idx = 9", "DELETE FROM audit_nodes"):
         with (
             pytest.raises(DBAPIError, match="append-only"),
@@ -150,7 +150,7 @@ def test_the_migration_folds_an_existing_log_into_the_tree(
         migrate.downgrade(engine, "0004")
         previous, leaves = bytes(32), []
         with engine.begin() as conn:
-            for seq in range(11):
+            for seq in range(37):
                 event = AuditEvent("test", "record.accepted", details={"i": seq})
                 item = seal(
                     seq, f"e{seq:035d}", "2026-12-02T00:00:00.000000Z", event, previous
@@ -175,7 +175,7 @@ def test_the_migration_folds_an_existing_log_into_the_tree(
                 previous = item.chain_hash
                 leaves.append(item.leaf_hash)
             conn.execute(
-                text("UPDATE audit_head SET size = 11, chain_hash = :chain"),
+                text("UPDATE audit_head SET size = 37, chain_hash = :chain"),
                 {"chain": previous},
             )
         migrate.upgrade(engine)
@@ -183,6 +183,6 @@ def test_the_migration_folds_an_existing_log_into_the_tree(
             root = conn.execute(text("SELECT root_hash FROM audit_head")).scalar_one()
             nodes = conn.execute(text("SELECT count(*) FROM audit_nodes")).scalar_one()
         assert bytes(root) == root_from_leaf_hashes(leaves)
-        assert nodes == 5 + 2 + 1  # complete subtrees of 2, 4 and 8 leaves in 11
+        assert nodes == 2 + 1  # complete subtrees of 16 and 32 leaves in 37
     finally:
         engine.dispose()
