@@ -1,15 +1,17 @@
 from gateway.audit.event import AuditEvent, SealedEvent, canonical_json
 from gateway.audit.log import (
-    ConsistencyProof,
-    InclusionProof,
     VerifyReport,
     append_events,
-    consistency_proof,
     export_canonical,
     format_time,
+    verify,
+)
+from gateway.audit.proofs import (
+    ConsistencyProof,
+    InclusionProof,
+    consistency_proof,
     inclusion_proof,
     root_at,
-    verify,
 )
 
 __all__ = [

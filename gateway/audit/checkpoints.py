@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from gateway.audit import merkle
-from gateway.audit.log import consistency_proof, root_at
 from gateway.audit.note import (
     Checkpoint,
     NoteError,
@@ -27,6 +26,7 @@ from gateway.audit.note import (
     sign_note,
     verifier_key,
 )
+from gateway.audit.proofs import consistency_proof, root_at
 from gateway.crypto.keyring import KeyPurpose, Keyring
 from gateway.errors import ConflictError, InvalidRequestError
 from gateway.storage import audit_repo
