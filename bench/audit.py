@@ -8,10 +8,11 @@ In one process, over throwaway databases migrated to head:
 
 1. **Append cost, tree against chain.** Two fresh logs take batches of
    `--batch` events in turn (`--rounds` each, interleaved): one through
-   `append_events` (hash chain and Merkle tree: frontier, completed subtrees
-   stored), the other through the same code path with the tree left out
-   (seal, insert the events, move the head: the log as it was before the
-   tree). Median milliseconds per batch and the ratio tree / chain.
+   `append_events` as the gateway calls it (hash chain, Merkle tree: frontier,
+   completed subtrees stored, and the batch's signed checkpoint), the other
+   through the same code path with the tree left out (seal, insert the
+   events, move the head: the log as it was before the tree). Median
+   milliseconds per batch and the ratio tree / chain.
 2. **Fill** the tree log to `--events` events in batches of `--batch`
    (events/s).
 3. **Verify** the whole log (`gateway.audit.verify`: every event's canonical
@@ -122,7 +123,7 @@ def percentile(values: list[float], share: float) -> float:
 def append_batch(ctx: GatewayContext, batch: list[AuditEvent], tree: bool) -> None:
     with transaction(ctx.sessions) as session:
         if tree:
-            append_events(session, batch, datetime.now(UTC))
+            append_events(session, batch, datetime.now(UTC), ctx.checkpoint_signer)
         else:
             append_chain_only(session, batch, datetime.now(UTC))
 

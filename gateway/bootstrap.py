@@ -54,7 +54,7 @@ def record_policy_version(session: Session, ctx: GatewayContext, actor: str) -> 
     if last == ctx.policies.version:
         return False
     event = AuditEvent(actor, "policy.loaded", policy_version=ctx.policies.version)
-    append_events(session, [event], ctx.clock())
+    append_events(session, [event], ctx.clock(), ctx.checkpoint_signer)
     return True
 
 

@@ -267,7 +267,7 @@ def audit_checkpoint(as_json: JsonOpt = False) -> None:
 
     def run() -> None:
         with _context() as ctx, transaction(ctx.sessions) as session:
-            signed = sign_checkpoint(session, ctx.keyring, ctx.clock())
+            signed = sign_checkpoint(session, ctx.checkpoint_signer, ctx.clock())
         _emit(as_json, signed.document(), signed.note.rstrip("\n"))
 
     _guarded(run)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.audit.checkpoints import CheckpointSigner
 from gateway.consent.identifiers import IdentifierKind, identifier_kinds
 from gateway.crypto.keyring import KeyPurpose, Keyring
 from gateway.crypto.pseudonym import Pseudonymizer
@@ -41,6 +42,11 @@ class GatewayContext:
     def pseudonymizer(self) -> Pseudonymizer:
         """Keyed HMAC pseudonyms under the active pseudonymization key."""
         return Pseudonymizer(self.keyring.active(KeyPurpose.PSEUDONYM))
+
+    @cached_property
+    def checkpoint_signer(self) -> CheckpointSigner:
+        """Signs the audit log's tree heads with the active audit key."""
+        return CheckpointSigner.of(self.keyring)
 
     @cached_property
     def linkage(self) -> EncodingPool:

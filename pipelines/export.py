@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.audit import AuditEvent, append_events
+from gateway.audit.checkpoints import CheckpointSigner
 from gateway.ids import uuid7
 from gateway.storage import segments_repo
 from gateway.storage.bulk import copy_rows
@@ -69,8 +70,15 @@ def member_rows(memberships: pl.DataFrame, ids: dict[str, str]) -> pl.DataFrame:
     )
 
 
-def store_run(sessions: sessionmaker[Session], run: RunToStore) -> dict[str, str]:
-    """Write the run and publish it; returns segment label -> database id."""
+def store_run(
+    sessions: sessionmaker[Session],
+    run: RunToStore,
+    signer: CheckpointSigner | None = None,
+) -> dict[str, str]:
+    """Write the run and publish it; returns segment label -> database id.
+
+    With `signer`, the audit log's checkpoint is signed in the same transaction.
+    """
     ids = segment_ids(run.segments, run.finished_at)
     with transaction(sessions) as session:
         segments_repo.start_run(
@@ -140,5 +148,6 @@ def store_run(sessions: sessionmaker[Session], run: RunToStore) -> dict[str, str
                 )
             ],
             run.finished_at,
+            signer,
         )
     return ids

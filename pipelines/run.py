@@ -196,6 +196,7 @@ def run_audience(
                 memberships=members.select("entity_id", "segment_id"),
                 entity_keys=entity_keys(extracted.frames, linked.entities, members),
             ),
+            ctx.checkpoint_signer,
         )
         if out is not None:
             _write_outputs(

@@ -12,7 +12,7 @@ other, even if the head row or the stored subtrees were rewritten.
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -76,8 +76,29 @@ def active_verifier_key(keyring: Keyring) -> VerifierKey:
     return verifier_key(log_origin(keyring), active.material)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckpointSigner:
+    """Signs this log's tree heads with the active audit key."""
+
+    origin: str
+    seed: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, keyring: Keyring) -> "CheckpointSigner":
+        """The signer for the keyring's log and active audit key."""
+        return cls(
+            log_origin(keyring), keyring.active(KeyPurpose.AUDIT_SIGNING).material
+        )
+
+    def note(self, size: int, root: bytes) -> str:
+        """The signed C2SP checkpoint note of a tree."""
+        return sign_note(
+            Checkpoint(self.origin, size, root).text(), self.origin, self.seed
+        )
+
+
 def sign_checkpoint(
-    session: Session, keyring: Keyring, now: datetime
+    session: Session, signer: CheckpointSigner, now: datetime
 ) -> SignedCheckpoint:
     """Sign the current tree head and keep the checkpoint; call in a write transaction.
 
@@ -85,21 +106,48 @@ def sign_checkpoint(
         ConflictError: If the tree does not extend the last signed tree.
     """
     head = audit_repo.lock_head(session)
-    last = audit_repo.last_checkpoint(session)
     root = root_at(session, head.size)
     if root != head.root_hash:
         raise ConflictError("the head's root is not the root of the stored tree")
-    if last is not None:
-        if last.tree_size == head.size and last.root_hash == root:
-            return SignedCheckpoint(last.tree_size, last.root_hash, last.note)
-        if not _extends(session, last, head.size, root):
-            raise ConflictError("the log does not extend the last signed checkpoint")
-    origin = log_origin(keyring)
-    text = Checkpoint(origin, head.size, root).text()
-    seed = keyring.active(KeyPurpose.AUDIT_SIGNING).material
-    note = sign_note(text, origin, seed)
-    audit_repo.add_checkpoint(session, StoredCheckpoint(head.size, root, note), now)
-    return SignedCheckpoint(head.size, root, note)
+    last = audit_repo.last_checkpoint(session)
+    if last is not None and (last.tree_size, last.root_hash) == (head.size, root):
+        return SignedCheckpoint(last.tree_size, last.root_hash, last.note)
+    if last is not None and not _extends(session, last, head.size, root):
+        raise ConflictError("the log does not extend the last signed checkpoint")
+    return _keep(session, signer, head.size, root, now)
+
+
+def checkpoint_appended(
+    session: Session,
+    signer: CheckpointSigner,
+    extended: tuple[int, bytes],
+    grown: tuple[int, bytes],
+    now: datetime,
+) -> bool:
+    """Sign the tree an append made of the tree `extended` (size, root).
+
+    Most often the last signed tree is the one extended: nothing to prove.
+    Otherwise (appends made without signing in between) the new tree must be
+    proven to extend the last signed one.
+
+    Returns:
+        False, and nothing signed, when the new tree does not extend the last
+        signed one: the caller must not commit.
+    """
+    last = audit_repo.last_checkpoint(session)
+    unproven = last is not None and (last.tree_size, last.root_hash) != extended
+    if unproven and not _extends(session, last, *grown):  # type: ignore[arg-type]
+        return False
+    _keep(session, signer, *grown, now)
+    return True
+
+
+def _keep(
+    session: Session, signer: CheckpointSigner, size: int, root: bytes, now: datetime
+) -> SignedCheckpoint:
+    note = signer.note(size, root)
+    audit_repo.add_checkpoint(session, StoredCheckpoint(size, root, note), now)
+    return SignedCheckpoint(size, root, note)
 
 
 def _extends(session: Session, last: StoredCheckpoint, size: int, root: bytes) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.audit import merkle
+from gateway.audit.checkpoints import CheckpointSigner, checkpoint_appended
 from gateway.audit.event import (
     GENESIS_CHAIN,
     AuditEvent,
@@ -27,7 +28,7 @@ from gateway.audit.event import (
     seal,
 )
 from gateway.audit.note import Checkpoint
-from gateway.audit.proofs import STORED_FROM_LEVEL
+from gateway.audit.proofs import STORED_FROM_LEVEL, AuditLogError
 from gateway.ids import uuid7
 from gateway.storage import audit_repo
 from gateway.storage.audit_repo import Node
@@ -42,16 +43,28 @@ def format_time(moment: datetime) -> str:
 
 
 def append_events(
-    session: Session, events: Sequence[AuditEvent], now: datetime
+    session: Session,
+    events: Sequence[AuditEvent],
+    now: datetime,
+    signer: CheckpointSigner | None = None,
 ) -> list[SealedEvent]:
     """Seal and append events in the caller's transaction, under the head lock.
 
     Call it last in a unit of work: the lock is held until commit, so every
-    writer is serialized only for the short tail of its transaction.
+    writer is serialized only for the short tail of its transaction. With a
+    `signer`, the grown tree's checkpoint is signed and kept in the same
+    transaction: one per committed batch.
+
+    Raises:
+        AuditLogError: If the head's frontier does not make its root, or (with
+            a signer) the grown tree would not extend the last signed one.
     """
     if not events:
         return []
     head = audit_repo.lock_head(session)
+    start = merkle.Frontier.from_bytes(head.frontier)
+    if start.size != head.size or merkle.frontier_root(start) != head.root_hash:
+        raise AuditLogError("the audit head's frontier does not make its root")
     occurred_at = format_time(now)
     previous = head.chain_hash
     sealed: list[SealedEvent] = []
@@ -60,16 +73,19 @@ def append_events(
         sealed.append(item)
         previous = item.chain_hash
     frontier, completed = merkle.extend_with_completed(
-        merkle.Frontier.from_bytes(head.frontier), [s.leaf_hash for s in sealed]
+        start, [s.leaf_hash for s in sealed]
     )
     nodes = [
         node
-        for node in (_node(start, end, digest) for start, end, digest in completed)
+        for node in (_node(first, end, digest) for first, end, digest in completed)
         if node.level >= STORED_FROM_LEVEL
     ]
-    audit_repo.append(
-        session, sealed, nodes, merkle.frontier_root(frontier), frontier.to_bytes()
-    )
+    root = merkle.frontier_root(frontier)
+    audit_repo.append(session, sealed, nodes, root, frontier.to_bytes())
+    if signer is not None:
+        extended, grown = (head.size, head.root_hash), (frontier.size, root)
+        if not checkpoint_appended(session, signer, extended, grown, now):
+            raise AuditLogError("the log would not extend its last signed checkpoint")
     return sealed
 
 

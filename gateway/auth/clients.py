@@ -110,6 +110,7 @@ def create_client(
             )
         ],
         now,
+        ctx.checkpoint_signer,
     )
     return NewClient(row.id, name, role, key.api_key)
 
@@ -134,6 +135,7 @@ def revoke_client(
             )
         ],
         now,
+        ctx.checkpoint_signer,
     )
     return row.id
 

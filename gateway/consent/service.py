@@ -215,7 +215,7 @@ def record(
         key = parsed_rows[0]["identifier_key"]
         results.append(ConsentResult(index, "recorded", key, purposes=outcome))
     consent_repo.add_many(session, rows)
-    append_events(session, audits, now)
+    append_events(session, audits, now, ctx.checkpoint_signer)
     return results
 
 

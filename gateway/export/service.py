@@ -241,4 +241,4 @@ def _audit(
         policy_version=ctx.policies.version,
         details={"audience": audience.name, **details},
     )
-    append_events(session, [event], ctx.clock())
+    append_events(session, [event], ctx.clock(), ctx.checkpoint_signer)

@@ -281,7 +281,7 @@ def _process(
                 kept.append((result, form))
         _store(session, ctx, client, dataset, purpose.name, kept, batch, encodings)
         done.extend(result for result, _ in kept)
-    append_events(session, batch.audits, ctx.clock())
+    append_events(session, batch.audits, ctx.clock(), ctx.checkpoint_signer)
     return done
 
 

@@ -118,6 +118,7 @@ def backfill(ctx: GatewayContext, actor: str = "cli") -> list[BackfillReport]:
                     )
                 ],
                 ctx.clock(),
+                ctx.checkpoint_signer,
             )
         reports.append(BackfillReport(name, encoded, without_key))
     return reports

@@ -93,5 +93,5 @@ class CheckpointOut(BaseModel):
 def checkpoint(ctx: CtxDep, _dpo: DpoDep) -> CheckpointOut:
     """Sign the tree head (or return the checkpoint of that head, signed already)."""
     with transaction(ctx.sessions) as session:
-        signed = sign_checkpoint(session, ctx.keyring, ctx.clock())
+        signed = sign_checkpoint(session, ctx.checkpoint_signer, ctx.clock())
     return CheckpointOut(**signed.document())

@@ -21,6 +21,7 @@ from gateway.audit.checkpoints import (
 )
 from gateway.audit.merkle import Frontier, extend_with_completed, frontier_root
 from gateway.audit.note import Checkpoint, sign_note
+from gateway.audit.proofs import AuditLogError
 from gateway.context import GatewayContext
 from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import ConflictError, InvalidRequestError
@@ -40,7 +41,7 @@ def _append(ctx: GatewayContext, count: int) -> None:
 
 def _checkpoint(ctx: GatewayContext) -> str:
     with transaction(ctx.sessions) as session:
-        return sign_checkpoint(session, ctx.keyring, ctx.clock()).note
+        return sign_checkpoint(session, ctx.checkpoint_signer, ctx.clock()).note
 
 
 def _verify(ctx: GatewayContext, note: str) -> tuple[bool, str | None]:
@@ -196,3 +197,45 @@ def test_checkpoints_of_a_rotated_key_still_verify(fresh_ctx: GatewayContext) ->
     assert log_origin(rotated) == log_origin(fresh_ctx.keyring)
     assert len(verifier_keys(rotated)) == 2
     assert open_checkpoint(old_note, rotated).tree_size == 3
+
+
+@BOTH
+def test_every_signed_batch_leaves_a_checkpoint_of_its_tree(
+    fresh_ctx: GatewayContext,
+) -> None:
+    for count in (3, 5, 16):
+        events = [AuditEvent("test", "record.accepted") for _ in range(count)]
+        with transaction(fresh_ctx.sessions) as session:
+            append_events(
+                session, events, fresh_ctx.clock(), fresh_ctx.checkpoint_signer
+            )
+    with transaction(fresh_ctx.read_sessions) as session:
+        notes = session.execute(
+            text("SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size")
+        ).all()
+    sizes = [size for size, _ in notes]
+    assert sizes[-3:] == [sizes[-1] - 21, sizes[-1] - 16, sizes[-1]]
+    for _, note in notes:
+        assert _verify(fresh_ctx, note) == (True, None)
+
+
+@BOTH
+def test_a_signed_append_onto_a_rewritten_head_is_refused(
+    fresh_ctx: GatewayContext,
+) -> None:
+    _append(fresh_ctx, 4)
+    _checkpoint(fresh_ctx)
+    _rewind(fresh_ctx, 2)  # self-consistent head, but not the signed tree
+    events = [AuditEvent("test", "record.accepted")]
+    with (
+        pytest.raises(AuditLogError, match="last signed checkpoint"),
+        transaction(fresh_ctx.sessions) as session,
+    ):
+        append_events(session, events, fresh_ctx.clock(), fresh_ctx.checkpoint_signer)
+    with transaction(fresh_ctx.sessions) as session:
+        session.execute(text("UPDATE audit_head SET root_hash = :r"), {"r": bytes(32)})
+    with (
+        pytest.raises(AuditLogError, match="frontier"),
+        transaction(fresh_ctx.sessions) as session,
+    ):
+        append_events(session, events, fresh_ctx.clock())
