@@ -135,9 +135,10 @@ def checkpoint_appended(
         signed one: the caller must not commit.
     """
     last = audit_repo.last_checkpoint(session)
-    unproven = last is not None and (last.tree_size, last.root_hash) != extended
-    if unproven and not _extends(session, last, *grown):  # type: ignore[arg-type]
-        return False
+    if last is not None and (last.tree_size, last.root_hash) != extended:
+        consistent = _extends(session, last, *grown)
+        if not consistent:
+            return False
     _keep(session, signer, *grown, now)
     return True
 
