@@ -150,13 +150,6 @@ def canonical_bytes(session: Session, batch: int = 20000) -> Iterator[bytes]:
         yield bytes(data)
 
 
-def leaf_hashes(session: Session, batch: int = 20000) -> Iterator[bytes]:
-    """Every stored leaf hash in log order (the cheap column, not the events)."""
-    stmt = select(AuditEventRow.leaf_hash).order_by(AuditEventRow.seq)
-    for digest in session.execute(stmt.execution_options(yield_per=batch)).scalars():
-        yield bytes(digest)
-
-
 # Every column of an event is in its canonical bytes: where a column and the
 # bytes disagree, a query on the column would read what was never hashed.
 # The database writes each row's canonical JSON again from its columns (sorted
@@ -244,18 +237,6 @@ def stream_hashes(
                 yield seq, bytes(canonical), bytes(leaf), bytes(chain)
     finally:
         cursor.close()
-
-
-def stream_rows(session: Session, batch: int = 20000) -> Iterator[Row[Any]]:
-    """Every event in log order as plain rows: no ORM objects for millions."""
-    stmt = select(AuditEventRow.__table__).order_by(AuditEventRow.seq)
-    yield from session.execute(stmt.execution_options(yield_per=batch))
-
-
-def stream(session: Session, batch: int = 5000) -> Iterator[AuditEventRow]:
-    """Every event in log order, fetched in batches."""
-    stmt = select(AuditEventRow).order_by(AuditEventRow.seq)
-    yield from session.execute(stmt.execution_options(yield_per=batch)).scalars()
 
 
 @dataclass(frozen=True, slots=True)

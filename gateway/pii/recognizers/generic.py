@@ -302,9 +302,6 @@ def _with_extension(text: str, end: int) -> int:
     return extension.end() if extension else end
 
 
-_NONE = RecognizerResult("PHONE_NUMBER", 0, 0, 0.0)
-
-
 class RegionPhoneRecognizer(TextRecognizer):
     """Phone numbers of the given regions, as phonenumbers reads them.
 
@@ -347,7 +344,8 @@ class RegionPhoneRecognizer(TextRecognizer):
                     score = _unassigned_score(match)
                 else:
                     score = _phone_score(match, region)
-                if score is not None and score > numbers.get(key, _NONE).score:
+                kept = numbers.get(key)
+                if score is not None and (kept is None or score > kept.score):
                     numbers[key] = found(self, "PHONE_NUMBER", *key, score)
         return list(numbers.values())
 
