@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from gateway.audit import merkle
+from gateway.audit.cosignature import WitnessPolicy
 from gateway.audit.note import (
     Checkpoint,
     NoteError,
@@ -160,16 +161,23 @@ def _extends(session: Session, last: StoredCheckpoint, size: int, root: bytes) -
     return merkle.verify_consistency(last.tree_size, size, last.root_hash, root, proof)
 
 
-def open_checkpoint(note: str, keyring: Keyring) -> Checkpoint:
+def open_checkpoint(
+    note: str, keyring: Keyring, witnesses: WitnessPolicy | None = None
+) -> Checkpoint:
     """A saved checkpoint of this log, once its signature is checked.
 
+    With `witnesses`, a quorum of them must also have cosigned it (C2SP
+    tlog-cosignature): proof that it is the history they were all shown.
+
     Raises:
-        InvalidRequestError: If it is malformed, of another log, or signed by
-            no audit key of the keyring.
+        InvalidRequestError: If it is malformed, of another log, signed by
+            no audit key of the keyring, or short of the witness quorum.
     """
     try:
         text, _ = open_note(note, verifier_keys(keyring))
         checkpoint = Checkpoint.parse(text)
+        if witnesses is not None:
+            witnesses.check(note)
     except NoteError as exc:
         raise InvalidRequestError(f"checkpoint refused: {exc}") from None
     if checkpoint.origin != log_origin(keyring):

@@ -60,15 +60,7 @@ class VerifierKey:
         Raises:
             NoteError: If it is malformed or not an Ed25519 key.
         """
-        name, plus, rest = text.strip().partition("+")
-        key_id_hex, plus2, key_b64 = rest.partition("+")
-        if not (plus and plus2) or not _valid_name(name):
-            raise NoteError("a verifier key reads name+keyid+key")
-        try:
-            raw = base64.b64decode(key_b64, validate=True)
-            key_id = bytes.fromhex(key_id_hex)
-        except (binascii.Error, ValueError):
-            raise NoteError("the verifier key is not hex and base64") from None
+        name, key_id, raw = split_vkey(text)
         if len(raw) != 33 or raw[0] != ED25519:
             raise NoteError("the verifier key is not an Ed25519 key")
         key = cls(name, raw[1:])
@@ -94,12 +86,11 @@ def sign_note(text: str, name: str, seed: bytes) -> str:
         NoteError: If the text or the name cannot be in a note.
     """
     _check_text(text)
-    if not _valid_name(name):
+    if not valid_key_name(name):
         raise NoteError("a key name is printable, without spaces or '+'")
     key = verifier_key(name, seed)
     signature = Ed25519PrivateKey.from_private_bytes(seed).sign(text.encode())
-    line = base64.b64encode(key.key_id + signature).decode()
-    return f"{text}\n{_DASH}{name} {line}\n"
+    return f"{text}\n{signature_line(name, key.key_id + signature)}\n"
 
 
 def open_note(note: str, keys: Iterable[VerifierKey]) -> tuple[str, list[VerifierKey]]:
@@ -112,15 +103,10 @@ def open_note(note: str, keys: Iterable[VerifierKey]) -> tuple[str, list[Verifie
     Raises:
         NoteError: If the note is malformed or no given key signed it.
     """
-    text, sep, signatures = note.rpartition("\n\n")
-    if not sep or not note.endswith("\n"):
-        raise NoteError("a signed note is text, an empty line, signature lines")
-    text += "\n"
-    _check_text(text)
+    text, signatures = split_note(note)
     known = {(k.name, k.key_id): k for k in keys}
     signers: list[VerifierKey] = []
-    for line in signatures[:-1].split("\n"):
-        name, signature = _signature_line(line)
+    for name, signature in signatures:
         key = known.get((name, signature[:4]))
         if key is None:
             continue
@@ -171,7 +157,51 @@ class Checkpoint:
         return cls(origin, int(size), root_hash)
 
 
-def _valid_name(name: str) -> bool:
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """A signed note's text and its signature lines as (key name, key id ‖ signature).
+
+    Nothing is verified here: the caller decides which keys it trusts.
+
+    Raises:
+        NoteError: If the note or one of its signature lines is malformed.
+    """
+    text, sep, signatures = note.rpartition("\n\n")
+    if not sep or not note.endswith("\n"):
+        raise NoteError("a signed note is text, an empty line, signature lines")
+    text += "\n"
+    _check_text(text)
+    return text, [parse_signature_line(line) for line in signatures[:-1].split("\n")]
+
+
+def signature_line(name: str, signature: bytes) -> str:
+    """One signature line (no newline): em dash, name, base64(key id ‖ signature)."""
+    return f"{_DASH}{name} {base64.b64encode(signature).decode()}"
+
+
+def split_vkey(text: str) -> tuple[str, bytes, bytes]:
+    """A vkey's name, key id and key material (signature type byte first).
+
+    Only the form is checked; each signature type checks its own material.
+
+    Raises:
+        NoteError: If it does not read name+hex(key id)+base64(type ‖ key).
+    """
+    name, plus, rest = text.strip().partition("+")
+    key_id_hex, plus2, key_b64 = rest.partition("+")
+    if not (plus and plus2) or not valid_key_name(name):
+        raise NoteError("a verifier key reads name+keyid+key")
+    try:
+        raw = base64.b64decode(key_b64, validate=True)
+        key_id = bytes.fromhex(key_id_hex)
+    except (binascii.Error, ValueError):
+        raise NoteError("the verifier key is not hex and base64") from None
+    if len(key_id) != 4 or not raw:
+        raise NoteError("a verifier key has a 4-byte id and a typed key")
+    return name, key_id, raw
+
+
+def valid_key_name(name: str) -> bool:
+    """Whether a key name can be in a note: printable, no space, no '+'."""
     return (
         0 < len(name) <= _MAX_NAME
         and name.isprintable()
@@ -187,11 +217,16 @@ def _check_text(text: str) -> None:
         raise NoteError("a note's text is printable lines")
 
 
-def _signature_line(line: str) -> tuple[str, bytes]:
+def parse_signature_line(line: str) -> tuple[str, bytes]:
+    """A signature line's key name and its key id ‖ signature bytes.
+
+    Raises:
+        NoteError: If the line is malformed.
+    """
     if not line.startswith(_DASH):
         raise NoteError("a signature line starts with an em dash and a space")
     name, space, encoded = line[len(_DASH) :].partition(" ")
-    if not space or not _valid_name(name):
+    if not space or not valid_key_name(name):
         raise NoteError("a signature line names its key")
     try:
         signature = base64.b64decode(encoded, validate=True)
