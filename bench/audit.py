@@ -10,9 +10,10 @@ In one process, over throwaway databases migrated to head:
    `--batch` events in turn (`--rounds` each, interleaved): one through
    `append_events` as the gateway calls it (hash chain, Merkle tree: frontier,
    completed subtrees stored, and the batch's signed checkpoint), the other
-   through the same code path with the tree left out (seal, insert the
-   events, move the head: the log as it was before the tree). Median
-   milliseconds per batch and the ratio tree / chain.
+   through the append as it was before the tree, frozen in
+   `bench/audit_before.py` (seal, insert the events, move the head), on a
+   database at the schema of that time.
+   Median milliseconds per batch and the ratio tree / chain.
 2. **Fill** the tree log to `--events` events in batches of `--batch`
    (events/s).
 3. **Verify** the whole log (`gateway.audit.verify`: every event's canonical
@@ -41,10 +42,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+from audit_before import BEFORE_REVISION, append_before  # noqa: E402
 from benchctx import bench_context  # noqa: E402
 
 from gateway.audit import (  # noqa: E402
@@ -55,13 +57,14 @@ from gateway.audit import (  # noqa: E402
     root_at,
     verify,
 )
-from gateway.audit.event import seal  # noqa: E402
-from gateway.audit.log import format_time  # noqa: E402
 from gateway.audit.merkle import verify_consistency, verify_inclusion  # noqa: E402
 from gateway.context import GatewayContext  # noqa: E402
-from gateway.ids import uuid7  # noqa: E402
-from gateway.storage import audit_repo  # noqa: E402
-from gateway.storage.db import transaction  # noqa: E402
+from gateway.storage import audit_repo, migrate  # noqa: E402
+from gateway.storage.db import (  # noqa: E402
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 from tests.databases import postgres_admin_url, scratch_postgres  # noqa: E402
 
 
@@ -80,21 +83,6 @@ def events(count: int, rng: random.Random) -> list[AuditEvent]:
         )
         for _ in range(count)
     ]
-
-
-def append_chain_only(
-    session: Session, batch: Sequence[AuditEvent], now: datetime
-) -> None:
-    """The log before the tree: seal, insert the events, move the head."""
-    head = audit_repo.lock_head(session)
-    occurred_at = format_time(now)
-    previous = head.chain_hash
-    sealed = []
-    for offset, event in enumerate(batch):
-        item = seal(head.size + offset, uuid7(now), occurred_at, event, previous)
-        sealed.append(item)
-        previous = item.chain_hash
-    audit_repo.append(session, sealed, [], head.root_hash, head.frontier)
 
 
 @contextmanager
@@ -120,12 +108,27 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def append_batch(ctx: GatewayContext, batch: list[AuditEvent], tree: bool) -> None:
+def append_batch(ctx: GatewayContext, batch: list[AuditEvent]) -> None:
     with transaction(ctx.sessions) as session:
-        if tree:
-            append_events(session, batch, datetime.now(UTC), ctx.checkpoint_signer)
-        else:
-            append_chain_only(session, batch, datetime.now(UTC))
+        append_events(session, batch, datetime.now(UTC), ctx.checkpoint_signer)
+
+
+def append_batch_before(
+    sessions: sessionmaker[Session], batch: list[AuditEvent]
+) -> None:
+    with transaction(sessions) as session:
+        append_before(session, batch, datetime.now(UTC))
+
+
+@contextmanager
+def before_log(url: str) -> Iterator[sessionmaker[Session]]:
+    """A database at the schema of the chain-only log, for its frozen append."""
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine, BEFORE_REVISION)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 Row = tuple[str, str, str]
@@ -133,7 +136,7 @@ Row = tuple[str, str, str]
 
 def measure_append(
     tree: GatewayContext,
-    chain: GatewayContext,
+    chain: sessionmaker[Session],
     args: argparse.Namespace,
     rng: random.Random,
 ) -> list[Row]:
@@ -141,8 +144,8 @@ def measure_append(
     tree_ms, chain_ms = [], []
     for round_ in range(args.rounds + 1):
         batch = events(args.batch, rng)
-        t = timed(lambda b=batch: append_batch(tree, b, tree=True))
-        c = timed(lambda b=batch: append_batch(chain, b, tree=False))
+        t = timed(lambda b=batch: append_batch(tree, b))
+        c = timed(lambda b=batch: append_batch_before(chain, b))
         if round_:
             tree_ms.append(t * 1000)
             chain_ms.append(c * 1000)
@@ -168,7 +171,7 @@ def fill(tree: GatewayContext, args: argparse.Namespace, rng: random.Random) -> 
     start = time.perf_counter()
     while size < args.events:
         count = min(args.batch, args.events - size)
-        append_batch(tree, events(count, rng), tree=True)
+        append_batch(tree, events(count, rng))
         size += count
         if size % 100_000 < args.batch:
             print(f"  {size:,} events", file=sys.stderr)
@@ -246,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             database_url(args.backend, home, "tree") as tree_url,
             database_url(args.backend, home, "chain") as chain_url,
             bench_context(home / "tree", tree_url) as tree,
-            bench_context(home / "chain", chain_url) as chain,
+            before_log(chain_url) as chain,
         ):
             rows = measure_append(tree, chain, args, rng)
             rows.append(fill(tree, args, rng))

@@ -29,7 +29,7 @@ from gateway.audit.event import (
 )
 from gateway.audit.note import Checkpoint
 from gateway.audit.proofs import STORED_FROM_LEVEL, AuditLogError
-from gateway.ids import uuid7
+from gateway.ids import uuid7_many
 from gateway.storage import audit_repo
 from gateway.storage.audit_repo import Node
 from gateway.storage.db import transaction
@@ -68,17 +68,19 @@ def append_events(
     occurred_at = format_time(now)
     previous = head.chain_hash
     sealed: list[SealedEvent] = []
+    ids = uuid7_many(now, len(events))
     for offset, event in enumerate(events):
-        item = seal(head.size + offset, uuid7(now), occurred_at, event, previous)
+        item = seal(head.size + offset, ids[offset], occurred_at, event, previous)
         sealed.append(item)
         previous = item.chain_hash
     frontier, completed = merkle.extend_with_completed(
         start, [s.leaf_hash for s in sealed]
     )
+    smallest = 1 << STORED_FROM_LEVEL
     nodes = [
-        node
-        for node in (_node(first, end, digest) for first, end, digest in completed)
-        if node.level >= STORED_FROM_LEVEL
+        _node(first, end, digest)
+        for first, end, digest in completed
+        if end - first >= smallest
     ]
     root = merkle.frontier_root(frontier)
     audit_repo.append(session, sealed, nodes, root, frontier.to_bytes())

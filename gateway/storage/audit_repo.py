@@ -9,7 +9,8 @@ from sqlalchemy import Row, and_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.event import SealedEvent, canonical_json
-from gateway.storage.bulk import insert_rows
+from gateway.storage.bulk import insert_tuples
+from gateway.storage.lookup import member_of
 from gateway.storage.models import (
     AuditCheckpointRow,
     AuditEventRow,
@@ -58,6 +59,25 @@ def read_head(session: Session) -> Head:
     return _head(session.get_one(AuditHeadRow, HEAD_ID))
 
 
+EVENT_COLUMNS = (
+    "seq",
+    "event_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "subject_id",
+    "purpose",
+    "dataset",
+    "record_id",
+    "reason",
+    "policy_version",
+    "details",
+    "canonical",
+    "leaf_hash",
+    "chain_hash",
+)
+
+
 def append(
     session: Session,
     sealed: Sequence[SealedEvent],
@@ -72,31 +92,32 @@ def append(
     if not sealed:
         return
     rows = [
-        {
-            "seq": s.seq,
-            "event_id": s.event_id,
-            "occurred_at": s.occurred_at,
-            "actor": s.event.actor,
-            "action": s.event.action,
-            "subject_id": s.event.subject_id,
-            "purpose": s.event.purpose,
-            "dataset": s.event.dataset,
-            "record_id": s.event.record_id,
-            "reason": s.event.reason,
-            "policy_version": s.event.policy_version,
-            "details": canonical_json(s.event.details).decode(),
-            "canonical": s.canonical,
-            "leaf_hash": s.leaf_hash,
-            "chain_hash": s.chain_hash,
-        }
+        (
+            s.seq,
+            s.event_id,
+            s.occurred_at,
+            s.event.actor,
+            s.event.action,
+            s.event.subject_id,
+            s.event.purpose,
+            s.event.dataset,
+            s.event.record_id,
+            s.event.reason,
+            s.event.policy_version,
+            canonical_json(s.event.details).decode(),
+            s.canonical,
+            s.leaf_hash,
+            s.chain_hash,
+        )
         for s in sealed
     ]
-    insert_rows(session, AuditEventRow.__table__, rows)
+    insert_tuples(session, AuditEventRow.__table__, EVENT_COLUMNS, rows)
     if nodes:
-        insert_rows(
+        insert_tuples(
             session,
             AuditNodeRow.__table__,
-            [{"level": n.level, "idx": n.idx, "hash": n.hash} for n in nodes],
+            ("level", "idx", "hash"),
+            [(n.level, n.idx, n.hash) for n in nodes],
         )
     last = sealed[-1]
     session.execute(
@@ -274,3 +295,28 @@ def add_checkpoint(
         )
     )
     session.flush()
+
+
+def find_events(
+    session: Session,
+    subject_ids: Sequence[str] | None,
+    action: str | None,
+    since: str | None,
+    after_seq: int,
+    limit: int,
+) -> list[AuditEventRow]:
+    """Events in log order after `after_seq`, filtered; at most `limit`.
+
+    `since` compares with `occurred_at` as text: both are written in the one
+    fixed-width UTC format of `gateway.audit.log.format_time`.
+    """
+    stmt = select(AuditEventRow).where(AuditEventRow.seq > after_seq)
+    if subject_ids is not None:
+        stmt = stmt.where(
+            member_of(session, AuditEventRow.subject_id, list(subject_ids))
+        )
+    if action is not None:
+        stmt = stmt.where(AuditEventRow.action == action)
+    if since is not None:
+        stmt = stmt.where(AuditEventRow.occurred_at >= since)
+    return list(session.scalars(stmt.order_by(AuditEventRow.seq).limit(limit)))

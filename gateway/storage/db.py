@@ -28,6 +28,10 @@ def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
         # of the process.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Erasure and retention delete vault rows and wrapped data keys: zero
+        # the freed space, so the bytes do not linger in the file's free
+        # pages (the WAL's copies go at its next checkpoint).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         # 64 MiB of page cache (the default is 2 MiB): index pages of large
         # tables stay in memory between requests.

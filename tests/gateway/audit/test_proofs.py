@@ -184,5 +184,16 @@ def test_the_migration_folds_an_existing_log_into_the_tree(
             nodes = conn.execute(text("SELECT count(*) FROM audit_nodes")).scalar_one()
         assert bytes(root) == root_from_leaf_hashes(leaves)
         assert nodes == 2 + 1  # complete subtrees of 16 and 32 leaves in 37
+        # Later revisions rebuild the events table (0009, on SQLite): the rows
+        # and the append-only guards survive it.
+        with engine.connect() as conn:
+            kept = conn.execute(
+                text("SELECT leaf_hash FROM audit_events ORDER BY seq")
+            ).scalars()
+            assert [bytes(leaf) for leaf in kept] == leaves
+        with pytest.raises(DBAPIError), engine.begin() as conn:
+            conn.execute(text("UPDATE audit_events SET actor = 'x' WHERE seq = 3"))
+        with pytest.raises(DBAPIError), engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_events WHERE seq = 36"))
     finally:
         engine.dispose()
