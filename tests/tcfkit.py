@@ -8,7 +8,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from gateway.consent.tcf import TcString
+from gateway.consent.tcf import PublisherRestriction, PublisherTc, TcString
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Ranges = Sequence[tuple[int, int]]
@@ -86,13 +86,33 @@ def iso(ds: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + tenths + "Z"
 
 
+def restrictions_of(tc: TcString) -> list[Restriction]:
+    return [
+        (r.purpose_id, r.restriction_type, runs(r.vendors))
+        for r in tc.publisher_restrictions
+    ]
+
+
+def merged(restrictions: Sequence[Restriction]) -> list[PublisherRestriction]:
+    """What a decoder should make of restriction entries: one per (purpose, type)."""
+    vendors: dict[tuple[int, int], set[int]] = {}
+    for purpose_id, restriction_type, entries in restrictions:
+        ids = vendors.setdefault((purpose_id, restriction_type), set())
+        for start, end in entries:
+            ids.update(range(start, end + 1))
+    return [
+        PublisherRestriction(purpose_id, restriction_type, sorted(ids))
+        for (purpose_id, restriction_type), ids in sorted(vendors.items())
+    ]
+
+
 def core_bits(
     tc: TcString,
     *,
     version: int | None = None,
     consents: str | None = None,
     legitimate_interests: str | None = None,
-    restrictions: Sequence[Restriction] = (),
+    restrictions: Sequence[Restriction] | None = None,
 ) -> str:
     w = BitWriter().uint(tc.version if version is None else version, 6)
     w.uint(deciseconds(tc.created), 36).uint(deciseconds(tc.last_updated), 36)
@@ -108,23 +128,48 @@ def core_bits(
         if legitimate_interests is not None
         else vendor_section(tc.vendor_legitimate_interests)
     )
+    if restrictions is None:
+        restrictions = restrictions_of(tc)
     w.uint(len(restrictions), 12)
     for purpose_id, restriction_type, entries in restrictions:
         w.uint(purpose_id, 6).uint(restriction_type, 2).ranges(entries)
     return w.bits
 
 
-def encode(tc: TcString, *, segments: Sequence[str] = (), **options: object) -> str:
-    return ".".join([to_b64url(core_bits(tc, **options)), *segments])  # type: ignore[arg-type]
+def segments_of(tc: TcString) -> list[str]:
+    out = []
+    if tc.disclosed_vendors is not None:
+        out.append(disclosed_vendors_segment(tc.disclosed_vendors))
+    if tc.publisher_tc is not None:
+        out.append(publisher_tc_segment(tc.publisher_tc))
+    return out
 
 
-def publisher_tc_segment() -> str:
-    w = BitWriter().uint(3, 3).bitfield([1], 24).bitfield([24], 24).uint(2, 6)
-    return to_b64url(w.bitfield([2], 2).bitfield([1, 2], 2).bits)
+def encode(
+    tc: TcString, *, segments: Sequence[str] | None = None, **options: object
+) -> str:
+    """The TC string of `tc`; its segments follow from it unless given."""
+    tail = segments_of(tc) if segments is None else segments
+    return ".".join([to_b64url(core_bits(tc, **options)), *tail])  # type: ignore[arg-type]
 
 
-def disclosed_vendors_segment(ids: Sequence[int]) -> str:
-    return to_b64url("001" + vendor_section(ids))
+# iabtcf-java TCStringV2Test.testPublisherPurposes: consent 1, LI 24, two
+# custom purposes, custom consent 2, custom LI 1 and 2.
+JAVA_PUBLISHER_TC = PublisherTc([1], [24], [2], [1, 2])
+
+
+def publisher_tc_segment(ptc: PublisherTc = JAVA_PUBLISHER_TC) -> str:
+    custom = max(
+        [0, *ptc.custom_purpose_consents, *ptc.custom_purpose_legitimate_interests]
+    )
+    w = BitWriter().uint(3, 3).bitfield(ptc.purpose_consents, 24)
+    w.bitfield(ptc.purpose_legitimate_interests, 24).uint(custom, 6)
+    w.bitfield(ptc.custom_purpose_consents, custom)
+    return to_b64url(w.bitfield(ptc.custom_purpose_legitimate_interests, custom).bits)
+
+
+def disclosed_vendors_segment(ids: Sequence[int], *, ranged: bool = False) -> str:
+    return to_b64url("001" + vendor_section(ids, ranged=ranged))
 
 
 def make_tc(**over: object) -> TcString:
@@ -149,3 +194,15 @@ def make_tc(**over: object) -> TcString:
         "vendor_legitimate_interests": [8, 9, 755],
     }
     return TcString(**(fields | over))  # type: ignore[arg-type]
+
+
+def valid_tc(vendor_id: int, **over: object) -> TcString:
+    """A TCF v2.3 string granting purposes 1-4 and 7 to `vendor_id`, disclosed."""
+    fields: dict[str, object] = {
+        "policy_version": 5,
+        "purpose_consents": [1, 2, 3, 4, 7],
+        "purpose_legitimate_interests": [2, 7, 10],
+        "vendor_consents": [2, 10, vendor_id],
+        "disclosed_vendors": [2, 8, 10, vendor_id],
+    }
+    return make_tc(**(fields | over))

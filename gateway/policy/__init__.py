@@ -11,6 +11,7 @@ from gateway.policy.models import (
     PolicyConstraintError,
     PolicySet,
     Purpose,
+    TcfPolicy,
     UnknownPolicyName,
 )
 
@@ -24,6 +25,7 @@ __all__ = [
     "PolicyConstraintError",
     "PolicySet",
     "Purpose",
+    "TcfPolicy",
     "UnknownPolicyName",
     "load_policies",
 ]

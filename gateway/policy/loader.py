@@ -7,6 +7,8 @@ Layout::
     audiences.yaml         audiences: {<name>: {datasets, purpose, k_min, ...}}
     destinations.yaml      optional; destinations: {<client name>: {k_min, id_format}}
     pii.yaml               optional; pii: {languages, models, entities, operators, ...}
+    tcf.yaml               optional; tcf: {vendor_id} (required once a purpose
+                           lists tcf_purposes)
 
 Every error is a `PolicyError` whose message reads `<file>:<line>: <field>: <why>`.
 Lines come from the composed YAML node tree, so they point at the key at fault
@@ -29,6 +31,7 @@ PURPOSES = "purposes.yaml"
 AUDIENCES = "audiences.yaml"
 DESTINATIONS = "destinations.yaml"
 PII = "pii.yaml"
+TCF = "tcf.yaml"
 DATASETS = "datasets"
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -45,7 +48,8 @@ class _Document:
 
 # Which file (and where in it) holds each top-level entry of the policy tree,
 # keyed "purposes/<name>", "datasets/<name>", "audiences/<name>",
-# "destinations/<name>", or "pii" for the single PII policy.
+# "destinations/<name>", or "pii" and "tcf" for the single PII and TCF
+# policies.
 _Sources = dict[str, tuple[_Document, Loc]]
 
 
@@ -74,6 +78,8 @@ def load_policies(directory: Path) -> PolicySet:
     destinations = _parse_optional(directory, DESTINATIONS)
     # Optional: without it, the PII policy's defaults apply.
     pii = _parse_optional(directory, PII)
+    # Optional: needed only when a purpose relies on TC strings.
+    tcf = _parse_optional(directory, TCF)
     datasets = [_parse(directory, rel) for rel in _dataset_files(directory)]
     sources: _Sources = {}
     tree: dict[str, Any] = {
@@ -86,11 +92,14 @@ def load_policies(directory: Path) -> PolicySet:
     if pii is not None:
         tree["pii"] = _top_mapping(pii, "pii")
         sources["pii"] = (pii, ("pii",))
+    if tcf is not None:
+        tree["tcf"] = _top_mapping(tcf, "tcf")
+        sources["tcf"] = (tcf, ("tcf",))
     for doc in datasets:
         stem = Path(doc.rel).stem
         tree["datasets"][stem] = _dataset_entry(doc, stem)
         sources[f"datasets/{stem}"] = (doc, ())
-    optional = [doc for doc in (destinations, pii) if doc is not None]
+    optional = [doc for doc in (destinations, pii, tcf) if doc is not None]
     tree["version"] = _version([purposes, audiences, *datasets, *optional])
     try:
         return PolicySet.model_validate(tree)

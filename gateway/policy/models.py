@@ -180,6 +180,10 @@ class Purpose(BaseModel):
     basis: Basis
     retention_days: PositiveInt
     tcf_purposes: tuple[TcfPurpose, ...] = ()
+    # Selling or sharing personal data in the CCPA/CPRA sense (sharing is for
+    # cross-context behavioural advertising): a `Sec-GPC: 1` request objects
+    # to every purpose so marked.
+    sale_or_sharing: StrictBool = False
 
     @model_validator(mode="after")
     def _check_tcf(self) -> Self:
@@ -189,6 +193,18 @@ class Purpose(BaseModel):
         problems += _duplicates(tuple(map(str, self.tcf_purposes)), ("tcf_purposes",))
         _raise_if(problems)
         return self
+
+
+class TcfPolicy(BaseModel):
+    """The operator's place in the IAB TCF: its Global Vendor List id.
+
+    A TC string proves consent only for a vendor it disclosed and gave vendor
+    consent to; this is the vendor id those checks look for.
+    """
+
+    model_config = _STRICT
+
+    vendor_id: Annotated[int, Field(strict=True, ge=1, le=65535)]
 
 
 class Dataset(BaseModel):
@@ -397,11 +413,12 @@ class PolicySet(BaseModel):
     audiences: dict[str, Audience]
     destinations: dict[str, Destination] = Field(default_factory=dict)
     pii: PiiPolicy = Field(default_factory=PiiPolicy)
+    tcf: TcfPolicy | None = None
     version: str
 
     @model_validator(mode="after")
     def _check_references(self) -> Self:
-        problems = self._name_problems()
+        problems = self._name_problems() + self._tcf_problems()
         for name, dataset in self.datasets.items():
             for index, purpose in enumerate(dataset.purposes):
                 if purpose not in self.purposes:
@@ -423,6 +440,17 @@ class PolicySet(BaseModel):
             for kind, table in tables.items()
             for key, item in table.items()
             if item.name != key
+        ]
+
+    def _tcf_problems(self) -> Problems:
+        # Without the operator's vendor id no TC string can prove consent, so
+        # a purpose that counts on TC strings needs the tcf policy.
+        if self.tcf is not None:
+            return []
+        return [
+            (("purposes", name, "tcf_purposes"), "needs tcf.vendor_id (tcf.yaml)")
+            for name, purpose in self.purposes.items()
+            if purpose.tcf_purposes
         ]
 
     def _audience_problems(self, name: str, audience: Audience) -> Problems:

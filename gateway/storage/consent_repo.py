@@ -21,10 +21,59 @@ class ConsentFact:
     event_time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ConsentHistoryEntry:
+    """One stored consent event with its proof, for a data-subject access export.
+
+    `tcf_*` are set when the event came as a TC string: the SHA-256 (hex) of
+    the string as received, the CMP that made it and its LastUpdated time.
+    """
+
+    identifier_key: str
+    identifier_type: str
+    purpose: str
+    granted: bool
+    explicit: bool
+    event_time: datetime
+    recorded_at: datetime
+    source: str
+    client_id: str
+    tcf_sha256: str | None
+    tcf_cmp_id: int | None
+    tcf_last_updated: datetime | None
+
+
+_HISTORY_FIELDS = tuple(ConsentHistoryEntry.__dataclass_fields__)
+# Every event row names these columns, so one executemany inserts a batch
+# that mixes events with and without a TC string.
+_PROOF_COLUMNS = {"tcf_sha256": None, "tcf_cmp_id": None, "tcf_last_updated": None}
+
+
 def add_many(session: Session, rows: Sequence[dict[str, object]]) -> None:
-    """Append consent events."""
+    """Append consent events (the `tcf_*` proof columns default to null)."""
     if rows:
-        session.execute(insert(ConsentEventRow.__table__), list(rows))
+        session.execute(
+            insert(ConsentEventRow.__table__), [_PROOF_COLUMNS | row for row in rows]
+        )
+
+
+def history_for(
+    session: Session, identifier_keys: Iterable[str]
+) -> list[ConsentHistoryEntry]:
+    """Every consent event under these identifiers, oldest first, with its proof."""
+    columns = [getattr(ConsentEventRow, name) for name in _HISTORY_FIELDS]
+    found: list[tuple[int, ConsentHistoryEntry]] = []
+    for chunk in key_batches(session, identifier_keys):
+        stmt = select(ConsentEventRow.id, *columns).where(
+            member_of(session, ConsentEventRow.identifier_key, chunk)
+        )
+        found.extend(
+            (row_id, ConsentHistoryEntry(*values))
+            for row_id, *values in session.execute(stmt)
+        )
+    # Ordered here, not in SQL: the chunks are queried apart.
+    found.sort(key=lambda pair: (pair[1].event_time, pair[0]))
+    return [entry for _, entry in found]
 
 
 def facts_for(

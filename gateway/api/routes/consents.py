@@ -1,12 +1,13 @@
 """POST /v1/consents: partners record consent events."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 
 from gateway.api.deps import CtxDep, JsonBody, PartnerDep
 from gateway.consent import service
+from gateway.consent.gpc import gpc_enabled
 from gateway.errors import InvalidRequestError
 from gateway.storage.db import transaction
 
@@ -41,6 +42,10 @@ class ConsentResultOut(BaseModel):
     reason: str | None
     errors: list[dict[str, str]]
     purposes: dict[str, Literal["granted", "withdrawn"]]
+    # Why a TC string proved no consent for a purpose (recorded as withdrawn).
+    warnings: list[dict[str, str]]
+    # Purposes a `Sec-GPC: 1` header withdrew for this event's identifier.
+    gpc_withdrawn: list[str]
 
 
 class ConsentsOut(BaseModel):
@@ -72,12 +77,21 @@ def _events(body: Any, limit: int) -> list[Any]:
     },
 )
 def record_consents(
-    request: Request, ctx: CtxDep, client: PartnerDep, body: JsonBody
+    request: Request,
+    ctx: CtxDep,
+    client: PartnerDep,
+    body: JsonBody,
+    sec_gpc: Annotated[str | None, Header(alias="Sec-GPC")] = None,
 ) -> ConsentsOut:
-    """Record granted and withdrawn consents, stored by pseudonym only."""
+    """Record granted and withdrawn consents, stored by pseudonym only.
+
+    `Sec-GPC: 1` also withdraws, for every identifier sent, each purpose the
+    policies mark as sale or sharing (Global Privacy Control).
+    """
     events = _events(body, ctx.settings.max_batch_records)
+    gpc = gpc_enabled(sec_gpc)
     with transaction(ctx.sessions) as session:
-        results = service.record(session, ctx, client, events)
+        results = service.record(session, ctx, client, events, gpc=gpc)
     metrics = request.app.state.metrics
     for result in results:
         metrics.consent_events.labels(result.status).inc()
@@ -93,6 +107,8 @@ def record_consents(
                 reason=r.reason,
                 errors=r.errors,
                 purposes=r.purposes,  # type: ignore[arg-type]
+                warnings=r.warnings,
+                gpc_withdrawn=r.gpc_withdrawn,
             )
             for r in results
         ],

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CtxDep, JsonBody, PartnerDep
+from gateway.consent.gpc import gpc_enabled
 from gateway.ingest.service import ingest
 
 router = APIRouter(tags=["ingest"])
@@ -66,9 +67,15 @@ def submit_records(
     client: PartnerDep,
     body: JsonBody,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    sec_gpc: Annotated[str | None, Header(alias="Sec-GPC")] = None,
 ) -> Response:
-    """Check, pseudonymize and store records; answer after the commit."""
-    outcome = ingest(ctx, client, dataset, body, idempotency_key)
+    """Check, pseudonymize and store records; answer after the commit.
+
+    `Sec-GPC: 1` withdraws, for the identifiers of every valid record, each
+    purpose the policies mark as sale or sharing, before consent is decided.
+    """
+    gpc = gpc_enabled(sec_gpc)
+    outcome = ingest(ctx, client, dataset, body, idempotency_key, gpc=gpc)
     if not outcome.replayed:
         counter = request.app.state.metrics.records
         tally = Counter(

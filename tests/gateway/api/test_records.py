@@ -446,3 +446,69 @@ def test_unusual_but_valid_email_and_phone_are_accepted(
     response = send_records(client, partner, [record])
     assert _only(response.json())["status"] == "accepted", response.text
     assert _count_records(ctx, record["source_id"]) == 1
+
+
+# --- Global Privacy Control (Sec-GPC: 1) ------------------------------------------
+
+GPC = {"Sec-GPC": "1"}
+
+
+def test_gpc_on_records_withdraws_before_the_consent_decision(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    partner = make_client(ctx)
+    record = customer()
+    grant(client, partner, record)
+    response = send_records(client, partner, [record], headers=GPC)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    result = _only(body)
+    assert (result["status"], result["reason"]) == ("rejected", "consent_missing")
+    assert result["errors"][0]["message"] == "consent withdrawn"
+    assert set(body) == {"accepted", "rejected", "results"}
+    assert _count_records(ctx, record["source_id"]) == 0
+    # The objection stays: the same record without the header is refused too.
+    later = _only(send_records(client, partner, [record]).json())
+    assert later["reason"] == "consent_missing"
+    with transaction(ctx.read_sessions) as session:
+        withdrawn = session.scalars(
+            select(AuditEventRow).where(
+                AuditEventRow.actor == partner.client_id,
+                AuditEventRow.action == "consent.withdrawn",
+            )
+        ).all()
+    # One objection per identifier of the record (customer_id, email, phone).
+    assert len(withdrawn) == 3
+    assert {w.purpose for w in withdrawn} == {"segmentation"}
+    assert all(json.loads(w.details)["gpc"] is True for w in withdrawn)
+    assert all(record["email"] not in w.details for w in withdrawn)
+
+
+def test_gpc_leaves_a_purpose_that_is_neither_sold_nor_shared(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    partner = make_client(ctx)
+    record = customer()
+    result = _only(
+        send_records(client, partner, [record], purpose="analytics", headers=GPC).json()
+    )
+    assert result["status"] == "accepted"
+    # ...but the objection to segmentation was recorded for its identifiers.
+    send_consents(client, partner, [consent("email", record["email"])])
+    again = customer(source_id=f"{record['source_id']}-2", email=record["email"])
+    assert _only(send_records(client, partner, [again]).json())["reason"] == (
+        "consent_missing"
+    )
+
+
+def test_gpc_makes_another_request_for_idempotency(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    partner = make_client(ctx)
+    record = customer()
+    grant(client, partner, record)
+    key = {"Idempotency-Key": f"idem-gpc-{record['source_id']}"}
+    first = send_records(client, partner, [record], headers=key)
+    assert _only(first.json())["status"] == "accepted"
+    with_gpc = send_records(client, partner, [record], headers=key | GPC)
+    assert with_gpc.status_code == 409

@@ -4,6 +4,7 @@ The encoder below is written from the IAB "TC String Format" spec independently 
 the decoder (bytes through `base64.urlsafe_b64encode`, not the decoder's sextets).
 """
 
+import base64
 import dataclasses
 import json
 import re
@@ -17,19 +18,36 @@ from hypothesis import strategies as st
 
 from gateway.consent.tcf import (
     MAX_TC_STRING_LENGTH,
+    PublisherRestriction,
+    PublisherTc,
     TcfError,
     TcString,
     decode_tc_string,
     proves_consent,
 )
 from gateway.errors import GatewayError
+from tests.tcf_vectors import (
+    ES_ISSUE_201,
+    GO_RANGE,
+    GO_V22,
+    GPP_434,
+    GPP_DECODE_4,
+    GPP_JAVA_RESTRICTION,
+    GPP_V23,
+    JAVA_ALL_PARTS,
+    JAVA_BASIC,
+    JAVA_RANGE_LI,
+    JAVA_VENDORS,
+)
 from tests.tcfkit import (
+    JAVA_PUBLISHER_TC,
     Restriction,
     core_bits,
     disclosed_vendors_segment,
     encode,
     iso,
     make_tc,
+    merged,
     publisher_tc_segment,
     to_b64url,
     vendor_section,
@@ -42,34 +60,11 @@ CONTRACT_KEYS = [
     "purpose_consents", "purpose_legitimate_interests", "purpose_one_treatment",
     "publisher_cc", "vendor_consents", "vendor_legitimate_interests",
 ]  # fmt: skip
+# Added after the contract's keys: the other segments and the restrictions.
+EXTRA_KEYS = ["publisher_restrictions", "disclosed_vendors", "publisher_tc"]
 
 
 # --- public vectors ----------------------------------------------------------
-
-# iabtcf-java, TCStringV2Test (made with https://www.iabtcf.com/#/encode)
-JAVA_BASIC = "COtybn4PA_zT4KjACBENAPCIAEBAAECAAIAAAAAAAAAA"
-JAVA_VENDORS = (
-    "COrEAV4OrXx94ACABBENAHCIAD-AAAAAAACAAxAAAAgAIAwgAgAAAAEAgQAAAAAEAYQAQAAAACAAAABAAA"
-)
-JAVA_ALL_PARTS = (
-    f"{JAVA_VENDORS}.IBAgAAAgAIAwgAgAAAAEAAAACA.QAagAQAgAIAwgA.cAAAAAAAITg="
-)
-JAVA_RANGE_LI = "COv__-wOv__-wC2AAAENAPCgAAAAAAAAAAAAA_wAQA_gEBABAEAAAA"
-# travelaudience/go-iabtcf parse_test.go: a v2.0 range string and a v2.2 bitfield one
-GO_RANGE = (
-    "COzcJxTOzcJxTBcAAAENAiCMAP_AAAAAAAAADTwAQDTgAAAA.IF5EX2S5OI2tho2YdF7BEYYwfJxyigM"
-    "gShgQIsS8NwIeFbBoGPmAAHBG4JAQAGBAkkACBAQIsHGBcCQABgIgRiRCMQEGMjzNKBJBAggkbI0FAC"
-    "CVmnkHS3ZCY70-6u__bA"
-)
-GO_V22 = (
-    "CP9Qr_AP9Qr_AAfETDFRAwEsAP_gAEPgAAigg1NX_H__bX9v-Xr36ft0eY1f99j77uQxBhfJs-4FzLvW_"
-    "JwX32EzNE36tqYKmRIEu3bBIQFtHJnUTVihaogVrzHsYkGchTNKJ-BkiHMRe2dYCF5vmYtj-QKZ5_p_d3"
-    "f52T_9_dv-3dzzz91nv3f9f-f1eLida59tH_v_bRKb-_If9_7-_4v0_t_rk2_eTVv_9evv79-u_t____9"
-    "_9____4" + "A" * 484 + "QAAAEQamr_j__tr-3_L179P26PMav--x993IYgwvk2fcC5l3rfk4L77C"
-    "Zmib9W1MFTIkCXbtgkIC2jkzqJqxQtUQK15j2MSDOQpmlE_AyRDmIvbOsBC83zMWx_IFM8_0_u7v87J_-"
-    "_u3_bu555-6z37v-v_P6vFxOtc-2j_3_tolN_fkP-_9_f8X6f2_1ybfvJq3_-vX39-_Xf2____-_-____"
-    "8" + "A" * 484 + "IAAACAA"
-)
 
 
 def test_decodes_iabtcf_java_header_fields() -> None:
@@ -133,6 +128,213 @@ def test_string_with_leading_c_is_version_2() -> None:
     assert decode_tc_string("COvFyGBOvFyGBAbAAAENAPCAAOAAAAAAAAAAAAAAAAAA").version == 2
 
 
+# --- public vectors: the segments after the core one, and restrictions -------
+
+
+def java_bits_to_b64(bits: str) -> str:
+    # As iabtcf-java's TCStringV2Test.base64FromBitString: bytes, padded "=".
+    bits += "0" * (-len(bits) % 8)
+    return base64.urlsafe_b64encode(int(bits, 2).to_bytes(len(bits) // 8)).decode()
+
+
+def test_decodes_iabtcf_java_disclosed_vendors_and_skips_allowed_vendors() -> None:
+    # iabtcf-java TCStringV2Test.testCanParseDisclosedAndAllowedVendors
+    tc = decode_tc_string(f"{JAVA_VENDORS}.IBAgAAAgAIAwgAgAAAAEAAAACA.QAagAQAgAIAwgA")
+    assert tc.disclosed_vendors == [23, 37, 47, 48, 53, 65, 98, 129]
+    assert tc.publisher_tc is None
+
+
+def test_decodes_iabtcf_java_publisher_tc_segment() -> None:
+    # iabtcf-java TCStringV2Test.testCanParseAllParts (one publisher consent)
+    # and testPublisherPurposes (the segment given bit by bit).
+    assert decode_tc_string(JAVA_ALL_PARTS).publisher_tc == JAVA_PUBLISHER_TC
+    segment = java_bits_to_b64(
+        "011" + "1" + "0" * 23 + "0" * 23 + "1" + "000010" + "01" + "11" + "000"
+    )
+    tc = decode_tc_string(f"{JAVA_BASIC}.{segment}")
+    assert tc.publisher_tc == PublisherTc(
+        purpose_consents=[1],
+        purpose_legitimate_interests=[24],
+        custom_purpose_consents=[2],
+        custom_purpose_legitimate_interests=[1, 2],
+    )
+
+
+def test_decodes_iabtcf_java_publisher_restrictions() -> None:
+    # iabtcf-java TCStringV2Test.testPublisherRestrictions: the core string bit
+    # by bit, then three restrictions with no vendors: purpose 1 require
+    # consent, purpose 2 not allowed, purpose 3 require legitimate interest.
+    bits = (
+        "0000100011101011100" "1000000000000001010" "0000001110101110010"
+        "0000000000000101000" "0000110011111000000" "0000000000000000100"
+        "0011010000000011110" "0001000000000000000" "0000000000000000000"
+        "0000000000000000000" "0000000000000000000" "0000000000000000000"
+        "0000000000000000000" "000000000011"
+        "000001" "01" "000000000000"
+        "000010" "00" "000000000000"
+        "000011" "10" "000000000000" "0"
+    )  # fmt: skip
+    tc = decode_tc_string(java_bits_to_b64(bits))
+    assert tc.publisher_restrictions == [
+        PublisherRestriction(1, 1, []),
+        PublisherRestriction(2, 0, []),
+        PublisherRestriction(3, 2, []),
+    ]
+
+
+def test_decodes_iabgpp_es_v23_string_with_disclosed_vendors() -> None:
+    tc = decode_tc_string(GPP_V23)
+    assert (tc.policy_version, tc.is_service_specific) == (5, True)
+    assert tc.created == "2022-02-01T00:00:00Z"
+    assert tc.consent_language == "EN"
+    assert tc.vendor_consents == [11, 28, 29]
+    assert tc.disclosed_vendors == [11, 28, 29, 50, 60, 80]
+    assert tc.purpose_consents[:3] == [1, 3, 4]  # bits 1-3: true, false, true
+    assert 2 in tc.purpose_legitimate_interests
+    assert not {1, 3} & set(tc.purpose_legitimate_interests)
+    assert tc.publisher_tc is not None
+    assert tc.publisher_tc.purpose_consents == [1, 3, 4, 5, 6]
+    assert tc.publisher_tc.purpose_legitimate_interests == [2, 7]
+
+
+@pytest.mark.parametrize(
+    ("tc_string", "created", "service_specific", "policy_version", "has_pub_tc"),
+    [
+        # iabgpp-es TcfEuV2.test.ts "decode defaults" (allowed then disclosed)
+        (
+            "CAAAAAAAAAAAAAAAAAENAACAAAAAAAAAAAAAAAAAAAAA.QAAA.IAAA",
+            "1970-01-01T00:00:00Z",
+            False,
+            2,
+            False,
+        ),
+        # iabgpp-es TcfEuV2.test.ts "decode service specific"
+        (
+            "CPSG_8APSG_8AAAAAAENAACgAAAAAAAAAAAAAAAAAAAA.IAAA.YAAAAAAAAAAA",
+            "2022-01-01T00:00:00Z",
+            True,
+            2,
+            True,
+        ),
+    ],
+)
+def test_decodes_iabgpp_es_empty_segments(
+    tc_string: str,
+    created: str,
+    service_specific: bool,
+    policy_version: int,
+    has_pub_tc: bool,
+) -> None:
+    tc = decode_tc_string(tc_string)
+    assert (tc.created, tc.last_updated) == (created, created)
+    assert (tc.cmp_id, tc.consent_language, tc.publisher_cc) == (0, "EN", "AA")
+    assert tc.is_service_specific is service_specific
+    assert tc.policy_version == policy_version
+    assert tc.disclosed_vendors == []
+    assert tc.publisher_restrictions == []
+    assert tc.vendor_consents == tc.vendor_legitimate_interests == []
+    assert (tc.publisher_tc is not None) is has_pub_tc
+    if tc.publisher_tc is not None:
+        assert tc.publisher_tc == PublisherTc([], [], [], [])
+
+
+def test_decodes_iabgpp_es_434_disclosed_vendors() -> None:
+    tc = decode_tc_string(GPP_434)
+    assert (tc.cmp_id, tc.cmp_version, tc.vendor_list_version) == (880, 0, 48)
+    assert (tc.policy_version, tc.is_service_specific) == (2, False)
+    disclosed = tc.disclosed_vendors
+    assert disclosed is not None
+    assert len(disclosed) == 434
+    assert disclosed[:10] == [1, 2, 4, 6, 8, 10, 11, 12, 13, 14]
+    assert disclosed[-9:] == [782, 783, 784, 785, 786, 788, 789, 790, 791]
+
+
+def test_decodes_iabgpp_es_decode_4() -> None:
+    tc = decode_tc_string(GPP_DECODE_4)
+    assert (tc.cmp_id, tc.cmp_version, tc.vendor_list_version) == (14, 3, 26)
+    assert tc.publisher_cc == "US"
+    assert tc.vendor_consents == [2, 6, 8, 12, 18, 23, 25, 37, 42]
+    assert tc.vendor_legitimate_interests == [2, 6, 8, 12, 18, 23, 37, 42]
+    assert tc.disclosed_vendors is not None
+    assert len(tc.disclosed_vendors) == 434
+
+
+def test_decodes_iabgpp_java_not_allowed_restriction() -> None:
+    tc = decode_tc_string(GPP_JAVA_RESTRICTION)
+    assert (tc.created, tc.last_updated) == ("2019-10-07T05:17:54Z",) * 2
+    assert (tc.cmp_id, tc.cmp_version, tc.vendor_list_version) == (7, 1, 48)
+    assert (tc.policy_version, tc.is_service_specific) == (2, True)
+    assert tc.special_feature_optins == [1]
+    assert tc.purpose_consents == [1]
+    assert tc.purpose_legitimate_interests == [2, 7, 9, 10]
+    assert tc.publisher_cc == "GB"
+    assert tc.vendor_consents == [1, 2, 3, 755]
+    assert tc.vendor_legitimate_interests == list(range(1, 10))
+    assert tc.publisher_restrictions == [PublisherRestriction(1, 0, [10])]
+
+
+def test_merges_repeated_restrictions_of_iabtcf_es_issue_201() -> None:
+    tc = decode_tc_string(ES_ISSUE_201)
+    assert tc.version == 2
+    restricted = {
+        (r.purpose_id, r.restriction_type): r.vendors for r in tc.publisher_restrictions
+    }
+    assert restricted[(1, 1)] == [7, 20, 71, 122, 140, 183]
+    assert len(restricted) == len(tc.publisher_restrictions)
+
+
+def sprintb(number: int, bits: int) -> str:
+    return format(number, f"0{bits}b")
+
+
+# travelaudience/go-iabtcf disclosed_vendors_test.go TestDisclosedVendors: the
+# DisclosedVendors blocks that are complete (cases 2-5 stop inside a 256-bit
+# bitfield, which that lazy reader tolerates and the IAB decoders refuse), and
+# whether vendor 123 is disclosed.
+DV_256 = sprintb(1, 3) + sprintb(256, 16)  # segment type 1, MaxVendorId 256
+GO_DISCLOSED_BLOCKS = {
+    "case 1": (sprintb(1, 3) + sprintb(0, 16), False),
+    "case 6": (DV_256 + "1" + sprintb(0, 12), False),
+    "case 7": (
+        DV_256 + "1" + sprintb(1, 12) + "0" + sprintb(123, 16),
+        True,
+    ),
+    "case 8": (
+        DV_256 + "1" + sprintb(1, 12) + "0" + sprintb(124, 16),
+        False,
+    ),
+    "case 9": (
+        DV_256 + "1" + sprintb(1, 12) + "1"
+        + sprintb(120, 16) + sprintb(127, 16),
+        True,
+    ),
+    "case 10": (
+        DV_256 + "1" + sprintb(1, 12) + "1"
+        + sprintb(130, 16) + sprintb(137, 16),
+        False,
+    ),
+    "case 11": (
+        DV_256 + "1" + sprintb(2, 12) + "1"
+        + sprintb(130, 16) + sprintb(137, 16) + "0" + sprintb(123, 16),
+        True,
+    ),
+    "case 12": (
+        DV_256 + "1" + sprintb(2, 12) + "0"
+        + sprintb(124, 16) + "1" + sprintb(120, 16) + sprintb(123, 16),
+        True,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("block", "disclosed"), GO_DISCLOSED_BLOCKS.values(), ids=GO_DISCLOSED_BLOCKS
+)
+def test_go_iabtcf_disclosed_vendor_blocks(block: str, disclosed: bool) -> None:
+    tc = decode_tc_string(f"{encode(make_tc())}.{to_b64url(block)}")
+    assert tc.disclosed_vendors is not None
+    assert (123 in tc.disclosed_vendors) is disclosed
+
+
 # --- round trip --------------------------------------------------------------
 
 ROUND_TRIPS: dict[str, tuple[TcString, dict[str, object]]] = {
@@ -187,12 +389,43 @@ ROUND_TRIPS: dict[str, tuple[TcString, dict[str, object]]] = {
         },
     ),
     "publisher restrictions": (
-        make_tc(),
-        {"restrictions": [(1, 1, []), (2, 0, [(4, 9), (12, 12)]), (7, 2, [(1, 1)])]},
+        make_tc(
+            publisher_restrictions=[
+                PublisherRestriction(1, 1, []),
+                PublisherRestriction(2, 0, [4, 5, 6, 7, 8, 9, 12]),
+                PublisherRestriction(7, 2, [1]),
+            ]
+        ),
+        {},
+    ),
+    "a (purpose, type) pair repeated on the wire is merged": (
+        make_tc(publisher_restrictions=[PublisherRestriction(2, 0, [3, 4, 9])]),
+        {"restrictions": [(2, 0, [(3, 4)]), (2, 0, [(9, 9), (4, 4)])]},
     ),
     "publisher TC and disclosed vendors segments": (
-        make_tc(),
-        {"segments": [disclosed_vendors_segment([3, 9]), publisher_tc_segment()]},
+        make_tc(disclosed_vendors=[3, 9], publisher_tc=JAVA_PUBLISHER_TC),
+        {},
+    ),
+    "disclosed vendors range-encoded, after the publisher TC": (
+        make_tc(
+            disclosed_vendors=[*range(2, 300), 755], publisher_tc=JAVA_PUBLISHER_TC
+        ),
+        {
+            "segments": [
+                publisher_tc_segment(),
+                disclosed_vendors_segment([*range(2, 300), 755], ranged=True),
+            ]
+        },
+    ),
+    "empty disclosed vendors segment": (make_tc(disclosed_vendors=[]), {}),
+    "allowed vendors segment (before TCF v2.2) is checked and dropped": (
+        make_tc(disclosed_vendors=[5]),
+        {
+            "segments": [
+                to_b64url("010" + vendor_section([1, 5])),
+                disclosed_vendors_segment([5]),
+            ]
+        },
     ),
 }
 
@@ -208,7 +441,8 @@ def test_accepts_base64_padding_on_segments() -> None:
     tc = make_tc()
     core = encode(tc)
     padded_core = core + "=" * (-len(core) % 4)
-    assert decode_tc_string(f"{padded_core}.cAAAAAAAITg=") == tc
+    decoded = decode_tc_string(f"{padded_core}.cAAAAAAAITg=")
+    assert decoded == dataclasses.replace(tc, publisher_tc=JAVA_PUBLISHER_TC)
 
 
 ids_up_to = st.sampled_from([24, 300, 65535]).flatmap(
@@ -261,7 +495,9 @@ def test_round_trips_generated_strings(
         ),
         restrictions=restrictions,
     )
-    assert decode_tc_string(encoded) == tc
+    assert decode_tc_string(encoded) == dataclasses.replace(
+        tc, publisher_restrictions=merged(restrictions)
+    )
 
 
 # --- rejections --------------------------------------------------------------
@@ -309,6 +545,24 @@ def bad_strings() -> dict[str, str]:
         "empty trailing segment": f"{encode(tc)}.",
         "segment type 0": encode(tc, segments=[to_b64url("000" + "0" * 21)]),
         "segment type 5": encode(tc, segments=[to_b64url("101" + "0" * 21)]),
+        "repeated DisclosedVendors segment": encode(
+            tc,
+            segments=[disclosed_vendors_segment([1]), disclosed_vendors_segment([2])],
+        ),
+        "truncated DisclosedVendors bitfield": encode(
+            tc, segments=[to_b64url("001" + format(300, "016b") + "0" + "1" * 40)]
+        ),
+        "DisclosedVendors range above MaxVendorId": encode(
+            tc,
+            segments=[
+                to_b64url(
+                    "001"
+                    + vendor_section(
+                        [], ranged=True, max_vendor_id=9, entries=[(5, 12)]
+                    )
+                )
+            ],
+        ),
         "bad base64 in a segment": encode(tc, segments=["IAAA*A"]),
         "over-padded": f"{encode(tc)}===",
         "too long": encode(tc) + "A" * MAX_TC_STRING_LENGTH,
@@ -336,6 +590,9 @@ REASONS = {
     "empty trailing segment": "empty or badly padded",
     "segment type 0": "unknown type",
     "segment type 5": "unknown type",
+    "repeated DisclosedVendors segment": "repeats segment type 1",
+    "truncated DisclosedVendors bitfield": "truncated",
+    "DisclosedVendors range above MaxVendorId": "DisclosedVendors names a vendor above",
     "bad base64 in a segment": "not base64url",
     "over-padded": "empty or badly padded",
     "too long": "too long",
@@ -359,8 +616,11 @@ def test_rejects_malformed_strings_without_echoing_them(
 
 
 def test_rejects_every_truncation_of_a_valid_string() -> None:
-    tc = make_tc(vendor_consents=list(range(1, 200, 3)))
-    bits = core_bits(tc, restrictions=[(3, 1, [(5, 9)])])
+    tc = make_tc(
+        vendor_consents=list(range(1, 200, 3)),
+        publisher_restrictions=[PublisherRestriction(3, 1, [5, 6, 7, 8, 9])],
+    )
+    bits = core_bits(tc)
     encoded = to_b64url(bits)
     assert decode_tc_string(encoded) == tc
     for length in range(1, len(bits) // 6):
@@ -391,13 +651,33 @@ def test_error_is_a_value_error_and_a_422_problem() -> None:
 # --- the value and proves_consent --------------------------------------------
 
 
-def test_as_dict_has_exactly_the_contract_keys_and_is_json() -> None:
-    tc = make_tc()
+def test_as_dict_has_the_contract_keys_first_and_is_json() -> None:
+    tc = make_tc(
+        publisher_restrictions=[PublisherRestriction(2, 0, [4, 9])],
+        disclosed_vendors=[4, 9],
+        publisher_tc=JAVA_PUBLISHER_TC,
+    )
     as_dict = tc.as_dict()
-    assert list(as_dict) == CONTRACT_KEYS
+    assert list(as_dict) == CONTRACT_KEYS + EXTRA_KEYS
     assert json.loads(json.dumps(as_dict)) == as_dict
+    assert as_dict["publisher_restrictions"] == [
+        {"purpose_id": 2, "restriction_type": 0, "vendors": [4, 9]}
+    ]
+    assert as_dict["publisher_tc"] == {
+        "purpose_consents": [1],
+        "purpose_legitimate_interests": [24],
+        "custom_purpose_consents": [2],
+        "custom_purpose_legitimate_interests": [1, 2],
+    }
     as_dict["purpose_consents"].append(99)  # type: ignore[attr-defined]
     assert 99 not in tc.purpose_consents
+
+
+def test_absent_segments_are_null_in_as_dict() -> None:
+    as_dict = make_tc().as_dict()
+    assert as_dict["disclosed_vendors"] is None
+    assert as_dict["publisher_tc"] is None
+    assert as_dict["publisher_restrictions"] == []
 
 
 def test_is_frozen() -> None:

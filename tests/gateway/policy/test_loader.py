@@ -307,6 +307,73 @@ def test_tcf_purpose_out_of_range(tmp_path: Path) -> None:
     assert "purposes.segmentation.tcf_purposes[2]:" in load_error(directory)
 
 
+def test_real_tcf_policy_and_sale_or_sharing_marks_load() -> None:
+    policies = load_policies(POLICIES)
+    assert policies.tcf is not None
+    assert 1 <= policies.tcf.vendor_id <= 65535
+    assert policies.purpose("segmentation").sale_or_sharing is True
+    assert policies.purpose("analytics").sale_or_sharing is False
+
+
+def test_tcf_purposes_need_the_tcf_policy(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    (directory / "tcf.yaml").unlink()
+    line = line_of(directory / "purposes.yaml", "tcf_purposes: [1, 3, 4]")
+    assert load_error(directory) == (
+        f"purposes.yaml:{line}: purposes.segmentation.tcf_purposes: "
+        "needs tcf.vendor_id (tcf.yaml)"
+    )
+
+
+def test_tcf_file_is_optional_without_tcf_purposes(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    (directory / "tcf.yaml").unlink()
+    edit(directory / "purposes.yaml", "tcf_purposes: [1, 3, 4]", "")
+    assert load_policies(directory).tcf is None
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("0", "greater than or equal to 1"), ("65536", "less than or equal to 65535")],
+)
+def test_tcf_vendor_id_out_of_range_names_file_and_line(
+    tmp_path: Path, value: str, why: str
+) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "tcf.yaml"
+    edit(path, "vendor_id: 4040", f"vendor_id: {value}")
+    line = line_of(path, "vendor_id:")
+    message = load_error(directory)
+    assert message.startswith(f"tcf.yaml:{line}: tcf.vendor_id:")
+    assert why in message
+
+
+def test_tcf_policy_rejects_unknown_keys_and_quoted_ids(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "tcf.yaml"
+    edit(path, "vendor_id: 4040", 'vendor_id: "4040"')
+    assert "tcf.vendor_id: Input should be a valid integer" in load_error(directory)
+    edit(path, 'vendor_id: "4040"', "vendor_id: 4040\n  cmp_id: 3")
+    assert "tcf.cmp_id: Extra inputs are not permitted" in load_error(directory)
+
+
+def test_tcf_policy_changes_the_version(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    before = load_policies(directory)
+    edit(directory / "tcf.yaml", "vendor_id: 4040", "vendor_id: 4041")
+    assert load_policies(directory).version != before.version
+
+
+def test_sale_or_sharing_is_a_strict_boolean(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "purposes.yaml"
+    edit(path, "sale_or_sharing: true", "sale_or_sharing: yes please")
+    line = line_of(path, "sale_or_sharing: yes please")
+    assert load_error(directory).startswith(
+        f"purposes.yaml:{line}: purposes.segmentation.sale_or_sharing:"
+    )
+
+
 def test_quoted_number_is_not_coerced(tmp_path: Path) -> None:
     directory = copy_policies(tmp_path)
     edit(directory / "purposes.yaml", "retention_days: 730", 'retention_days: "730"')
