@@ -44,6 +44,24 @@ class GatewayContext:
         return Pseudonymizer(self.keyring.active(KeyPurpose.PSEUDONYM))
 
     @cached_property
+    def pseudonymizers(self) -> tuple[Pseudonymizer, ...]:
+        """One per pseudonym key of the keyring: the active one, then oldest first.
+
+        After a rotation, data stored earlier goes by pseudonyms under older
+        keys (an HMAC cannot be re-keyed without the clear value): whoever
+        looks an identifier up in clear tries each of these.
+        """
+        older = sorted(
+            (
+                key
+                for key in self.keyring.keys
+                if key.purpose == KeyPurpose.PSEUDONYM and not key.active
+            ),
+            key=lambda key: key.version,
+        )
+        return (self.pseudonymizer, *(Pseudonymizer(key) for key in older))
+
+    @cached_property
     def checkpoint_signer(self) -> CheckpointSigner:
         """Signs the audit log's tree heads with the active audit key."""
         return CheckpointSigner.of(self.keyring)

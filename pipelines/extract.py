@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, Text, cast, select
+from sqlalchemy import Engine, Text, case, cast, null, select
 
 from gateway.consent.rules import decide
 from gateway.policy.models import Audience, Dataset, PolicySet
@@ -221,22 +221,35 @@ def keep_lawful(
 
 
 def read_raw(
-    engine: Engine, dataset: str, purpose: str, chunk_rows: int = CHUNK_ROWS
+    engine: Engine,
+    dataset: str,
+    purpose: str,
+    chunk_rows: int = CHUNK_ROWS,
+    linkage_kid: str | None = None,
 ) -> Iterator[pl.DataFrame]:
     """A dataset's records stored for `purpose`, in chunks, by keyset on id.
 
     Only records collected for the audience's purpose are read (purpose
     limitation): a record sent for analytics never feeds segmentation.
+    With `linkage_kid`, encodings made under any other linkage key (before a
+    rotation, until the backfill re-encodes them) are read as missing: two
+    encodings under different keys must never be compared.
     """
     after = ""
+    clk: Any = RecordRow.clk
+    block_keys: Any = cast(RecordRow.block_keys, Text)
+    if linkage_kid is not None:
+        current = RecordRow.linkage_kid == linkage_kid
+        clk = case((current, clk), else_=null())
+        block_keys = case((current, block_keys), else_=null())
     columns = (
         RecordRow.id,
         RecordRow.client_id,
         RecordRow.subject_id,
         cast(RecordRow.identifiers, Text),
         cast(RecordRow.data, Text),
-        RecordRow.clk,
-        cast(RecordRow.block_keys, Text),
+        clk,
+        block_keys,
     )
     while True:
         stmt = (
@@ -287,15 +300,19 @@ def extract(
     policies: PolicySet,
     audience: Audience,
     chunk_rows: int = CHUNK_ROWS,
+    linkage_kid: str | None = None,
 ) -> Extracted:
-    """Read an audience's datasets and keep the records it may lawfully use."""
+    """Read an audience's datasets and keep the records it may lawfully use.
+
+    `linkage_kid`: the active linkage key; encodings under another are dropped.
+    """
     purpose = policies.purposes[audience.purpose]
     frames: dict[str, pl.DataFrame] = {}
     for name in audience.datasets:
         dataset = policies.datasets[name]
         chunks = [
             decode(raw, dataset)
-            for raw in read_raw(engine, name, purpose.name, chunk_rows)
+            for raw in read_raw(engine, name, purpose.name, chunk_rows, linkage_kid)
         ]
         frames[name] = (
             pl.concat(chunks, rechunk=False)

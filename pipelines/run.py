@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from gateway.context import GatewayContext
+from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import NotFoundError
 from gateway.ids import uuid7
 from gateway.policy.models import Audience
@@ -120,7 +121,11 @@ def run_audience(
     clock = _Clock()
     with clock.stage("extract", progress):
         extracted: Extracted = extract(
-            ctx.engine, ctx.policies, audience, config.chunk_rows
+            ctx.engine,
+            ctx.policies,
+            audience,
+            config.chunk_rows,
+            ctx.keyring.active(KeyPurpose.LINKAGE).kid,
         )
     read_counts = extracted.counts()
     with clock.stage("dedupe", progress):

@@ -6,8 +6,14 @@ destination's client id as context, so:
 - two destinations see unrelated ids for the same person and cannot join
   their lists (nor recover the entity id, which only the gateway holds);
 - a destination sees the same id for the same person across runs, as long as
-  the person's entity id and the linkage key stay the same;
+  the person's entity id stays the same;
 - no destination key is stored: it is derived when a destination pulls.
+
+Destination ids derive from the first linkage key the keyring ever held
+(`destination_root`), not the active one: rotating the linkage key re-keys
+the encodings the gateway compares, but must not change every id the
+destinations already hold (they could no longer match their lists, nor the
+revocations they are told to act on, GDPR Art. 19).
 """
 
 import hashlib
@@ -18,7 +24,7 @@ from typing import Literal
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gateway.crypto.keyring import Key, KeyPurpose
+from gateway.crypto.keyring import Key, KeyPurpose, Keyring
 from gateway.errors import KeyringError
 
 IdFormat = Literal["pseudonym", "uuid"]
@@ -30,6 +36,14 @@ def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
     """RFC 5869 HKDF with SHA-256."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(
         ikm
+    )
+
+
+def destination_root(keyring: Keyring) -> Key:
+    """The linkage key destination ids derive from: the first, kept across rotations."""
+    return min(
+        (key for key in keyring.keys if key.purpose == KeyPurpose.LINKAGE),
+        key=lambda key: key.version,
     )
 
 

@@ -75,6 +75,9 @@ class StoredForm:
     warnings: list[FieldIssue] = field(default_factory=list)
     # Field name -> entity types redacted from it (types only, for the audit).
     pii_found: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The content hash under each older pseudonym key (after a rotation), so
+    # that the same content sent again is still told a duplicate.
+    older_hashes: tuple[str, ...] = ()
 
 
 def content_hash(
@@ -133,6 +136,8 @@ def transform(
     purpose: str,
     pseudonymize: Pseudonymize,
     redacted: Mapping[str, Redacted],
+    *,
+    older: Sequence[Pseudonymize] = (),
 ) -> StoredForm:
     """Apply each field's class to a validated record.
 
@@ -144,6 +149,7 @@ def transform(
         purpose: The declared purpose (part of the content hash).
         pseudonymize: Keyed pseudonyms by namespace.
         redacted: The record's scanned fields, redacted (`redact_texts`).
+        older: Pseudonymizers of older keys, for `older_hashes`.
     """
     form = StoredForm("", {}, {}, {}, (), "", list(record.warnings))
     special: list[str] = []
@@ -165,4 +171,7 @@ def transform(
         content_hash=content_hash(pseudonymize, dataset.name, purpose, record.values),
         warnings=form.warnings,
         pii_found=form.pii_found,
+        older_hashes=tuple(
+            content_hash(key, dataset.name, purpose, record.values) for key in older
+        ),
     )

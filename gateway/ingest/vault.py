@@ -14,6 +14,7 @@ from gateway.crypto.envelope import (
     wrap_data_key,
 )
 from gateway.crypto.keyring import KeyPurpose, Keyring
+from gateway.errors import DecryptionError, KeyringError
 from gateway.storage import records_repo
 
 
@@ -78,3 +79,25 @@ def open_entry(
         cipher.decrypt(blob, vault_aad(record_id, subject_id))
     )
     return fields
+
+
+def subject_ciphers(
+    session: Session, keyring: Keyring, subject_ids: Iterable[str]
+) -> dict[str, FieldCipher]:
+    """Ciphers under the data keys of these subjects, where they can be opened.
+
+    An erased subject has no key any more, and a key wrapped under a master
+    key the keyring lacks (or tampered with) cannot be opened: both are left
+    out, for the caller to count.
+    """
+    ciphers: dict[str, FieldCipher] = {}
+    for subject_id, row in records_repo.subject_keys(session, subject_ids).items():
+        if row.wrapped_key is None:
+            continue
+        try:
+            master = keyring.get(KeyPurpose.MASTER, row.master_kid)
+            dek = unwrap_data_key(master, row.wrapped_key, subject_id)
+        except (KeyringError, DecryptionError):
+            continue
+        ciphers[subject_id] = FieldCipher(dek)
+    return ciphers

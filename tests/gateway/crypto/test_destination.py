@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.crypto.destination import destination_key, hkdf_sha256, member_id
+from gateway.crypto.destination import (
+    destination_key,
+    destination_root,
+    hkdf_sha256,
+    member_id,
+)
 from gateway.crypto.keyring import KeyPurpose, create_keyring
 from gateway.errors import KeyringError
 from tests.kat import CRYPTO_KAT
@@ -62,3 +67,11 @@ def test_only_the_linkage_key_derives_destination_keys() -> None:
     pseudonym_key = create_keyring(NOW).active(KeyPurpose.PSEUDONYM)
     with pytest.raises(KeyringError):
         destination_key(pseudonym_key, "dest-a")
+
+
+def test_destination_ids_stay_pinned_to_the_first_linkage_key() -> None:
+    ring = create_keyring(NOW)
+    first = ring.active(KeyPurpose.LINKAGE)
+    rotated = ring.rotate(KeyPurpose.LINKAGE, NOW).rotate(KeyPurpose.LINKAGE, NOW)
+    assert rotated.active(KeyPurpose.LINKAGE).kid != first.kid
+    assert destination_root(rotated).kid == first.kid
