@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     # Helper processes per server process that make linkage encodings beside
     # the requests (0: in the request's thread).
     linkage_workers: int = Field(default=1, ge=0, le=8)
+    # Retention of operational data (`gateway retention run`); records follow
+    # their purpose's retention_days in the policies. Idempotent responses
+    # hold pseudonyms and record ids and only serve a partner's retries: one
+    # day. Past runs are read by nobody (destinations pull the latest, kept
+    # whatever its age) and hold who was in which segment: a month, for
+    # comparisons and questions about a recent pull.
+    retention_idempotency_days: int = Field(default=1, ge=1)
+    retention_run_days: int = Field(default=30, ge=1)
+    # Rows per retention transaction: short locks, bounded memory.
+    retention_batch_size: int = Field(default=1000, ge=1, le=50_000)
 
     @property
     def resolved_database_url(self) -> str:
