@@ -33,15 +33,45 @@ from gateway.audit.checkpoints import (
     active_verifier_key,
     open_checkpoint,
     sign_checkpoint,
+    verifier_keys,
+)
+from gateway.audit.cosignature import WitnessKey, WitnessPolicy
+from gateway.audit.note import NoteError
+from gateway.audit.witness import (
+    Witnessed,
+    gather_cosignatures,
+    stored_proofs,
+    urllib_post,
 )
 from gateway.auth.clients import create_client, revoke_client
-from gateway.bootstrap import build_context, initialise, record_policy_version
+from gateway.bootstrap import (
+    build_context,
+    initialise,
+    read_keyring,
+    record_policy_version,
+)
 from gateway.consent.tcf import decode_tc_string
+from gateway.consent.tcf_proof import v23_refusal
 from gateway.context import GatewayContext
-from gateway.crypto.keyring import load_keyring
-from gateway.errors import GatewayError, InvalidRequestError
+from gateway.errors import GatewayError, InvalidRequestError, KeyringError
+from gateway.keys import (
+    KeyKind,
+    RetireReport,
+    RotationReport,
+    retire_masters,
+    rotate,
+)
 from gateway.linkage.backfill import BackfillReport, backfill
 from gateway.policy.loader import load_policies
+from gateway.policy.register import build_register
+from gateway.policy.register_md import render_markdown
+from gateway.retention import (
+    RetentionConfig,
+    RetentionReport,
+    RetentionStores,
+    run_retention,
+)
+from gateway.retention.text import render_report
 from gateway.settings import get_settings
 from gateway.storage import migrate
 from gateway.storage.db import transaction
@@ -225,16 +255,33 @@ def audit_verify(
             help="A checkpoint saved earlier: prove the log still holds its tree.",
         ),
     ] = None,
+    witness_keys: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-key",
+            help="A trusted witness's vkey (name+keyid+base64(0x04 key)); repeat "
+            "for each: the checkpoint must also carry their cosignatures.",
+        ),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(
+            "--quorum",
+            help="How many of the --witness-key witnesses must have cosigned "
+            "the checkpoint (default: all of them).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recompute the whole log; exit 1 naming the first bad event."""
     reports: list[VerifyReport] = []
 
     def run() -> None:
+        policy = _witness_policy(witness_keys or [], quorum, checkpoint)
         with _context() as ctx, transaction(ctx.read_sessions) as session:
             saved = None
             if checkpoint is not None:
-                saved = open_checkpoint(_read_text(checkpoint), ctx.keyring)
+                saved = open_checkpoint(_read_text(checkpoint), ctx.keyring, policy)
             reports.append(verify(session, ctx.read_sessions, saved))
 
     _guarded(run)
@@ -261,6 +308,29 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
+def _witness_policy(
+    vkeys: list[str], quorum: int | None, checkpoint: Path | None
+) -> WitnessPolicy | None:
+    """The witnesses whose cosignatures `verify --checkpoint` requires, if any.
+
+    The quorum defaults to every key given: naming a witness means trusting
+    it to have seen this history, so fewer must be asked for explicitly.
+    """
+    if not vkeys:
+        if quorum is not None:
+            raise InvalidRequestError("--quorum needs --witness-key")
+        return None
+    if checkpoint is None:
+        raise InvalidRequestError("--witness-key needs --checkpoint")
+    try:
+        keys = tuple(WitnessKey.parse(vkey) for vkey in vkeys)
+        return WitnessPolicy(keys, len(keys) if quorum is None else quorum)
+    except NoteError as exc:
+        raise InvalidRequestError(f"--witness-key refused: {exc}") from None
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None
+
+
 @audit_app.command("checkpoint")
 def audit_checkpoint(as_json: JsonOpt = False) -> None:
     """Sign the tree head as a C2SP tlog-checkpoint note; keep it outside too."""
@@ -273,14 +343,97 @@ def audit_checkpoint(as_json: JsonOpt = False) -> None:
     _guarded(run)
 
 
+@audit_app.command("witness")
+def audit_witness(
+    urls: Annotated[
+        list[str],
+        typer.Option(
+            "--url",
+            help="A C2SP tlog-witness submission prefix; repeat for each witness.",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the cosigned checkpoint note here."),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=0.1, help="Seconds to wait for each witness."),
+    ] = 10.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign the tree head and ask each witness to cosign it; exit 1 if one did not.
+
+    The note keeps every cosignature obtained, so it is written even when a
+    witness refused; `audit verify --witness-key ... --quorum N` decides later
+    whether enough of them cosigned.
+    """
+    results: list[tuple[dict[str, Any], Witnessed]] = []
+
+    def run() -> None:
+        with _context() as ctx:
+            with transaction(ctx.sessions) as session:
+                signed = sign_checkpoint(session, ctx.checkpoint_signer, ctx.clock())
+            prove = stored_proofs(ctx.read_sessions, signed.tree_size)
+            witnessed = gather_cosignatures(
+                urls, signed.note, signed.tree_size, prove, urllib_post(timeout)
+            )
+        if out is not None:
+            _write_text(out, witnessed.note)
+        results.append((signed.document(), witnessed))
+
+    _guarded(run)
+    document, witnessed = results[0]
+    failures = witnessed.failures
+    if as_json:
+        witnesses = [
+            {"witness": o.witness, "cosignatures": list(o.lines), "error": o.error}
+            for o in witnessed.outcomes
+        ]
+        document |= {"checkpoint": witnessed.note, "witnesses": witnesses}
+        typer.echo(json.dumps(document))
+    elif out is None:
+        typer.echo(witnessed.note.rstrip("\n"))
+    else:
+        cosigned = len(witnessed.outcomes) - len(failures)
+        typer.echo(
+            f"checkpoint of {document['tree_size']} events cosigned by {cosigned} "
+            f"of {len(witnessed.outcomes)} witnesses, written to {out}",
+            err=True,
+        )
+    if failures:
+        reasons = "; ".join(str(f.error) for f in failures)
+        raise _fail(f"{len(failures)} witness(es) did not cosign: {reasons}")
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot write {path}: {exc.__class__.__name__}"
+        ) from None
+
+
 @audit_app.command("public-key")
-def audit_public_key() -> None:
+def audit_public_key(
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every audit key, one per line, the active one first: "
+            "checkpoints signed before a key rotation verify under the older keys.",
+        ),
+    ] = False,
+) -> None:
     """The checkpoint verifier key, in C2SP signed-note vkey form."""
 
     def run() -> None:
-        typer.echo(
-            active_verifier_key(load_keyring(get_settings().keyring_path)).encoded()
-        )
+        keyring = read_keyring(get_settings())
+        active = active_verifier_key(keyring)
+        older = [key for key in verifier_keys(keyring) if key != active]
+        for key in [active, *older] if every else [active]:
+            typer.echo(key.encoded())
 
     _guarded(run)
 
@@ -439,10 +592,20 @@ def pipeline_run(
 
 @consent_app.command("decode-tcf")
 def consent_decode_tcf(tc_string: str, as_json: JsonOpt = False) -> None:
-    """Decode an IAB TCF v2 TC string (core segment)."""
+    """Decode an IAB TCF v2 TC string, every segment.
+
+    `v2_3_refusal` is null for a string TCF v2.3 accepts, else the rule it
+    breaks and why (consent events refuse such strings).
+    """
 
     def run() -> None:
-        decoded = decode_tc_string(tc_string).as_dict()
+        tc = decode_tc_string(tc_string)
+        refusal = v23_refusal(tc)
+        decoded = tc.as_dict() | {
+            "v2_3_refusal": None
+            if refusal is None
+            else {"rule": refusal.rule, "message": refusal.message}
+        }
         lines = [f"{key}: {value}" for key, value in decoded.items()]
         _emit(as_json, decoded, "\n".join(lines))
 
@@ -480,6 +643,250 @@ def pii_analyze(
             raise _fail(str(exc)) from None
 
     _guarded(run)
+
+
+subjects_app = typer.Typer(
+    help="Data-subject requests (GDPR Art. 15, 17, 20), for the DPO.",
+    no_args_is_help=True,
+)
+app.add_typer(subjects_app, name="subjects")
+IdentifierTypeOpt = Annotated[
+    str, typer.Option("--identifier-type", help="e.g. email, phone, customer_id.")
+]
+IdentifierOpt = Annotated[
+    str, typer.Option("--identifier", help="The identifier's value, in clear.")
+]
+# The CLI runs on the gateway's host with its keyring: whoever runs it acts
+# as the DPO, and the audit log names the channel.
+CLI_ACTOR = "cli"
+
+
+@subjects_app.command("access")
+def subjects_access(
+    identifier_type: IdentifierTypeOpt,
+    identifier: IdentifierOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Everything held about a subject, decrypted (also its portable copy)."""
+    from gateway.subjects.access import access  # noqa: PLC0415
+
+    def run() -> None:
+        with _context() as ctx:
+            document = access(ctx, CLI_ACTOR, identifier_type, identifier)
+        summary = (
+            f"{len(document['subjects'])} subject(s), {len(document['records'])} "
+            f"record(s), {len(document['consents'])} consent event(s), "
+            f"{len(document['audit_events'])} audit event(s); --json for all of it"
+        )
+        _emit(as_json, document, summary)
+
+    _guarded(run)
+
+
+@subjects_app.command("erase")
+def subjects_erase(
+    identifier_type: IdentifierTypeOpt,
+    identifier: IdentifierOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Crypto-shred and delete a subject; print the erasure receipt."""
+    from gateway.subjects.erase import erase  # noqa: PLC0415
+
+    def run() -> None:
+        with _context() as ctx:
+            receipt = erase(ctx, CLI_ACTOR, identifier_type, identifier)
+        deleted = ", ".join(f"{k} {v}" for k, v in receipt["deleted"].items())
+        _emit(
+            as_json,
+            receipt,
+            f"erased {len(receipt['subjects'])} subject(s): {deleted}; audit event "
+            f"{receipt['audit_event']['seq']} (--json for the receipt and its proof)",
+        )
+
+    _guarded(run)
+
+
+@subjects_app.command("reidentify")
+def subjects_reidentify(
+    subject_id: Annotated[str, typer.Argument(help="A subject pseudonym.")],
+    justification: Annotated[
+        str, typer.Option(help="Why the person behind it is needed (audited).")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """The identifiers behind a subject pseudonym; the justification is audited."""
+    from gateway.subjects.reidentify import reidentify  # noqa: PLC0415
+
+    def run() -> None:
+        with _context() as ctx:
+            found = reidentify(ctx, CLI_ACTOR, subject_id, justification)
+        lines = [
+            f"{name}: {', '.join(values)}"
+            for name, values in found["identifiers"].items()
+        ]
+        _emit(as_json, found, "\n".join(lines) or "nothing held under this pseudonym")
+
+    _guarded(run)
+
+
+class RegisterFormat(StrEnum):
+    """How `policies register` writes the record of processing."""
+
+    MD = "md"
+    JSON = "json"
+
+
+@policies_app.command("register")
+def policies_register(
+    output_format: Annotated[
+        RegisterFormat, typer.Option("--format", help="md (Markdown) or json.")
+    ] = RegisterFormat.MD,
+) -> None:
+    """The record of processing activities (GDPR Art. 30), from the policies."""
+
+    def run() -> None:
+        document = build_register(load_policies(get_settings().policies))
+        if output_format == RegisterFormat.JSON:
+            typer.echo(json.dumps(document, indent=2))
+        else:
+            typer.echo(render_markdown(document), nl=False)
+
+    _guarded(run)
+
+
+retention_app = typer.Typer(
+    help="Retention: delete what is past its purpose's retention.",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Count what would go; change nothing."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete or crypto-shred what is past its retention; audited.
+
+    Records past their purpose's retention_days since their last update (with
+    vault entries and linkage encodings), data keys left protecting nothing,
+    superseded old consent events, old idempotent responses, and old pipeline
+    runs with their memberships (the latest run of each audience stays).
+    """
+    reports: list[RetentionReport] = []
+
+    def run() -> None:
+        with _context() as ctx:
+            settings = ctx.settings
+            config = RetentionConfig(
+                idempotency_days=settings.retention_idempotency_days,
+                run_days=settings.retention_run_days,
+                batch_size=settings.retention_batch_size,
+            )
+            stores = RetentionStores(ctx.sessions, ctx.read_sessions)
+            reports.append(
+                run_retention(
+                    stores,
+                    ctx.policies,
+                    config,
+                    ctx.clock,
+                    ctx.checkpoint_signer,
+                    dry_run=dry_run,
+                )
+            )
+
+    _guarded(run)
+    _emit(as_json, reports[0].document(), render_report(reports[0]))
+
+
+keys_app = typer.Typer(help="Key rotation.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    kind: Annotated[KeyKind, typer.Option("--kind", help="Which key to rotate.")],
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Make no new key: finish moving stored data to the active key "
+            "(after an interrupted rotation, or once every server restarted).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rotate one key; old data stays readable and old checkpoints verifiable."""
+    reports: list[RotationReport] = []
+
+    def run() -> None:
+        settings = get_settings()
+        if settings.keyring_json:
+            raise KeyringError(
+                "the keyring comes from GATEWAY_KEYRING_JSON: rotate a keyring file"
+            )
+        with _context() as ctx:
+            reports.append(rotate(ctx, kind, settings.keyring_path, resume=resume))
+
+    _guarded(run)
+    report = reports[0]
+    counts = ", ".join(f"{name} {value}" for name, value in report.counts.items())
+    _emit(
+        as_json,
+        report.document(),
+        f"{report.kind} key {report.old_kid} -> {report.new_kid}"
+        + (f": {counts}" if counts else ""),
+    )
+    if report.counts.get("failed"):
+        raise _fail(
+            f"{report.counts['failed']} data keys could not be unwrapped and stay "
+            "under their old master key"
+        )
+
+
+@keys_app.command("retire")
+def keys_retire(
+    kind: Annotated[
+        KeyKind, typer.Option("--kind", help="Which key: master only.")
+    ] = KeyKind.MASTER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Destroy old master keys no data key is wrapped under (restart servers first).
+
+    Makes erasures final in backups taken before the rotation, and those
+    backups unreadable.
+    """
+    reports: list[RetireReport] = []
+
+    def run() -> None:
+        if kind != KeyKind.MASTER:
+            raise InvalidRequestError(
+                f"{kind} keys are never retired: stored data and old "
+                "checkpoints go by them for good"
+            )
+        settings = get_settings()
+        if settings.keyring_json:
+            raise KeyringError(
+                "the keyring comes from GATEWAY_KEYRING_JSON: retire in a keyring file"
+            )
+        with _context() as ctx:
+            reports.append(retire_masters(ctx, settings.keyring_path))
+
+    _guarded(run)
+    report = reports[0]
+    _emit(
+        as_json,
+        {
+            "kind": "master",
+            "retired": list(report.retired),
+            "in_use": list(report.in_use),
+        },
+        f"retired: {', '.join(report.retired) or 'none'}"
+        + (f"; still in use: {', '.join(report.in_use)}" if report.in_use else ""),
+    )
 
 
 def main() -> None:

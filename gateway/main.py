@@ -12,7 +12,15 @@ from gateway import __version__
 from gateway.api import problems
 from gateway.api.metrics import Metrics
 from gateway.api.ratelimit import RateLimiter
-from gateway.api.routes import audit, consents, health, records, segments, token
+from gateway.api.routes import (
+    audit,
+    consents,
+    health,
+    records,
+    segments,
+    subjects,
+    token,
+)
 from gateway.bootstrap import build_context
 from gateway.context import GatewayContext
 from gateway.logs import configure_logging
@@ -83,6 +91,7 @@ def create_app(ctx: GatewayContext | None = None) -> FastAPI:
         records.router,
         segments.router,
         audit.router,
+        subjects.router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(health.router)

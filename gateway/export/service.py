@@ -7,6 +7,7 @@ lost its consent (or was erased) is left out. A segment that falls under the
 destination's floor that way is withheld as a whole. Every pull is audited.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,12 +17,11 @@ from sqlalchemy.orm import Session
 from gateway.audit import AuditEvent, append_events
 from gateway.consent.service import decide_many
 from gateway.context import GatewayContext
-from gateway.crypto.destination import destination_key, member_id
-from gateway.crypto.keyring import KeyPurpose
+from gateway.crypto.destination import destination_key, destination_root, member_id
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.export.floor import visible_ids
 from gateway.policy.models import Audience
-from gateway.storage import segments_repo
+from gateway.storage import revocations_repo, segments_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow, PipelineRunRow, SegmentRow
 
@@ -46,13 +46,25 @@ def floor_for(ctx: GatewayContext, audience: Audience, destination: ClientRow) -
     return max(audience.k_min, own)
 
 
-def _audience_for(ctx: GatewayContext, client: ClientRow, name: str) -> Audience:
+def audience_for(ctx: GatewayContext, client: ClientRow, name: str) -> Audience:
+    """The audience, if it exists and this destination was granted it."""
     audience = ctx.policies.audiences.get(name)
     if audience is None:
         raise NotFoundError("no such audience")
     if name not in client.audiences:
         raise PermissionDeniedError("this destination may not pull this audience")
     return audience
+
+
+def destination_ids(
+    ctx: GatewayContext, client: ClientRow, entities: Sequence[str]
+) -> list[str]:
+    """These entities as this destination knows them: under its own key and format."""
+    # Pinned to the first linkage key: ids survive a linkage key rotation.
+    key = destination_key(destination_root(ctx.keyring), client.id)
+    policy = ctx.policies.destinations.get(client.name)
+    id_format = policy.id_format if policy else "pseudonym"
+    return [member_id(key, entity, id_format) for entity in entities]
 
 
 def lapsed_entities(
@@ -113,7 +125,7 @@ def list_segments(
     ctx: GatewayContext, client: ClientRow, audience_name: str
 ) -> list[dict[str, Any]]:
     """The segments of the audience's latest run that this destination may see."""
-    audience = _audience_for(ctx, client, audience_name)
+    audience = audience_for(ctx, client, audience_name)
     floor = floor_for(ctx, audience, client)
     with transaction(ctx.sessions) as session:  # a pull is audited: one write
         view = run_view(session, ctx, audience)
@@ -175,7 +187,7 @@ def pull_members(
         run = segments_repo.run_by_id(session, segment.run_id) if segment else None
         if segment is None or run is None or run.finished_at is None:
             raise NotFoundError("no such segment")
-        audience = _audience_for(ctx, client, run.audience)
+        audience = audience_for(ctx, client, run.audience)
         view = run_view(session, ctx, audience)
         floor = floor_for(ctx, audience, client)
         # Only the latest run's visible segments may be pulled: an old run's
@@ -187,10 +199,10 @@ def pull_members(
                 "this segment is withheld (under the k-anonymity floor)"
             )
         members, last, more = _page(session, segment.id, after, size, view.lapsed)
-        key = destination_key(ctx.keyring.active(KeyPurpose.LINKAGE), client.id)
-        policy = ctx.policies.destinations.get(client.name)
-        id_format = policy.id_format if policy else "pseudonym"
-        ids = [member_id(key, entity, id_format) for entity in members]
+        ids = destination_ids(ctx, client, members)
+        revocations_repo.note_pulled(
+            session, client.id, audience.name, members, ctx.clock()
+        )
         _audit(
             session,
             ctx,

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from gateway.audit import AuditEvent, append_events
-from gateway.consent.service import decide_many
+from gateway.consent.pseudonyms import resolver
+from gateway.consent.service import decide_many, record_objections
 from gateway.context import GatewayContext
 from gateway.errors import (
     ConflictError,
@@ -24,6 +25,7 @@ from gateway.errors import (
     PermissionDeniedError,
 )
 from gateway.ids import uuid7
+from gateway.ingest.pseudonyms import settle
 from gateway.ingest.receipt import RecordResult, receipt
 from gateway.ingest.transform import StoredForm, redact_texts, transform
 from gateway.ingest.validate import (
@@ -110,9 +112,18 @@ def _allowed_purpose(
 
 def request_hash(ctx: GatewayContext, body: Any) -> str:
     """A keyed digest of the body, so a replay can be told from a reuse."""
+    return request_hashes(ctx, body)[0]
+
+
+def request_hashes(ctx: GatewayContext, body: Any) -> tuple[str, ...]:
+    """The body's digest under every pseudonym key, the active key's first.
+
+    A request first sent before a rotation of the pseudonym key and replayed
+    after it is still the same request.
+    """
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return ctx.pseudonymizer("idempotency", digest)[-64:]
+    return tuple(key("idempotency", digest)[-64:] for key in ctx.pseudonymizers)
 
 
 def ingest(
@@ -121,25 +132,36 @@ def ingest(
     dataset_name: str,
     body: Any,
     idempotency_key: str | None,
+    *,
+    gpc: bool = False,
 ) -> IngestOutcome:
-    """Process one request; retries whole when a concurrent twin won a race."""
+    """Process one request; retries whole when a concurrent twin won a race.
+
+    With `gpc` (a `Sec-GPC: 1` request) the valid records' identifiers first
+    get a withdrawal of the purposes marked sale or sharing (GPC opt-out).
+    """
     dataset = _dataset_for(ctx, client, dataset_name)
     purpose_name, records = _check_body(ctx, body)
-    digest = request_hash(ctx, body) if idempotency_key else ""
+    # A GPC request writes withdrawals: not the same request as its bare body.
+    hashed = {"body": body, "sec_gpc": "1"} if gpc else body
+    digests = request_hashes(ctx, hashed) if idempotency_key else ("",)
+    digest = digests[0]
     for attempt in range(MAX_ATTEMPTS):
         try:
             with transaction(ctx.sessions) as session:
                 if idempotency_key:
                     stored = idempotency_repo.find(session, client.id, idempotency_key)
                     if stored is not None:
-                        if stored.request_hash != digest:
+                        if stored.request_hash not in digests:
                             raise ConflictError(
                                 "this Idempotency-Key was used with another body"
                             )
                         return IngestOutcome(
                             stored.status_code, json.loads(stored.response), True
                         )
-                result = _process(session, ctx, client, dataset, purpose_name, records)
+                result = _process(
+                    session, ctx, client, dataset, purpose_name, records, gpc
+                )
                 outcome = IngestOutcome(200, receipt(result))
                 if idempotency_key:
                     idempotency_repo.save(
@@ -230,6 +252,7 @@ def _validated(
             purpose,
             ctx.pseudonymizer,
             redacted,
+            older=ctx.pseudonymizers[1:],
         )
         result = RecordResult(
             index,
@@ -249,16 +272,28 @@ def _process(
     dataset: Dataset,
     purpose_name: str,
     records: list[Any],
+    gpc: bool = False,
 ) -> list[RecordResult]:
     purpose = _allowed_purpose(ctx, client, dataset, purpose_name)
     done, forms, batch = _validated(
         ctx, client, dataset, purpose_name, purpose is not None, records
     )
+    forms, aliases = _settled(session, ctx, client, dataset, forms)
     encodings = _start_linkage(ctx, dataset, [form for _, form in forms])
+    if gpc:
+        # Written before consent is decided, in the same transaction, so a
+        # record for a sale or sharing purpose is refused consent_missing.
+        subjects = [(k, t) for _, f in forms for t, k in f.identifiers.items()]
+        batch.audits += record_objections(
+            session, ctx.policies, client, subjects, ctx.clock()
+        )
     if purpose is not None and forms:
         decisions = decide_many(
             session,
-            [list(f.identifiers.values()) for _, f in forms],
+            [
+                [*form.identifiers.values(), *also]
+                for (_, form), also in zip(forms, aliases, strict=True)
+            ],
             purpose.name,
             purpose.basis,
         )
@@ -285,6 +320,30 @@ def _process(
     return done
 
 
+def _settled(
+    session: Session,
+    ctx: GatewayContext,
+    client: ClientRow,
+    dataset: Dataset,
+    forms: list[tuple[RecordResult, StoredForm]],
+) -> tuple[list[tuple[RecordResult, StoredForm]], list[tuple[str, ...]]]:
+    """The forms under the pseudonyms their identifiers already go by.
+
+    Only differs after a rotation of the pseudonym key: an identifier known
+    under an older key keeps that pseudonym (`gateway.ingest.pseudonyms`).
+    """
+    settled, aliases = settle(
+        resolver(session, ctx.pseudonymizers),
+        ctx.identifier_kinds,
+        client.id,
+        dataset.subject_key,
+        [form for _, form in forms],
+    )
+    for (result, _), form in zip(forms, settled, strict=True):
+        result.subject_id = form.subject_id
+    return [(r, f) for (r, _), f in zip(forms, settled, strict=True)], aliases
+
+
 def _store(
     session: Session,
     ctx: GatewayContext,
@@ -305,7 +364,10 @@ def _store(
     for result, form in kept:
         source_id = result.source_id or ""
         previous = known.get(source_id)
-        if previous is not None and previous[1] == form.content_hash:
+        if previous is not None and previous[1] in (
+            form.content_hash,
+            *form.older_hashes,
+        ):
             result.status, result.record_id = "duplicate", previous[0]
         else:
             row = _record_row(

@@ -72,6 +72,12 @@ class ConsentEventRow(Base):
     source: Mapped[str] = mapped_column(String(64))
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Proof of an event that came as a TCF TC string (null otherwise): the
+    # SHA-256 hex of the string as received, its CMP and its LastUpdated. The
+    # string itself, an identifier-like value, is not kept.
+    tcf_sha256: Mapped[str | None] = mapped_column(String(64))
+    tcf_cmp_id: Mapped[int | None] = mapped_column(Integer)
+    tcf_last_updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SubjectKeyRow(Base):
@@ -147,10 +153,12 @@ class AuditEventRow(Base):
     __tablename__ = "audit_events"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # Neither unique nor indexed (migration 0009): the canonical bytes bind
+    # the id, and an index on a handful of actions serves no search.
+    event_id: Mapped[str] = mapped_column(String(36))
     occurred_at: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(48), index=True)
+    action: Mapped[str] = mapped_column(String(48))
     subject_id: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN), index=True)
     purpose: Mapped[str | None] = mapped_column(String(64))
     dataset: Mapped[str | None] = mapped_column(String(64))
@@ -292,3 +300,38 @@ class RunEntityKeyRow(Base):
     # The subject (partner-scoped) the identifier was seen with: erasure is
     # by subject.
     subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
+
+
+class ExportLedgerRow(Base):
+    """Which entities a destination was sent, per audience: the base of Art. 19.
+
+    Written when members are pulled, so that an erasure or a withdrawal later
+    can be told to exactly the destinations that received the person.
+    """
+
+    __tablename__ = "export_ledger"
+    __table_args__ = (Index("ix_export_ledger_entity", "entity_id"),)
+
+    destination_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.id"), primary_key=True
+    )
+    audience: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
+    first_pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RevocationRow(Base):
+    """An entity that may no longer be used: erased, or consent withdrawn.
+
+    `purpose` is null for an erasure (every purpose) and names the purpose of
+    a withdrawal. The id orders the feed destinations page through.
+    """
+
+    __tablename__ = "revocations"
+    __table_args__ = (Index("ix_revocations_entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

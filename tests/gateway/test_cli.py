@@ -22,6 +22,7 @@ from gateway.settings import get_settings
 from gateway.storage.db import make_engine
 from tests.databases import POLICIES
 from tests.factories import partner_add_args
+from tests.tcf_vectors import GPP_V23
 from tests.tcfkit import encode, make_tc
 
 runner = CliRunner()
@@ -216,6 +217,7 @@ def test_every_command_has_help(env: dict[str, str]) -> None:
         ("audit", "export"),
         ("audit", "checkpoint"),
         ("audit", "public-key"),
+        ("audit", "witness"),
         ("linkage", "backfill"),
         ("pipeline", "run"),
         ("pii",),
@@ -245,6 +247,24 @@ def test_consent_decode_tcf(env: dict[str, str]) -> None:
     assert code == 1
     assert err.startswith("error:")
     assert "zqx" not in err
+
+
+def test_consent_decode_tcf_shows_every_segment_and_the_v23_verdict(
+    env: dict[str, str],
+) -> None:
+    # iabgpp-es TcfEuV2.test.ts "decode with vendor [11, 28, 29] and publisher TC"
+    code, out, _ = gateway("consent", "decode-tcf", GPP_V23, "--json")
+    assert code == 0
+    decoded = json.loads(out)
+    assert decoded["disclosed_vendors"] == [11, 28, 29, 50, 60, 80]
+    assert decoded["publisher_restrictions"] == []
+    assert decoded["publisher_tc"]["purpose_legitimate_interests"] == [2, 7]
+    assert decoded["v2_3_refusal"] is None
+    # A TCF v2.2 string (no DisclosedVendors) still decodes, with the verdict.
+    code, out, _ = gateway("consent", "decode-tcf", encode(make_tc()), "--json")
+    assert code == 0
+    refusal = json.loads(out)["v2_3_refusal"]
+    assert refusal["rule"] == "disclosed_vendors_missing"
 
 
 def test_linkage_backfill_on_an_empty_database(env: dict[str, str]) -> None:
@@ -302,3 +322,66 @@ def test_pii_analyze_refuses_an_unknown_language(env: dict[str, str]) -> None:
     code, _, err = pii("", "--language", "de")
     assert code != 0
     assert "de" in err
+
+
+def test_policies_register_in_markdown_and_json(env: dict[str, str]) -> None:
+    code, out, _ = gateway("policies", "register", "--format", "md")
+    assert code == 0
+    assert out.startswith("# Record of processing activities (GDPR Art. 30)")
+    assert "| segmentation |" in out
+    code, out, _ = gateway("policies", "register", "--format", "json")
+    assert code == 0
+    register = json.loads(out)
+    assert [p["name"] for p in register["purposes"]] == ["analytics", "segmentation"]
+    code, _, err = gateway("policies", "register", "--format", "pdf")
+    assert code != 0
+    assert "pdf" in err
+
+
+def test_retention_run_counts_then_deletes_and_is_audited(
+    env: dict[str, str],
+) -> None:
+    assert gateway("init")[0] == 0
+    code, out, _ = gateway(*partner_add_args("shop"))
+    client_id = json.loads(out)["client_id"]
+    engine = make_engine(f"sqlite:///{Path(env['GATEWAY_HOME']) / 'gateway.db'}")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO idempotency_keys VALUES "
+                "(:c, 'old', 'h', 200, x'7b7d', '2020-01-01 00:00:00.000000')"
+            ),
+            {"c": client_id},
+        )
+    engine.dispose()
+
+    code, out, _ = gateway("retention", "run", "--dry-run", "--json")
+    assert code == 0
+    dry = json.loads(out)
+    assert (dry["dry_run"], dry["idempotency"]) == (True, 1)
+    assert dry["records"] == {"analytics": 0, "segmentation": 0}
+    code, out, _ = gateway("retention", "run", "--dry-run")
+    assert code == 0
+    assert "would delete" in out
+    assert "idempotent responses" in out
+    code, out, _ = gateway("retention", "run", "--json")
+    assert code == 0
+    assert (json.loads(out)["dry_run"], json.loads(out)["idempotency"]) == (False, 1)
+    code, out, _ = gateway("retention", "run", "--dry-run", "--json")
+    assert json.loads(out)["idempotency"] == 0
+    code, out, _ = gateway("audit", "verify", "--json")
+    assert code == 0
+    assert json.loads(out)["ok"] is True
+    engine = make_engine(f"sqlite:///{Path(env['GATEWAY_HOME']) / 'gateway.db'}")
+    with engine.connect() as conn:
+        actions = conn.execute(
+            text(
+                "SELECT action FROM audit_events "
+                "WHERE action LIKE 'retention.%' ORDER BY seq"
+            )
+        ).scalars()
+        assert [a.split(".")[1] for a in actions] == ["dry_run"] * 2 + [
+            "run",
+            "dry_run",
+        ]
+    engine.dispose()

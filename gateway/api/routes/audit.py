@@ -1,6 +1,6 @@
 """The DPO's audit routes."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -8,6 +8,8 @@ from pydantic import BaseModel
 from gateway.api.deps import CtxDep, DpoDep
 from gateway.audit import consistency_proof, inclusion_proof, verify
 from gateway.audit.checkpoints import sign_checkpoint
+from gateway.audit.query import MAX_LIMIT as MAX_EVENTS
+from gateway.audit.query import find_events
 from gateway.storage.db import transaction
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -95,3 +97,35 @@ def checkpoint(ctx: CtxDep, _dpo: DpoDep) -> CheckpointOut:
     with transaction(ctx.sessions) as session:
         signed = sign_checkpoint(session, ctx.checkpoint_signer, ctx.clock())
     return CheckpointOut(**signed.document())
+
+
+class AuditEventsOut(BaseModel):
+    """A page of audit events in log order."""
+
+    events: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@router.get("/events")
+def audit_events(  # noqa: PLR0913 - the query's documented filters
+    ctx: CtxDep,
+    dpo: DpoDep,
+    identifier_type: Annotated[str | None, Query(max_length=64)] = None,
+    identifier: Annotated[str | None, Query(max_length=1024)] = None,
+    action: Annotated[str | None, Query(max_length=48)] = None,
+    since: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_EVENTS)] = None,
+) -> AuditEventsOut:
+    """Audit events about a subject (by identifier), an action, or since a time."""
+    page = find_events(
+        ctx,
+        dpo.id,
+        identifier_type=identifier_type,
+        identifier=identifier,
+        action=action,
+        since=since,
+        cursor=cursor,
+        limit=limit,
+    )
+    return AuditEventsOut(**page)

@@ -1,11 +1,12 @@
 """Destinations pull segments: the latest run's, over their floor, in their ids."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from gateway.api.deps import CtxDep, DestinationDep
+from gateway.export.revocations import revocations
 from gateway.export.service import MAX_LIMIT, list_segments, pull_members
 
 router = APIRouter(tags=["export"])
@@ -48,3 +49,31 @@ def segment_members(
 ) -> dict[str, object]:
     """A page of the segment's members; pass `next_cursor` back for the next."""
     return pull_members(ctx, client, segment_id, cursor, limit)
+
+
+class RevokedOut(BaseModel):
+    """An id this destination was sent and must now delete."""
+
+    id: str
+    reason: Literal["erased", "withdrawn"]
+    at: str
+
+
+class RevocationsOut(BaseModel):
+    """One page of the revocations feed (GDPR Art. 19)."""
+
+    revoked: list[RevokedOut]
+    next_cursor: str | None
+    resume_cursor: str | None
+
+
+@router.get("/audiences/{audience}/revocations", response_model=RevocationsOut)
+def audience_revocations(
+    audience: str,
+    ctx: CtxDep,
+    client: DestinationDep,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+) -> dict[str, object]:
+    """Ids pulled earlier that were erased or lost consent since: delete them."""
+    return revocations(ctx, client, audience, cursor, limit)

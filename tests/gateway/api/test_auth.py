@@ -25,6 +25,26 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("GET", "/v1/audit/consistency?first=1&second=1", None, "dpo"),
     ("GET", "/v1/audiences/retail_default/segments", None, "destination"),
     ("GET", "/v1/segments/no-such-segment/members", None, "destination"),
+    ("GET", "/v1/audiences/retail_default/revocations", None, "destination"),
+    ("GET", "/v1/audit/events?action=none", None, "dpo"),
+    (
+        "POST",
+        "/v1/subjects/access",
+        {"identifier_type": "email", "identifier": "nobody@example.org"},
+        "dpo",
+    ),
+    (
+        "POST",
+        "/v1/subjects/erase",
+        {"identifier_type": "email", "identifier": "nobody@example.org"},
+        "dpo",
+    ),
+    (
+        "POST",
+        "/v1/subjects/reidentify",
+        {"subject_id": "00000000.none", "justification": "an access-control test"},
+        "dpo",
+    ),
 ]
 ROLES = ("partner", "destination", "dpo")
 

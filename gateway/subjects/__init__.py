@@ -1,0 +1,1 @@
+"""Data-subject rights for the DPO: access and portability, erasure, reidentify."""

@@ -1,0 +1,98 @@
+"""Re-identify a subject pseudonym for the DPO, with a written justification.
+
+The identifiers behind a pseudonym are read from the vault (an HMAC cannot be
+reversed): only while the subject's data key exists, so never after an
+erasure. The justification is kept in the audit log, with any personal data
+it holds redacted first: the log must stay free of it.
+"""
+
+from collections import defaultdict
+from typing import Any
+
+from gateway.audit import AuditEvent, append_events
+from gateway.context import GatewayContext
+from gateway.errors import InvalidRequestError
+from gateway.ingest.vault import open_entry
+from gateway.storage import subjects_repo
+from gateway.storage.db import transaction
+from gateway.subjects.access import ciphers_of
+
+MIN_JUSTIFICATION = 10
+MAX_JUSTIFICATION = 2000
+MAX_SUBJECT_ID = 128
+
+
+def check_justification(text: str) -> str:
+    """The justification, stripped, within bounds.
+
+    Raises:
+        InvalidRequestError: Missing, too short to say anything, or too long.
+    """
+    stripped = text.strip() if isinstance(text, str) else ""
+    if len(stripped) < MIN_JUSTIFICATION:
+        raise InvalidRequestError(
+            f"justification: required, at least {MIN_JUSTIFICATION} characters"
+        )
+    if len(stripped) > MAX_JUSTIFICATION:
+        raise InvalidRequestError(
+            f"justification: at most {MAX_JUSTIFICATION} characters"
+        )
+    return stripped
+
+
+def reidentify(
+    ctx: GatewayContext, actor: str, subject_id: str, justification: str
+) -> dict[str, Any]:
+    """The identifiers and records behind a subject pseudonym; audited.
+
+    Raises:
+        InvalidRequestError: No justification, or a malformed subject id.
+    """
+    reason = check_justification(justification)
+    if not isinstance(subject_id, str) or not 0 < len(subject_id) <= MAX_SUBJECT_ID:
+        raise InvalidRequestError("subject_id: a subject pseudonym")
+    # Redacted before the transaction: detection loads its models once.
+    kept = ctx.pii.redact_batch([reason])[0].text
+    with transaction(ctx.sessions) as session:
+        records = subjects_repo.records_of(session, [subject_id])
+        ciphers = ciphers_of(session, ctx, (subject_id,))
+        vault = subjects_repo.vault_of(session, (r.id for r in records))
+        names = subjects_repo.client_names(session)
+        identifiers: dict[str, set[str]] = defaultdict(set)
+        shown = []
+        cipher = ciphers.get(subject_id)
+        for record in records:
+            entry = vault.get(record.id)
+            if cipher is not None and entry is not None:
+                plain = open_entry(cipher, record.id, subject_id, entry.ciphertext)
+                for name in record.identifiers:
+                    if name in plain:
+                        identifiers[name].add(plain[name])
+            shown.append(
+                {
+                    "record_id": record.id,
+                    "partner": names.get(record.client_id, record.client_id),
+                    "dataset": record.dataset,
+                    "source_id": record.source_id,
+                }
+            )
+        append_events(
+            session,
+            [
+                AuditEvent(
+                    actor=actor,
+                    action="subject.reidentified",
+                    subject_id=subject_id,
+                    policy_version=ctx.policies.version,
+                    details={"justification": kept, "records": len(records)},
+                )
+            ],
+            ctx.clock(),
+            ctx.checkpoint_signer,
+        )
+    return {
+        "subject_id": subject_id,
+        "found": bool(identifiers),
+        "identifiers": {name: sorted(values) for name, values in identifiers.items()},
+        "records": shown,
+    }
