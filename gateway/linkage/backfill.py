@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
-from gateway.crypto.envelope import FieldCipher, unwrap_data_key
-from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import DecryptionError, KeyringError
-from gateway.ingest.vault import open_entry
+from gateway.ingest.vault import open_entry, subject_ciphers
 from gateway.linkage.encoder import linkage_fields
 from gateway.storage import records_repo
 from gateway.storage.db import transaction
@@ -34,21 +32,6 @@ class BackfillReport:
     without_key: int
 
 
-def _ciphers(
-    session: Session, ctx: GatewayContext, subject_ids: set[str]
-) -> dict[str, FieldCipher]:
-    """Data keys of the subjects that still have one (erased ones do not)."""
-    ciphers: dict[str, FieldCipher] = {}
-    for subject_id, row in records_repo.subject_keys(session, subject_ids).items():
-        if row.wrapped_key is None:
-            continue
-        master = ctx.keyring.get(KeyPurpose.MASTER, row.master_kid)
-        ciphers[subject_id] = FieldCipher(
-            unwrap_data_key(master, row.wrapped_key, subject_id)
-        )
-    return ciphers
-
-
 def _backfill_chunk(
     session: Session, ctx: GatewayContext, dataset: str, names: tuple[str, ...]
 ) -> tuple[int, int, bool]:
@@ -56,7 +39,7 @@ def _backfill_chunk(
     todo = records_repo.lacking_linkage(session, dataset, ctx.linkage.kid, CHUNK)
     if not todo:
         return 0, 0, False
-    ciphers = _ciphers(session, ctx, {subject for _, subject, _ in todo})
+    ciphers = subject_ciphers(session, ctx.keyring, {subject for _, subject, _ in todo})
     ready: list[tuple[str, dict[str, str | None]]] = []
     skipped: list[str] = []
     for record_id, subject_id, blob in todo:

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
-from gateway.crypto.envelope import FieldCipher, unwrap_data_key
-from gateway.crypto.keyring import KeyPurpose
-from gateway.ingest.vault import open_entry
+from gateway.crypto.envelope import FieldCipher
+from gateway.errors import DecryptionError
+from gateway.ingest.vault import open_entry, subject_ciphers
 from gateway.storage import subjects_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ConsentEventRow, RecordRow
@@ -36,15 +36,16 @@ def iso_utc(moment: datetime | None) -> str | None:
 def ciphers_of(
     session: Session, ctx: GatewayContext, subjects: tuple[str, ...]
 ) -> dict[str, FieldCipher]:
-    """A cipher under the data key of every subject whose key still exists."""
-    ciphers: dict[str, FieldCipher] = {}
-    for subject_id, row in subjects_repo.subject_key_rows(session, subjects).items():
-        if row.wrapped_key is None:
-            continue
-        master = ctx.keyring.get(KeyPurpose.MASTER, row.master_kid)
-        ciphers[subject_id] = FieldCipher(
-            unwrap_data_key(master, row.wrapped_key, subject_id)
-        )
+    """A cipher under the data key of every subject whose key still exists.
+
+    Raises:
+        DecryptionError: A key that exists does not open: the document is
+            never returned with someone's data silently missing.
+    """
+    ciphers = subject_ciphers(session, ctx.keyring, subjects)
+    keys = subjects_repo.subject_key_rows(session, subjects)
+    if any(row.wrapped_key is not None and s not in ciphers for s, row in keys.items()):
+        raise DecryptionError("a subject's data key does not open under the keyring")
     return ciphers
 
 

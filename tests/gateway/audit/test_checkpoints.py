@@ -130,6 +130,34 @@ def test_tail_truncation_with_the_head_rewound_fails(fresh_ctx: GatewayContext) 
 
 
 @BOTH
+def test_a_replayed_old_checkpoint_does_not_cover_a_rollback(
+    fresh_ctx: GatewayContext,
+) -> None:
+    """The attacker rolls the log back, deletes the newer checkpoints and
+    shows the old checkpoint that matches: true as far as it goes, but the
+    newer checkpoint kept outside fails, and so does the fork signed next."""
+    _append(fresh_ctx, 7)
+    old = _checkpoint(fresh_ctx)
+    _append(fresh_ctx, 10)
+    kept = _checkpoint(fresh_ctx)
+    _rewind(fresh_ctx, 7)
+    with transaction(fresh_ctx.sessions) as session:
+        session.execute(text("DELETE FROM audit_checkpoints WHERE tree_size > 7"))
+    assert _verify(fresh_ctx, old) == (True, None)  # the replay itself holds
+    ok, problem = _verify(fresh_ctx, kept)
+    assert not ok
+    assert "fewer than the checkpoint" in (problem or "")
+    # The gateway, shown only the old checkpoint, grows a fork from it: the
+    # checkpoint kept outside tells it apart however long the fork gets.
+    _append(fresh_ctx, 12)
+    fork = _checkpoint(fresh_ctx)
+    assert _verify(fresh_ctx, fork) == (True, None)
+    ok, problem = _verify(fresh_ctx, kept)
+    assert not ok
+    assert problem is not None
+
+
+@BOTH
 def test_a_rewritten_history_fails_even_when_it_is_longer(
     fresh_ctx: GatewayContext,
 ) -> None:
