@@ -18,6 +18,7 @@ import binascii
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -69,14 +70,21 @@ class VerifierKey:
         return key
 
 
+@lru_cache(maxsize=8)
+def _private_key(seed: bytes) -> Ed25519PrivateKey:
+    # Every committed batch signs its checkpoint with the same key or two:
+    # keep the key object rather than expand the seed each time.
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+@lru_cache(maxsize=8)
+def _public_bytes(seed: bytes) -> bytes:
+    return _private_key(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
 def verifier_key(name: str, seed: bytes) -> VerifierKey:
     """The public half of an Ed25519 private key (its 32-byte seed)."""
-    public = (
-        Ed25519PrivateKey.from_private_bytes(seed)
-        .public_key()
-        .public_bytes(Encoding.Raw, PublicFormat.Raw)
-    )
-    return VerifierKey(name, public)
+    return VerifierKey(name, _public_bytes(seed))
 
 
 def sign_note(text: str, name: str, seed: bytes) -> str:
@@ -89,7 +97,7 @@ def sign_note(text: str, name: str, seed: bytes) -> str:
     if not valid_key_name(name):
         raise NoteError("a key name is printable, without spaces or '+'")
     key = verifier_key(name, seed)
-    signature = Ed25519PrivateKey.from_private_bytes(seed).sign(text.encode())
+    signature = _private_key(seed).sign(text.encode())
     return f"{text}\n{signature_line(name, key.key_id + signature)}\n"
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import Row, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.event import SealedEvent, canonical_json
@@ -40,8 +40,20 @@ class Node:
     hash: bytes
 
 
-def _head(row: AuditHeadRow) -> Head:
-    return Head(row.size, row.chain_hash, row.root_hash, row.frontier)
+# Columns, not the ORM entity: every append reads the head, and a Core row is
+# several times cheaper to build than a mapped object.
+_HEAD = select(
+    AuditHeadRow.size,
+    AuditHeadRow.chain_hash,
+    AuditHeadRow.root_hash,
+    AuditHeadRow.frontier,
+).where(AuditHeadRow.id == HEAD_ID)
+_LOCKED_HEAD = _HEAD.with_for_update()
+
+
+def _head(row: Row[Any]) -> Head:
+    size, chain, root, frontier = row
+    return Head(size, bytes(chain), bytes(root), bytes(frontier))
 
 
 def lock_head(session: Session) -> Head:
@@ -50,13 +62,12 @@ def lock_head(session: Session) -> Head:
     PostgreSQL: a row lock (FOR UPDATE). SQLite: the transaction already holds
     the database write lock, taken by BEGIN IMMEDIATE.
     """
-    stmt = select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
-    return _head(session.execute(stmt).scalar_one())
+    return _head(session.execute(_LOCKED_HEAD).one())
 
 
 def read_head(session: Session) -> Head:
     """Read the head without locking it."""
-    return _head(session.get_one(AuditHeadRow, HEAD_ID))
+    return _head(session.execute(_HEAD).one())
 
 
 EVENT_COLUMNS = (
@@ -121,15 +132,26 @@ def append(
         )
     last = sealed[-1]
     session.execute(
-        update(AuditHeadRow)
-        .where(AuditHeadRow.id == HEAD_ID)
-        .values(
-            size=last.seq + 1,
-            chain_hash=last.chain_hash,
-            root_hash=root_hash,
-            frontier=frontier,
-        )
+        _MOVE_HEAD,
+        {
+            "new_size": last.seq + 1,
+            "new_chain": last.chain_hash,
+            "new_root": root_hash,
+            "new_frontier": frontier,
+        },
     )
+
+
+_MOVE_HEAD = (
+    update(AuditHeadRow)
+    .where(AuditHeadRow.id == HEAD_ID)
+    .values(
+        size=bindparam("new_size"),
+        chain_hash=bindparam("new_chain"),
+        root_hash=bindparam("new_root"),
+        frontier=bindparam("new_frontier"),
+    )
+)
 
 
 def node_hashes(
@@ -273,32 +295,40 @@ class StoredCheckpoint:
     note: str
 
 
+_LAST_CHECKPOINT = (
+    select(
+        AuditCheckpointRow.tree_size,
+        AuditCheckpointRow.root_hash,
+        AuditCheckpointRow.note,
+    )
+    .order_by(AuditCheckpointRow.tree_size.desc())
+    .limit(1)
+)
+_ADD_CHECKPOINT = insert(AuditCheckpointRow.__table__)
+
+
 def last_checkpoint(session: Session) -> StoredCheckpoint | None:
     """The checkpoint of the largest tree the gateway signed, if any."""
-    stmt = (
-        select(AuditCheckpointRow)
-        .order_by(AuditCheckpointRow.tree_size.desc())
-        .limit(1)
-    )
-    row = session.execute(stmt).scalar_one_or_none()
+    row = session.execute(_LAST_CHECKPOINT).one_or_none()
     if row is None:
         return None
-    return StoredCheckpoint(row.tree_size, bytes(row.root_hash), row.note)
+    size, root, note = row
+    return StoredCheckpoint(size, bytes(root), note)
 
 
 def add_checkpoint(
     session: Session, checkpoint: StoredCheckpoint, signed_at: datetime
 ) -> None:
     """Keep a checkpoint the gateway just signed."""
-    session.add(
-        AuditCheckpointRow(
-            tree_size=checkpoint.tree_size,
-            root_hash=checkpoint.root_hash,
-            note=checkpoint.note,
-            signed_at=signed_at,
-        )
+    session.execute(
+        _ADD_CHECKPOINT,
+        {
+            "tree_size": checkpoint.tree_size,
+            "root_hash": checkpoint.root_hash,
+            "note": checkpoint.note,
+            "signed_at": signed_at,
+        },
     )
-    session.flush()
 
 
 def find_events(
