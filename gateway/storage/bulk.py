@@ -62,7 +62,16 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     connection.exec_driver_sql(str(compiled), params)
 
 
-_INSERTS: dict[tuple[str, tuple[str, ...], str], tuple[str, bool]] = {}
+_INSERTS: dict[tuple[str, tuple[str, ...], str], str] = {}
+
+
+def _positional_insert(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
+    """`INSERT ... VALUES (?, ...)` in the driver's own positional placeholders."""
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns)
+    marks = ", ".join([mark] * len(columns))
+    return f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 - quoted names
 
 
 def insert_tuples(
@@ -74,8 +83,9 @@ def insert_tuples(
     """Insert plain rows in `columns` order with one executemany, as they are.
 
     For hot paths whose values every driver takes unprocessed (text, integers,
-    bytes, None): no row dicts, no bind processors, the statement compiled
-    once per process.
+    bytes, None): no row dicts, no bind processors, the statement written
+    once per process in the driver's positional placeholders (SQLite's `?`,
+    psycopg's `%s`).
     """
     if not rows:
         return
@@ -83,15 +93,11 @@ def insert_tuples(
     dialect = connection.dialect
     key = (table.name, tuple(columns), dialect.name)
     if key not in _INSERTS:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
-        if compiled.positional and list(compiled.positiontup or ()) != list(columns):
-            raise ValueError("column order must match the compiled insert")
-        _INSERTS[key] = (str(compiled), compiled.positional)
-    sql, positional = _INSERTS[key]
-    params: Sequence[Any] = (
-        rows if positional else [dict(zip(columns, row, strict=True)) for row in rows]
-    )
-    connection.exec_driver_sql(sql, params)
+        unknown = set(columns) - set(table.c.keys())
+        if unknown:
+            raise ValueError(f"no such columns in {table.name}: {sorted(unknown)}")
+        _INSERTS[key] = _positional_insert(table, columns, dialect)
+    connection.exec_driver_sql(_INSERTS[key], rows)
 
 
 def copy_rows(
