@@ -88,15 +88,15 @@ def _consent(row: ConsentEventRow, names: dict[str, str]) -> dict[str, Any]:
 
 def _consent_proof(row: ConsentEventRow) -> dict[str, Any]:
     """What a consent event rests on besides the partner's word: its TC string."""
-    digest = getattr(row, "tcf_sha256", None)
+    digest = row.tcf_sha256
     if digest is None:
         return {"proof": None}
     return {
         "proof": {
             "kind": "tcf",
             "tc_string_sha256": digest,
-            "cmp_id": getattr(row, "tcf_cmp_id", None),
-            "tc_last_updated": iso_utc(getattr(row, "tcf_last_updated", None)),
+            "cmp_id": row.tcf_cmp_id,
+            "tc_last_updated": iso_utc(row.tcf_last_updated),
         }
     }
 

@@ -1,5 +1,7 @@
 """Data-subject requests over real HTTP: access, erasure and its receipt, reidentify."""
 
+import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -37,6 +39,7 @@ from tests.factories import (
     send_consents,
     send_records,
 )
+from tests.tcfkit import encode, valid_tc
 
 
 @dataclass
@@ -338,3 +341,22 @@ def test_erased_bytes_leave_the_sqlite_file(desk: Desk) -> None:
     assert busy == 0
     raw = Path(path).read_bytes()
     assert all(secret not in raw for secret in secrets)
+
+
+@BOTH
+def test_access_shows_the_tc_string_proof_never_the_string(desk: Desk) -> None:
+    tcf = desk.ctx.policies.tcf
+    assert tcf is not None
+    tc = encode(valid_tc(tcf.vendor_id, cmp_id=300))
+    event = consent("email", desk.other["email"], tcf_string=tc)
+    del event["purpose"]
+    assert send_consents(desk.http, desk.partners[0], [event])["recorded"] == 1
+    document = _by_email(desk, "access", desk.other["email"])
+    [proved] = [c for c in document["consents"] if c["proof"] is not None]
+    assert proved["proof"]["kind"] == "tcf"
+    assert (
+        proved["proof"]["tc_string_sha256"] == hashlib.sha256(tc.encode()).hexdigest()
+    )
+    assert proved["proof"]["cmp_id"] == 300
+    assert proved["status"] == "granted"
+    assert tc not in json.dumps(document)
