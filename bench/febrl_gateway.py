@@ -29,6 +29,7 @@ from gateway.ingest.service import ingest
 from gateway.storage.db import transaction
 from pipelines.extract import extract
 from pipelines.linking import link_records
+from pipelines.roles import by_role
 
 BATCH = 500
 _DIGITS = re.compile(r"\D")
@@ -98,7 +99,8 @@ def ingest_and_link(
                         source_of[result["record_id"]] = result["source_id"]
             ingested = time.perf_counter()
             audience = ctx.policies.audiences["retail_default"]
-            frames = extract(ctx.engine, ctx.policies, audience).frames
+            extracted = extract(ctx.engine, ctx.policies, audience).frames
+            frames = by_role(extracted, ctx.policies, audience)
             linked = link_records(
                 frames,
                 threshold=threshold,

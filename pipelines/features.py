@@ -19,15 +19,11 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from gateway.policy.segmentation import DAYPARTS, PURCHASE, REFUND, UNKNOWN
 from pipelines.frames import (
-    CATEGORICAL_LEVELS,
-    CHANNELS,
     CUSTOMERS_SCHEMA,
-    DAYPARTS,
-    DEVICES,
     EVENTS_SCHEMA,
-    FEATURES_SCHEMA,
-    UNKNOWN,
+    Levels,
     check_schema,
 )
 
@@ -127,7 +123,7 @@ def _demographics(customers: pl.LazyFrame, as_of_year: int) -> pl.LazyFrame:
     )
 
 
-def _indicators() -> dict[str, pl.Expr]:
+def _indicators(levels: Levels) -> dict[str, pl.Expr]:
     """Per-event columns whose per-entity sums (or max) make the behaviour.
 
     Computed before grouping so that the group-by only sums plain columns: a
@@ -135,15 +131,15 @@ def _indicators() -> dict[str, pl.Expr]:
     millions of groups. 0/1 flags are UInt8 (Polars sums them as Int64).
     """
     kind, amount, at = pl.col("event_type"), pl.col("amount"), pl.col("occurred_at")
-    purchase = kind == "purchase"
+    purchase = kind == PURCHASE
     hour = at.dt.hour()
     ends = (*_DAYPART_STARTS[1:], 24)
     flags = {
         "frequency": purchase,
         "_priced_purchases": purchase & amount.is_not_null(),
-        **{f"channel_{c}": pl.col("channel") == c for c in CHANNELS},
+        **{f"channel_{c}": pl.col("channel") == c for c in levels.channel},
         f"channel_{UNKNOWN}": pl.col("channel").is_null(),
-        **{f"device_{d}": pl.col("device") == d for d in DEVICES},
+        **{f"device_{d}": pl.col("device") == d for d in levels.device},
         f"device_{UNKNOWN}": pl.col("device").is_null(),
         **{
             f"daypart_{part}": (hour >= start) & (hour < end)
@@ -159,16 +155,16 @@ def _indicators() -> dict[str, pl.Expr]:
         # A refund lowers the total whatever sign the partner sent it with.
         "monetary_total": pl.when(purchase)
         .then(amount)
-        .when(kind == "refund")
+        .when(kind == REFUND)
         .then(-amount.abs()),
         "_purchase_amount": pl.when(purchase).then(amount),
         "_last_purchase": pl.when(purchase).then(at),
     }
 
 
-def _behaviour(events: pl.LazyFrame, as_of: datetime) -> pl.LazyFrame:
+def _behaviour(events: pl.LazyFrame, as_of: datetime, levels: Levels) -> pl.LazyFrame:
     """One row per entity with events: RFM figures and contextual shares."""
-    indicators = _indicators()
+    indicators = _indicators(levels)
     sums = [name for name in indicators if name != "_last_purchase"]
     shares = [name for name in indicators if name.split("_")[0] in _SHARED]
     n_events = pl.col("n_events")
@@ -193,7 +189,7 @@ def _behaviour(events: pl.LazyFrame, as_of: datetime) -> pl.LazyFrame:
 
 
 def build_features(
-    customers: pl.DataFrame, events: pl.DataFrame, as_of: datetime
+    customers: pl.DataFrame, events: pl.DataFrame, as_of: datetime, levels: Levels
 ) -> pl.DataFrame:
     """Build one feature row per entity from its customer records and events.
 
@@ -211,9 +207,11 @@ def build_features(
             smallest).
         events: Frame of `frames.EVENTS_SCHEMA`, UTC timestamps.
         as_of: The reference instant (time zone aware), e.g. the run's clock.
+        levels: The enum levels of the policy: one channel and one device
+            share per level (plus "unknown").
 
     Returns:
-        A frame of `frames.FEATURES_SCHEMA`, sorted by ``entity_id``.
+        A frame of ``levels.features_schema()``, sorted by ``entity_id``.
 
     Raises:
         ValueError: A frame does not match its schema, or ``as_of`` is naive.
@@ -223,12 +221,15 @@ def build_features(
     if as_of.tzinfo is None:
         raise ValueError("as_of must be time zone aware")
     as_of = as_of.astimezone(UTC)
-    shares = [name for name in FEATURES_SCHEMA if name.startswith("share_")]
+    schema = levels.features_schema()
+    shares = list(levels.share_columns())
     # A full join gives every entity of either side a row, without a third
     # pass over the ten-million-row events just to list entity ids.
     frame = (
         _demographics(customers.lazy(), as_of.year)
-        .join(_behaviour(events.lazy(), as_of), "entity_id", "full", coalesce=True)
+        .join(
+            _behaviour(events.lazy(), as_of, levels), "entity_id", "full", coalesce=True
+        )
         .with_columns(
             pl.col(*_COUNTS).fill_null(0),
             pl.col("monetary_total").fill_null(0.0),
@@ -236,23 +237,26 @@ def build_features(
             # An entity known only from events has no demographics at all.
             pl.col("age_band", "region").fill_null(UNKNOWN),
         )
-        .select([pl.col(n).cast(t) for n, t in FEATURES_SCHEMA.items()])
+        .select([pl.col(n).cast(t) for n, t in schema.items()])
         .sort("entity_id")
     )
     return frame.collect()
 
 
-def numeric_matrix(features: pl.DataFrame) -> tuple[NDArray[np.float64], list[str]]:
+def numeric_matrix(
+    features: pl.DataFrame, levels: Levels
+) -> tuple[NDArray[np.float64], list[str]]:
     """Encode imputed features as a float matrix for clustering.
 
     Row ``i`` of the matrix is row ``i`` of ``features`` (keep the frame's
     ``entity_id`` column to map labels back). Categoricals are one-hot over
-    their full, fixed level list (`frames.CATEGORICAL_LEVELS`), named
+    their full level list (`Levels.categorical`, from the policy), named
     ``"<feature>=<level>"``, so the columns are the same whatever the data;
     the numeric features follow as they are, unscaled, in schema order.
 
     Args:
         features: The output of `build_features` after `quality.impute`.
+        levels: The same levels as given to `build_features`.
 
     Returns:
         ``(X, names)``: a C-contiguous float64 array of shape
@@ -262,23 +266,25 @@ def numeric_matrix(features: pl.DataFrame) -> tuple[NDArray[np.float64], list[st
         ValueError: The schema does not match, a value is null (impute
             first) or a categorical value is not one of its levels.
     """
-    check_schema(features, FEATURES_SCHEMA, "features")
-    columns = [name for name in FEATURES_SCHEMA if name != "entity_id"]
+    schema = levels.features_schema()
+    categorical = levels.categorical()
+    check_schema(features, schema, "features")
+    columns = [name for name in schema if name != "entity_id"]
     nulls = features.select(pl.col(columns).null_count()).row(0, named=True)
     if missing := [name for name, count in nulls.items() if count]:
         raise ValueError(f"features: nulls in {missing}; impute them first")
-    for name, levels in CATEGORICAL_LEVELS.items():
-        if not features.get_column(name).is_in(levels).all():
+    for name, allowed in categorical.items():
+        if not features.get_column(name).is_in(allowed).all():
             raise ValueError(f"features: column {name!r} has an unknown level")
     one_hot = {
         f"{name}={level}": (pl.col(name) == level).cast(pl.Float64)
-        for name, levels in CATEGORICAL_LEVELS.items()
-        for level in levels
+        for name, allowed in categorical.items()
+        for level in allowed
     }
     numeric = {
         name: pl.col(name).cast(pl.Float64)
         for name in columns
-        if name not in CATEGORICAL_LEVELS
+        if name not in categorical
     }
     encoded = features.select(**one_hot, **numeric)
     matrix = np.ascontiguousarray(encoded.to_numpy(), dtype=np.float64)

@@ -2,23 +2,26 @@
 
 After extract and dedupe, the quality and features stages receive two frames,
 both pseudonymous (opaque record and entity ids, no clear values): customer
-profiles (one row per partner record of an entity) and behavioural events. The
-allowed levels of their enumerated columns live here too, so that the check in
-`quality` and the one-hot encoding in `features` can never disagree.
+profiles (one row per partner record of an entity) and behavioural events.
+Their columns are named after the field roles of the policies
+(`gateway.policy.segmentation`), whatever the dataset calls its fields. The
+allowed levels of their enumerated columns come from the policy alone
+(`Levels`), so that the check in `quality` and the one-hot encoding in
+`features` can never disagree with it, nor with each other.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import polars as pl
 
-GENDERS = ("female", "male", "other", "unknown")
-LOYALTY_TIERS = ("none", "bronze", "silver", "gold", "platinum")
-EVENT_TYPES = ("view", "add_to_cart", "purchase", "refund", "visit")
-CHANNELS = ("web", "app", "store", "email", "social")
-DEVICES = ("desktop", "mobile", "tablet", "other")
-# UTC hours [0, 6), [6, 12), [12, 18), [18, 24): the data carries no time zone
-# per person, and metropolitan France is UTC+1/+2, close enough for quarters.
-DAYPARTS = ("night", "morning", "afternoon", "evening")
+from gateway.policy.models import Audience, PolicySet
+from gateway.policy.segmentation import (
+    UNKNOWN,
+    enum_levels,
+    share_names,
+)
+
 AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
 REGIONS = (
     "auvergne_rhone_alpes",
@@ -37,8 +40,6 @@ REGIONS = (
     "overseas",
     "unknown",
 )
-# The level that `quality.impute` gives a missing categorical value.
-UNKNOWN = "unknown"
 
 CUSTOMERS_SCHEMA: Mapping[str, pl.DataType] = {
     "record_id": pl.Utf8(),
@@ -60,32 +61,56 @@ EVENTS_SCHEMA: Mapping[str, pl.DataType] = {
     "category": pl.Utf8(),
 }
 
-# The categorical features and their levels, in one-hot column order. Gender
-# and loyalty tier may be null until imputed; age band and region never are.
-CATEGORICAL_LEVELS: Mapping[str, tuple[str, ...]] = {
-    "age_band": AGE_BANDS,
-    "region": REGIONS,
-    "gender": GENDERS,
-    "loyalty_tier": (*LOYALTY_TIERS, UNKNOWN),
-}
-# Channel and device shares have an "unknown" column for events that did not
-# say, so that each family sums to 1 for an entity with events.
-SHARE_COLUMNS: tuple[str, ...] = (
-    *(f"share_channel_{c}" for c in (*CHANNELS, UNKNOWN)),
-    *(f"share_device_{d}" for d in (*DEVICES, UNKNOWN)),
-    *(f"share_daypart_{p}" for p in DAYPARTS),
-    "share_weekend",
-)
-FEATURES_SCHEMA: Mapping[str, pl.DataType] = {
-    "entity_id": pl.Utf8(),
-    **{name: pl.Utf8() for name in CATEGORICAL_LEVELS},
-    "recency_days": pl.Float64(),
-    "frequency": pl.UInt32(),
-    "monetary_total": pl.Float64(),
-    "monetary_mean": pl.Float64(),
-    "n_events": pl.UInt32(),
-    **{name: pl.Float64() for name in SHARE_COLUMNS},
-}
+
+@dataclass(frozen=True)
+class Levels:
+    """The levels of each enumerated column, as the audience's policies say."""
+
+    gender: tuple[str, ...]
+    loyalty_tier: tuple[str, ...]
+    event_type: tuple[str, ...]
+    channel: tuple[str, ...]
+    device: tuple[str, ...]
+
+    @classmethod
+    def of(cls, policies: PolicySet, audience: Audience) -> "Levels":
+        """The levels declared by an audience's datasets (empty when absent)."""
+        return cls(**enum_levels(policies.datasets, audience.datasets))
+
+    def categorical(self) -> dict[str, tuple[str, ...]]:
+        """The categorical features and their levels, in one-hot column order.
+
+        Gender and loyalty tier may be null until imputed (then "unknown");
+        age band and region never are.
+        """
+        return {
+            "age_band": AGE_BANDS,
+            "region": REGIONS,
+            "gender": _with_unknown(self.gender),
+            "loyalty_tier": _with_unknown(self.loyalty_tier),
+        }
+
+    def share_columns(self) -> tuple[str, ...]:
+        """The share features, channel and device levels first."""
+        return share_names({"channel": self.channel, "device": self.device})
+
+    def features_schema(self) -> dict[str, pl.DataType]:
+        """The feature frame's columns and types for these levels."""
+        return {
+            "entity_id": pl.Utf8(),
+            **{name: pl.Utf8() for name in self.categorical()},
+            "recency_days": pl.Float64(),
+            "frequency": pl.UInt32(),
+            "monetary_total": pl.Float64(),
+            "monetary_mean": pl.Float64(),
+            "n_events": pl.UInt32(),
+            **{name: pl.Float64() for name in self.share_columns()},
+        }
+
+
+def _with_unknown(levels: tuple[str, ...]) -> tuple[str, ...]:
+    # Imputation fills a missing value with "unknown": it must be a level.
+    return levels if UNKNOWN in levels else (*levels, UNKNOWN)
 
 
 def check_schema(

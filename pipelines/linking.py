@@ -10,14 +10,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from gateway.policy.segmentation import EVENTS, PROFILE
 from pipelines.dedupe import dedupe
 from pipelines.frames import CUSTOMERS_SCHEMA, EVENTS_SCHEMA
 
-CUSTOMERS = "customers"
-EVENTS = "events"
+# Frames are keyed by dataset role (`pipelines.roles.by_role`), not by name.
+CUSTOMERS = PROFILE
 # Records of one partner's customer number are one person: the subject
-# pseudonym links exactly, as e-mail and phone do.
-EXACT = ("email_key", "phone_key", "subject_id")
+# pseudonym links exactly, as the other identifiers' pseudonyms (e-mail,
+# phone...: every `<identifier>_key` column the policy declares) do.
+SUBJECT = "subject_id"
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,16 @@ def link_records(
 ) -> Linked:
     """Deduplicate the customer records into entities (people)."""
     customers = _require(frames, CUSTOMERS)
+    keys = tuple(c for c in customers.columns if c.endswith("_key"))
     records = customers.select(
-        "record_id", "email_key", "phone_key", "subject_id", "clk", "block_keys"
+        "record_id", *keys, SUBJECT, "clk", "block_keys"
     ).with_columns(pl.col("block_keys").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))))
     linked = dedupe(
         records,
         threshold=threshold,
         max_block=max_block,
         max_component=max_component,
-        identifiers=EXACT,
+        identifiers=(*keys, SUBJECT),
     )
     entities = linked.select("record_id", "entity_id").join(
         customers.select("record_id", "subject_id"), on="record_id", how="left"

@@ -21,39 +21,42 @@ from typing import Any, Literal, get_args
 
 import polars as pl
 
+from gateway.policy.segmentation import REFUND, UNKNOWN
 from pipelines.features import REGION_OF_PREFIX
 from pipelines.frames import (
-    CATEGORICAL_LEVELS,
-    CHANNELS,
     CUSTOMERS_SCHEMA,
-    DEVICES,
-    EVENT_TYPES,
     EVENTS_SCHEMA,
-    FEATURES_SCHEMA,
-    GENDERS,
-    LOYALTY_TIERS,
-    UNKNOWN,
+    Levels,
     check_schema,
 )
 
 Strategy = Literal["median", "mean", "max", "zero", "unknown"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 
-DEFAULT_STRATEGIES: Mapping[str, Strategy] = {
-    # A missing category is information ("did not say"), not noise: its own level.
-    **dict.fromkeys(CATEGORICAL_LEVELS, "unknown"),
-    # Counts, totals and shares of an entity without events: nothing happened.
-    **{
-        n: "zero"
-        for n in FEATURES_SCHEMA
-        if n not in {"entity_id", *CATEGORICAL_LEVELS}
-    },
+
+def default_strategies(features: Mapping[str, pl.DataType]) -> dict[str, Strategy]:
+    """One strategy for every feature of a feature schema, and why.
+
+    Args:
+        features: The feature frame's schema (`Levels.features_schema`).
+
+    Returns:
+        Column to strategy, for every column but ``entity_id``.
+    """
+    strategies: dict[str, Strategy] = {
+        # A missing category is information ("did not say"), not noise: its
+        # own level. Counts, totals and shares of an entity without events:
+        # nothing happened.
+        name: "unknown" if dtype == pl.Utf8 else "zero"
+        for name, dtype in features.items()
+        if name != "entity_id"
+    }
     # Never purchased is the stalest a customer can be: the median would seat
     # never-buyers among the regulars. "max" puts them with the oldest buyers.
-    "recency_days": "max",
+    strategies["recency_days"] = "max"
     # No purchase, no basket: zero, in line with frequency and total.
-    "monetary_mean": "zero",
-}
+    strategies["monetary_mean"] = "zero"
+    return strategies
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def _invalid(column: str, allowed: pl.Expr) -> pl.Expr:
 
 
 def _clean_customers(
-    customers: pl.DataFrame, as_of_year: int, cfg: QualityConfig
+    customers: pl.DataFrame, as_of_year: int, cfg: QualityConfig, levels: Levels
 ) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
     """Drop customer rows without ids; null implausible attributes."""
     no_id = pl.any_horizontal(pl.col("record_id", "entity_id").is_null())
@@ -149,8 +152,8 @@ def _clean_customers(
     checks = {
         "birth_year": pl.col("birth_year").is_between(cfg.min_birth_year, as_of_year),
         "postal_prefix": pl.col("postal_prefix").is_in(list(REGION_OF_PREFIX)),
-        "gender": pl.col("gender").is_in(GENDERS),
-        "loyalty_tier": pl.col("loyalty_tier").is_in(LOYALTY_TIERS),
+        "gender": pl.col("gender").is_in(levels.gender),
+        "loyalty_tier": pl.col("loyalty_tier").is_in(levels.loyalty_tier),
     }
     masks = {column: _invalid(column, ok) for column, ok in checks.items()}
     nulled = _count(kept, {f"customers.{c}": mask for c, mask in masks.items()})
@@ -162,7 +165,7 @@ def _clean_customers(
 
 
 def _drop_events(
-    events: pl.DataFrame, as_of: datetime
+    events: pl.DataFrame, as_of: datetime, event_types: tuple[str, ...]
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Drop events without ids, a known type or a time, or after ``as_of``.
 
@@ -170,7 +173,7 @@ def _drop_events(
     """
     required = ("record_id", "entity_id", "event_type", "occurred_at")
     missing = pl.any_horizontal(pl.col(*required).is_null())
-    bad_type = ~missing & ~pl.col("event_type").is_in(EVENT_TYPES)
+    bad_type = ~missing & ~pl.col("event_type").is_in(event_types)
     future = ~missing & ~bad_type & (pl.col("occurred_at") > pl.lit(as_of))
     reasons = {
         "events.missing_required": missing,
@@ -194,7 +197,7 @@ def _amount_masks(cfg: QualityConfig) -> dict[str, pl.Expr]:
     # Only a refund may be sent negative (some partners sign them); a negative
     # purchase or view price is an error, not a sign convention.
     negative = (
-        amount.is_finite() & ~other & (amount < 0) & (pl.col("event_type") != "refund")
+        amount.is_finite() & ~other & (amount < 0) & (pl.col("event_type") != REFUND)
     )
     return {
         "events.amount:not_finite": not_finite,
@@ -204,19 +207,19 @@ def _amount_masks(cfg: QualityConfig) -> dict[str, pl.Expr]:
 
 
 def _clean_events(
-    events: pl.DataFrame, as_of: datetime, cfg: QualityConfig
+    events: pl.DataFrame, as_of: datetime, cfg: QualityConfig, levels: Levels
 ) -> tuple[pl.DataFrame, dict[str, int], dict[str, int], int]:
     """Drop unusable events, null invalid values, make refunds magnitudes."""
-    kept, dropped = _drop_events(events, as_of)
+    kept, dropped = _drop_events(events, as_of, levels.event_type)
     enums = {
-        "channel": _invalid("channel", pl.col("channel").is_in(CHANNELS)),
-        "device": _invalid("device", pl.col("device").is_in(DEVICES)),
+        "channel": _invalid("channel", pl.col("channel").is_in(levels.channel)),
+        "device": _invalid("device", pl.col("device").is_in(levels.device)),
     }
     amounts = _amount_masks(cfg)
     bad_amount = pl.any_horizontal(*amounts.values())
     flip = (
         ~bad_amount.fill_null(False)
-        & (pl.col("event_type") == "refund")
+        & (pl.col("event_type") == REFUND)
         & (pl.col("amount") < 0)
     )
     counts = _count(
@@ -292,6 +295,8 @@ def assess(
     events: pl.DataFrame,
     as_of: datetime,
     cfg: QualityConfig | None = None,
+    *,
+    levels: Levels,
 ) -> tuple[pl.DataFrame, pl.DataFrame, QualityReport]:
     """Check, clean and winsorize the customer and event frames.
 
@@ -309,6 +314,7 @@ def assess(
         events: Frame of `frames.EVENTS_SCHEMA`.
         as_of: The reference instant (time zone aware).
         cfg: Thresholds; the defaults of `QualityConfig` when None.
+        levels: The allowed levels of the enum columns, from the policy.
 
     Returns:
         ``(customers, events, report)``: the cleaned frames (same schemas,
@@ -323,8 +329,10 @@ def assess(
     if as_of.tzinfo is None:
         raise ValueError("as_of must be time zone aware")
     as_of = as_of.astimezone(UTC)
-    people, dropped, nulled = _clean_customers(customers, as_of.year, cfg)
-    acts, dropped_events, nulled_events, flipped = _clean_events(events, as_of, cfg)
+    people, dropped, nulled = _clean_customers(customers, as_of.year, cfg, levels)
+    acts, dropped_events, nulled_events, flipped = _clean_events(
+        events, as_of, cfg, levels
+    )
     acts, fences, clipped = winsorize(acts, "amount", cfg.iqr_k)
     report = QualityReport(
         rows={
@@ -372,7 +380,7 @@ def _check_strategies(features: pl.DataFrame, strategies: Mapping[str, str]) -> 
 
 
 def impute(
-    features: pl.DataFrame, strategies: Mapping[str, Strategy] = DEFAULT_STRATEGIES
+    features: pl.DataFrame, strategies: Mapping[str, Strategy] | None = None
 ) -> tuple[pl.DataFrame, dict[str, dict[str, Any]]]:
     """Fill the feature matrix's nulls, one explicit strategy per column.
 
@@ -383,8 +391,8 @@ def impute(
 
     Args:
         features: Typically the output of `features.build_features`.
-        strategies: Column to strategy; `DEFAULT_STRATEGIES` names one for
-            every feature and says why.
+        strategies: Column to strategy; when None, `default_strategies` of
+            the frame's schema (one for every feature, and why).
 
     Returns:
         ``(features, imputation)``: the filled frame, and per column of
@@ -396,6 +404,8 @@ def impute(
         ValueError: A strategy is unknown, names a missing column or does not
             fit its type, or a column with nulls has no strategy.
     """
+    if strategies is None:
+        strategies = default_strategies(dict(features.schema))
     _check_strategies(features, strategies)
     nulls = features.null_count().row(0, named=True)
     fills: list[pl.Expr] = []

@@ -27,11 +27,13 @@ from pipelines.describe import describe_segments
 from pipelines.export import RunToStore, store_run
 from pipelines.extract import Extracted, extract
 from pipelines.features import build_features, numeric_matrix
+from pipelines.frames import Levels
 from pipelines.k_floor import enforce_floor
 from pipelines.linking import EVENTS, entity_frames, entity_keys, link_records
 from pipelines.quality import assess, impute
 from pipelines.report import render_report
 from pipelines.report_data import pca_points, profiles
+from pipelines.roles import by_role
 from pipelines.segment import SegmentConfig, SegmentRule, segment
 
 Progress = Callable[[str], None]
@@ -128,23 +130,28 @@ def run_audience(
             ctx.keyring.active(KeyPurpose.LINKAGE).kid,
         )
     read_counts = extracted.counts()
+    # From here on, frames are keyed by role and columns named by role: the
+    # stages never name a dataset or a field (the policies do).
+    frames = by_role(extracted.frames, ctx.policies, audience)
+    levels = Levels.of(ctx.policies, audience)
     with clock.stage("dedupe", progress):
         linked = link_records(
-            extracted.frames,
+            frames,
             threshold=config.dedupe_threshold,
             max_block=config.max_block,
             max_component=config.max_component,
         )
-        customers, events, unmatched = entity_frames(extracted.frames, linked.entities)
+        customers, events, unmatched = entity_frames(frames, linked.entities)
         # The raw events are in `events` now, by entity; their identifiers are
         # their subjects', which the customer records carry too.
-        extracted.frames.pop(EVENTS, None)
+        frames.pop(EVENTS, None)
+        extracted.frames.clear()
     with clock.stage("quality", progress):
-        customers, events, quality = assess(customers, events, as_of)
+        customers, events, quality = assess(customers, events, as_of, levels=levels)
     with clock.stage("features", progress):
-        features = build_features(customers, events, as_of)
+        features = build_features(customers, events, as_of, levels)
         features, imputation = impute(features)
-        matrix, columns = numeric_matrix(features)
+        matrix, columns = numeric_matrix(features, levels)
     if features.height < 2 * audience.k_min:
         raise ValueError(
             f"only {features.height} people have consented data: too few to "
@@ -199,7 +206,7 @@ def run_audience(
                     "segment_id", "level", "parent_id", "size", "description"
                 ),
                 memberships=members.select("entity_id", "segment_id"),
-                entity_keys=entity_keys(extracted.frames, linked.entities, members),
+                entity_keys=entity_keys(frames, linked.entities, members),
             ),
             ctx.checkpoint_signer,
         )

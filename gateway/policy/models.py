@@ -11,6 +11,17 @@ from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from gateway.policy.segmentation import (
+    PURCHASE,
+    ROLE_TYPES,
+    ROLES_OF,
+    UNKNOWN,
+    DatasetRole,
+    FieldRole,
+    audience_roles,
+    rule_features,
+)
+
 Loc = tuple[str | int, ...]
 Problems = list[tuple[Loc, str]]
 
@@ -135,6 +146,9 @@ class FieldSpec(BaseModel):
     max_length: PositiveInt = 256
     generalize: Generalization | None = None
     scope: Literal["partner", "global"] | None = None
+    # What segmentation reads this field as (e.g. "occurred_at", "channel");
+    # see gateway.policy.segmentation. Without one, segmentation ignores it.
+    role: FieldRole | None = None
     description: str = ""
 
     @model_validator(mode="after")
@@ -166,8 +180,29 @@ class FieldSpec(BaseModel):
         # the other, and their records would merge into one person.
         if self.type == "iban" and self.field_class != "direct_pii":
             problems.append((("class",), "type iban is only allowed for direct_pii"))
+        if self.role is not None:
+            problems += self._role_problems(self.role)
         _raise_if(problems)
         return self
+
+    def _role_problems(self, role: str) -> Problems:
+        # Segmentation reads only what is stored pseudonymous or generalized:
+        # never a direct identifier, free text or an Art. 9 field.
+        problems: Problems = []
+        if self.field_class not in ("attribute", "quasi_identifier"):
+            only = "only allowed for class attribute or quasi_identifier"
+            problems.append((("role",), only))
+        types = ROLE_TYPES[role]
+        if self.type not in types:
+            need = " or ".join(types)
+            problems.append((("role",), f"role '{role}' needs type {need}"))
+        if role in ("channel", "device") and UNKNOWN in (self.values or ()):
+            # Its share counts the events that did not say: a level of that
+            # name would be a second column of the same name.
+            problems.append((("values",), f"'{UNKNOWN}' is reserved for role {role}"))
+        if role == "event_type" and self.values and PURCHASE not in self.values:
+            problems.append((("values",), f"role event_type needs a '{PURCHASE}'"))
+        return problems
 
 
 class Purpose(BaseModel):
@@ -215,12 +250,16 @@ class Dataset(BaseModel):
     name: PolicyName
     description: str = ""
     subject_key: str
+    # What segmentation reads this dataset as: people's profiles or their
+    # behavioural events. Without one, segmentation ignores the dataset.
+    role: DatasetRole | None = None
     purposes: tuple[str, ...] = Field(min_length=1)
     fields: dict[FieldName, FieldSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check_fields(self) -> Self:
         problems = _duplicates(self.purposes, ("purposes",))
+        problems += self._role_problems()
         for name in sorted(RESERVED_FIELDS & self.fields.keys()):
             problems.append(
                 (("fields", name), "reserved (every record carries it); remove it")
@@ -232,6 +271,34 @@ class Dataset(BaseModel):
             problems.append((("subject_key",), "must name a field of class identifier"))
         _raise_if(problems)
         return self
+
+    def _role_problems(self) -> Problems:
+        problems: Problems = []
+        allowed = ROLES_OF[self.role] if self.role is not None else ()
+        taken: dict[str, str] = {}
+        for name, spec in self.fields.items():
+            if spec.role is None:
+                continue
+            loc: Loc = ("fields", name, "role")
+            if spec.role not in allowed:
+                where = f"role {self.role}" if self.role else "no role"
+                problems.append(
+                    (loc, f"'{spec.role}' not allowed in a dataset of {where}")
+                )
+            elif spec.role in taken:
+                problems.append(
+                    (loc, f"'{spec.role}' already played by '{taken[spec.role]}'")
+                )
+            taken.setdefault(spec.role, name)
+        if self.role == "events" and "occurred_at" not in taken:
+            problems.append(
+                (("role",), "an events dataset needs a field of role occurred_at")
+            )
+        if self.role == "events" and "event_type" not in taken:
+            problems.append(
+                (("role",), "an events dataset needs a field of role event_type")
+            )
+        return problems
 
     def fields_of(self, cls: FieldClass) -> tuple[str, ...]:
         """Return the names of the fields of one class, in declaration order.
@@ -469,6 +536,38 @@ class PolicySet(BaseModel):
                         loc,
                         f"dataset '{dataset_name}' does not allow purpose "
                         f"'{audience.purpose}'",
+                    )
+                )
+        return problems + self._segmentation_problems(name, audience)
+
+    def _segmentation_problems(self, name: str, audience: Audience) -> Problems:
+        # What the pipeline would only find out after extract and dedupe: a
+        # dataset role taken twice, no profiles, a rule on a missing feature.
+        problems: Problems = []
+        roles = audience_roles(self.datasets, audience.datasets)
+        for index, dataset_name in enumerate(audience.datasets):
+            dataset = self.datasets.get(dataset_name)
+            if dataset is None or dataset.role is None:
+                continue
+            first = roles[dataset.role]
+            if first != dataset_name:
+                loc: Loc = ("audiences", name, "datasets", index)
+                problems.append(
+                    (loc, f"role '{dataset.role}' already taken by '{first}'")
+                )
+        if "profile" not in roles:
+            loc = ("audiences", name, "datasets")
+            problems.append((loc, "needs a dataset of role profile"))
+        known = rule_features(self.datasets, audience.datasets)
+        for index, rule in enumerate(audience.level_rules):
+            if rule.feature not in known:
+                loc = ("audiences", name, "level_rules", index, "feature")
+                listed = ", ".join(known) or "none"
+                problems.append(
+                    (
+                        loc,
+                        f"unknown feature '{rule.feature}' (from the datasets' "
+                        f"roles: {listed})",
                     )
                 )
         return problems

@@ -118,6 +118,26 @@ def test_policies_check_names_file_line_and_field(
     assert ".class" in err
 
 
+def test_policies_check_refuses_a_level_rule_on_an_unknown_feature(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Caught before any data is read, not after extract and dedupe.
+    broken = tmp_path / "policies"
+    shutil.copytree(POLICIES, broken)
+    path = broken / "audiences.yaml"
+    rule = "      - {name: kiosk, feature: share_channel_kiosk, op: '>', value: 0.5}"
+    path.write_text(
+        path.read_text().replace("k_min: 100", f"k_min: 100\n    level_rules:\n{rule}")
+    )
+    line = path.read_text().splitlines().index(rule) + 1
+    monkeypatch.setenv("GATEWAY_POLICIES", str(broken))
+    get_settings.cache_clear()
+    code, _, err = gateway("policies", "check")
+    assert code == 1
+    assert f"audiences.yaml:{line}: " in err
+    assert "level_rules[0].feature: unknown feature 'share_channel_kiosk'" in err
+
+
 def test_audit_verify_exits_1_on_a_tampered_log(env: dict[str, str]) -> None:
     assert gateway("init")[0] == 0
     assert gateway("clients", "add", "dpo", "--role", "dpo")[0] == 0

@@ -6,7 +6,16 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.frames import CUSTOMERS_SCHEMA, EVENTS_SCHEMA
+from gateway.policy import load_policies
+from pipelines.frames import CUSTOMERS_SCHEMA, EVENTS_SCHEMA, Levels
+from tests.databases import POLICIES
+
+_POLICIES = load_policies(POLICIES)
+# The enum levels of the sample policies: tests take them from the policy, as
+# the pipeline does, never from a copy.
+LEVELS = Levels.of(_POLICIES, _POLICIES.audiences["retail_default"])
+FEATURES_SCHEMA = LEVELS.features_schema()
+CATEGORICAL_LEVELS = LEVELS.categorical()
 
 _ids = itertools.count()
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)

@@ -8,13 +8,17 @@ import polars as pl
 import pytest
 
 from pipelines.features import REGION_OF_PREFIX, build_features, numeric_matrix
-from pipelines.frames import (
+from pipelines.frames import REGIONS
+from pipelines.quality import impute
+from tests.pipelines.rows import (
     CATEGORICAL_LEVELS,
     FEATURES_SCHEMA,
-    REGIONS,
+    LEVELS,
+    customer_row,
+    customers,
+    event_row,
+    events,
 )
-from pipelines.quality import impute
-from tests.pipelines.rows import customer_row, customers, event_row, events
 
 AS_OF = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
 # 2024-06-10 is a Monday.
@@ -32,7 +36,9 @@ def make_event(entity_id: str, **over: Any) -> dict[str, Any]:
 def features_of(
     customer_rows: list[dict[str, Any]], event_rows: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    frame = build_features(customers(*customer_rows), events(*event_rows), AS_OF)
+    frame = build_features(
+        customers(*customer_rows), events(*event_rows), AS_OF, LEVELS
+    )
     return {row["entity_id"]: row for row in frame.iter_rows(named=True)}
 
 
@@ -95,13 +101,14 @@ def test_one_row_per_entity_sorted_with_the_schema() -> None:
         customers(make_customer("b"), make_customer("b"), make_customer("a")),
         events(make_event("c"), make_event("a"), make_event("a")),
         AS_OF,
+        LEVELS,
     )
     assert frame.schema == pl.Schema(FEATURES_SCHEMA)
     assert frame.get_column("entity_id").to_list() == ["a", "b", "c"]
 
 
 def test_empty_frames_give_an_empty_feature_frame() -> None:
-    frame = build_features(customers(), events(), AS_OF)
+    frame = build_features(customers(), events(), AS_OF, LEVELS)
     assert frame.height == 0
     assert frame.schema == pl.Schema(FEATURES_SCHEMA)
 
@@ -246,14 +253,14 @@ def test_schema_error_names_the_column() -> None:
         pl.col("birth_year").cast(pl.Int64)
     )
     with pytest.raises(ValueError, match="birth_year"):
-        build_features(wrong, events(), AS_OF)
+        build_features(wrong, events(), AS_OF, LEVELS)
     with pytest.raises(ValueError, match="'channel'"):
-        build_features(customers(), events().drop("channel"), AS_OF)
+        build_features(customers(), events().drop("channel"), AS_OF, LEVELS)
 
 
 def test_naive_as_of_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
-        build_features(customers(), events(), datetime(2024, 1, 1))  # noqa: DTZ001
+        build_features(customers(), events(), datetime(2024, 1, 1), LEVELS)  # noqa: DTZ001
 
 
 def test_numeric_matrix_one_hot_encodes_and_keeps_row_order() -> None:
@@ -261,9 +268,10 @@ def test_numeric_matrix_one_hot_encodes_and_keeps_row_order() -> None:
         customers(make_customer("a", gender="male"), make_customer("b")),
         events(make_event("a", event_type="purchase", amount=12.5)),
         AS_OF,
+        LEVELS,
     )
     filled, _ = impute(frame)
-    matrix, names = numeric_matrix(filled)
+    matrix, names = numeric_matrix(filled, LEVELS)
     n_levels = sum(len(levels) for levels in CATEGORICAL_LEVELS.values())
     assert matrix.dtype == np.float64
     assert matrix.shape == (
@@ -283,12 +291,16 @@ def test_numeric_matrix_one_hot_encodes_and_keeps_row_order() -> None:
 
 
 def test_numeric_matrix_refuses_nulls_before_imputation() -> None:
-    frame = build_features(customers(make_customer("a", gender=None)), events(), AS_OF)
+    frame = build_features(
+        customers(make_customer("a", gender=None)), events(), AS_OF, LEVELS
+    )
     with pytest.raises(ValueError, match="gender"):
-        numeric_matrix(frame)
+        numeric_matrix(frame, LEVELS)
 
 
 def test_numeric_matrix_refuses_an_unknown_level() -> None:
-    frame, _ = impute(build_features(customers(make_customer("a")), events(), AS_OF))
+    frame, _ = impute(
+        build_features(customers(make_customer("a")), events(), AS_OF, LEVELS)
+    )
     with pytest.raises(ValueError, match="gender"):
-        numeric_matrix(frame.with_columns(gender=pl.lit("robot")))
+        numeric_matrix(frame.with_columns(gender=pl.lit("robot")), LEVELS)

@@ -10,16 +10,23 @@ import polars as pl
 import pytest
 
 from pipelines.features import build_features
-from pipelines.frames import CUSTOMERS_SCHEMA, EVENTS_SCHEMA, FEATURES_SCHEMA
+from pipelines.frames import CUSTOMERS_SCHEMA, EVENTS_SCHEMA
 from pipelines.quality import (
-    DEFAULT_STRATEGIES,
     QualityConfig,
     assess,
+    default_strategies,
     impute,
     missing,
     winsorize,
 )
-from tests.pipelines.rows import customer_row, customers, event_row, events
+from tests.pipelines.rows import (
+    FEATURES_SCHEMA,
+    LEVELS,
+    customer_row,
+    customers,
+    event_row,
+    events,
+)
 
 AS_OF = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -88,7 +95,10 @@ def test_birth_year_must_lie_between_1900_and_the_as_of_year(
     birth_year: int | None, kept: bool
 ) -> None:
     out, _, report = assess(
-        customers(make_customer("a", birth_year=birth_year)), events(), AS_OF
+        customers(make_customer("a", birth_year=birth_year)),
+        events(),
+        AS_OF,
+        levels=LEVELS,
     )
     assert (out.item(0, "birth_year") is not None) == kept
     invalid = birth_year is not None and not kept
@@ -101,7 +111,7 @@ def test_invalid_customer_values_are_nulled_and_counted() -> None:
         make_customer("b", gender="unknown", postal_prefix="2A"),
         make_customer("c", gender=None),
     )
-    out, _, report = assess(frame, events(), AS_OF)
+    out, _, report = assess(frame, events(), AS_OF, levels=LEVELS)
     assert out.get_column("gender").to_list() == [None, "unknown", None]
     assert out.get_column("postal_prefix").to_list() == [None, "2A", "75"]
     assert out.get_column("loyalty_tier").to_list() == [None, "gold", "gold"]
@@ -115,7 +125,7 @@ def test_customer_rows_without_ids_are_dropped() -> None:
     frame = customers(
         make_customer("a"), make_customer(None), make_customer("b", record_id=None)
     )
-    out, _, report = assess(frame, events(), AS_OF)
+    out, _, report = assess(frame, events(), AS_OF, levels=LEVELS)
     assert out.get_column("entity_id").to_list() == ["a"]
     assert report.dropped["customers.missing_id"] == 2
     assert report.rows["customers"] == {"in": 3, "out": 1}
@@ -130,7 +140,7 @@ def test_unusable_events_are_dropped_by_first_reason() -> None:
         make_event("a", occurred_at=AS_OF),  # at as_of exactly: kept
         make_event("a", event_type="wishlist", occurred_at=AS_OF + timedelta(1)),
     )
-    _, out, report = assess(customers(), frame, AS_OF)
+    _, out, report = assess(customers(), frame, AS_OF, levels=LEVELS)
     assert out.height == 2
     assert report.dropped == {
         "customers.missing_id": 0,
@@ -142,7 +152,7 @@ def test_unusable_events_are_dropped_by_first_reason() -> None:
 
 def test_invalid_channel_and_device_are_nulled() -> None:
     frame = events(make_event("a", channel="fax", device="watch"), make_event("a"))
-    _, out, report = assess(customers(), frame, AS_OF)
+    _, out, report = assess(customers(), frame, AS_OF, levels=LEVELS)
     assert out.get_column("channel").to_list() == [None, "web"]
     assert out.get_column("device").to_list() == [None, "mobile"]
     assert report.nulled["events.channel"] == report.nulled["events.device"] == 1
@@ -158,7 +168,7 @@ def test_amount_checks_null_bad_values_and_make_refunds_magnitudes() -> None:
         make_event("a", event_type="refund", amount=-9.0),
         make_event("a", event_type="refund", amount=9.0),
     )
-    _, out, report = assess(customers(), frame, AS_OF)
+    _, out, report = assess(customers(), frame, AS_OF, levels=LEVELS)
     assert out.get_column("amount").to_list() == [None, None, None, None, 8.0, 9.0, 9.0]
     assert report.nulled["events.amount:not_finite"] == 2
     assert report.nulled["events.amount:negative"] == 1
@@ -168,14 +178,18 @@ def test_amount_checks_null_bad_values_and_make_refunds_magnitudes() -> None:
 
 def test_currency_check_can_be_turned_off() -> None:
     frame = events(make_event("a", amount=7.0, currency="USD"))
-    _, out, _ = assess(customers(), frame, AS_OF, QualityConfig(currency=None))
+    _, out, _ = assess(
+        customers(), frame, AS_OF, QualityConfig(currency=None), levels=LEVELS
+    )
     assert out.item(0, "amount") == 7.0
 
 
 def test_assess_winsorizes_amounts_with_the_configured_k() -> None:
     values = [10.0, 11.0, 12.0, 13.0, 14.0, 1000.0]
     frame = events(*(make_event("a", amount=v) for v in values))
-    _, out, report = assess(customers(), frame, AS_OF, QualityConfig(iqr_k=1.0))
+    _, out, report = assess(
+        customers(), frame, AS_OF, QualityConfig(iqr_k=1.0), levels=LEVELS
+    )
     fences = report.fences["amount"]
     assert fences["k"] == 1.0
     assert out.get_column("amount").max() == fences["high"]
@@ -184,7 +198,7 @@ def test_assess_winsorizes_amounts_with_the_configured_k() -> None:
 
 def test_assess_keeps_the_schemas() -> None:
     people, acts, _ = assess(
-        customers(make_customer("a")), events(make_event("a")), AS_OF
+        customers(make_customer("a")), events(make_event("a")), AS_OF, levels=LEVELS
     )
     assert people.schema == pl.Schema(CUSTOMERS_SCHEMA)
     assert acts.schema == pl.Schema(EVENTS_SCHEMA)
@@ -193,17 +207,17 @@ def test_assess_keeps_the_schemas() -> None:
 def test_schema_error_names_the_column() -> None:
     wrong = events().with_columns(pl.col("occurred_at").dt.replace_time_zone(None))
     with pytest.raises(ValueError, match="occurred_at"):
-        assess(customers(), wrong, AS_OF)
+        assess(customers(), wrong, AS_OF, levels=LEVELS)
     with pytest.raises(ValueError, match="'gender'"):
-        assess(customers().drop("gender"), events(), AS_OF)
+        assess(customers().drop("gender"), events(), AS_OF, levels=LEVELS)
 
 
 def test_report_is_plain_json_without_ids() -> None:
     people = customers(make_customer("ent-secret-1", gender="robot"))
     acts = events(make_event("ent-secret-1"), make_event(None, amount=float("nan")))
-    _, _, report = assess(people, acts, AS_OF)
+    _, _, report = assess(people, acts, AS_OF, levels=LEVELS)
     features, imputation = impute(
-        build_features(*assess(people, acts, AS_OF)[:2], AS_OF)
+        build_features(*assess(people, acts, AS_OF, levels=LEVELS)[:2], AS_OF, LEVELS)
     )
     text = json.dumps(report.with_imputation(imputation).as_dict(), allow_nan=False)
     assert "ent-secret" not in text
@@ -280,10 +294,12 @@ def test_impute_refuses_bad_strategies(
 
 
 def test_default_strategies_cover_every_feature_and_fill_every_gap() -> None:
-    assert set(DEFAULT_STRATEGIES) == set(FEATURES_SCHEMA) - {"entity_id"}
+    assert set(default_strategies(FEATURES_SCHEMA)) == set(FEATURES_SCHEMA) - {
+        "entity_id"
+    }
     people = customers(make_customer("a", gender=None, loyalty_tier=None))
     acts = events(make_event("b"), make_event("c", event_type="view", amount=None))
-    out, imputation = impute(build_features(people, acts, AS_OF))
+    out, imputation = impute(build_features(people, acts, AS_OF, LEVELS))
     assert out.null_count().row(0) == (0,) * out.width
     assert out.filter(entity_id="a").row(0, named=True)["recency_days"] == 1.0
     assert imputation["recency_days"] == {

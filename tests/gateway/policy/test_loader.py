@@ -547,6 +547,110 @@ def test_level_rules_load(tmp_path: Path) -> None:
     assert audience.level_rules[0].op == ">"
 
 
+RULE = "      - {name: app_first, feature: %s, op: '>', value: 0.5}"
+
+
+def _with_rule(directory: Path, feature: str) -> Path:
+    path = directory / "audiences.yaml"
+    edit(path, "k_min: 100", "k_min: 100\n    level_rules:\n" + RULE % feature)
+    return path
+
+
+def test_level_rule_on_an_unknown_feature_names_file_and_line(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = _with_rule(directory, "share_channel_kiosk")
+    line = line_of(path, "share_channel_kiosk")
+    message = load_error(directory)
+    assert message.startswith(
+        f"audiences.yaml:{line}: audiences.retail_default.level_rules[0].feature: "
+        "unknown feature 'share_channel_kiosk'"
+    )
+    assert "share_channel_app" in message
+
+
+def test_a_channel_added_to_the_policy_becomes_a_rule_feature(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    edit(
+        directory / "datasets" / "events.yaml",
+        "values: [web, app, store, email, social]",
+        "values: [web, app, store, email, social, kiosk]",
+    )
+    _with_rule(directory, "share_channel_kiosk")
+    audience = load_policies(directory).audiences["retail_default"]
+    assert audience.level_rules[0].feature == "share_channel_kiosk"
+
+
+def test_rule_feature_needs_the_field_that_feeds_it(tmp_path: Path) -> None:
+    # Without a field of role amount, no monetary feature can be computed.
+    directory = copy_policies(tmp_path)
+    edit(directory / "datasets" / "events.yaml", "    role: amount\n", "")
+    path = _with_rule(directory, "monetary_total")
+    line = line_of(path, "monetary_total")
+    assert load_error(directory).startswith(
+        f"audiences.yaml:{line}: audiences.retail_default.level_rules[0].feature: "
+        "unknown feature 'monetary_total'"
+    )
+
+
+def test_field_role_must_fit_its_type_and_dataset(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "    role: category\n", "    role: occurred_at\n")
+    customers = directory / "datasets" / "customers.yaml"
+    edit(customers, "    role: gender\n", "    role: category\n")
+    errors = _errors(directory)
+    line = path.read_text().splitlines().index("  category:") + 2
+    needs = "fields.category.role: role 'occurred_at' needs type datetime"
+    assert f"datasets/events.yaml:{line}: {needs}" in errors
+    line = line_of(customers, "role: category")
+    assert (
+        f"datasets/customers.yaml:{line}: fields.gender.role: 'category' not allowed "
+        "in a dataset of role profile"
+    ) in errors
+
+
+def test_unknown_is_reserved_in_channel_levels(tmp_path: Path) -> None:
+    # Its share counts the events that did not say their channel.
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "social]", "social, unknown]")
+    line = line_of(path, "social, unknown]")
+    assert load_error(directory) == (
+        f"datasets/events.yaml:{line}: fields.channel.values: 'unknown' is reserved "
+        "for role channel"
+    )
+
+
+def test_a_role_is_played_by_one_field(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "datasets" / "events.yaml"
+    edit(path, "    role: device\n", "    role: channel\n")
+    lines = path.read_text().splitlines()
+    line = lines.index("  device:") + 2
+    assert load_error(directory) == (
+        f"datasets/events.yaml:{line}: fields.device.role: 'channel' already played "
+        "by 'channel'"
+    )
+
+
+def test_audience_needs_one_profile_dataset(tmp_path: Path) -> None:
+    directory = copy_policies(tmp_path)
+    audiences = directory / "audiences.yaml"
+    edit(audiences, "datasets: [customers, events]", "datasets: [events]")
+    assert load_error(directory) == (
+        f"audiences.yaml:{line_of(audiences, 'datasets:')}: "
+        "audiences.retail_default.datasets: needs a dataset of role profile"
+    )
+
+
+def _errors(directory: Path) -> tuple[str, ...]:
+    with pytest.raises(PolicyError) as info:
+        load_policies(directory)
+    errors = info.value.extra["errors"]
+    assert isinstance(errors, tuple)
+    return errors
+
+
 # PII detection policy (optional file)
 
 

@@ -15,6 +15,7 @@ from tests.databases import POLICIES
 MINIMAL_CUSTOMERS = """\
 name: customers
 subject_key: customer_id
+role: profile
 purposes: [segmentation, analytics]
 fields:
   customer_id: {type: string, class: identifier, scope: partner, required: true}
