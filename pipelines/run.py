@@ -23,13 +23,22 @@ from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import NotFoundError
 from gateway.ids import uuid7
 from gateway.policy.models import Audience
+from gateway.storage import revocations_repo, segments_repo
+from gateway.storage.db import transaction
 from pipelines.describe import describe_segments
+from pipelines.entity_ids import continue_entities
 from pipelines.export import RunToStore, store_run
 from pipelines.extract import Extracted, extract
 from pipelines.features import build_features, numeric_matrix
 from pipelines.frames import Levels
 from pipelines.k_floor import enforce_floor
-from pipelines.linking import EVENTS, entity_frames, entity_keys, link_records
+from pipelines.linking import (
+    EVENTS,
+    Linked,
+    entity_frames,
+    entity_keys,
+    link_records,
+)
 from pipelines.quality import assess, impute
 from pipelines.report import render_report
 from pipelines.report_data import pca_points, profiles
@@ -141,6 +150,7 @@ def run_audience(
             max_block=config.max_block,
             max_component=config.max_component,
         )
+        linked = _continued(ctx, audience, frames, linked)
         customers, events, unmatched = entity_frames(frames, linked.entities)
         # The raw events are in `events` now, by entity; their identifiers are
         # their subjects', which the customer records carry too.
@@ -225,6 +235,37 @@ def run_audience(
     if out is not None:
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _continued(
+    ctx: GatewayContext,
+    audience: Audience,
+    frames: dict[str, pl.DataFrame],
+    linked: Linked,
+) -> Linked:
+    """This run's entities under the ids of the last run's that they continue.
+
+    A destination's member ids (and its revocations feed) derive from entity
+    ids: an entity that mostly stays together keeps its id from run to run.
+    An id destinations were told to delete (erased, or consent withdrawn for
+    the audience's purpose) is never handed on: what is left of that entity
+    comes back, if at all, under a new id.
+    """
+    with transaction(ctx.read_sessions) as session:
+        last = segments_repo.latest_run(session, audience.name)
+        rows = segments_repo.run_identifier_entities(session, last.id) if last else []
+        revoked = revocations_repo.revoked_entities(session, audience.purpose)
+    rows = [(key, entity) for key, entity in rows if entity not in revoked]
+    previous = pl.DataFrame(
+        rows, schema={"identifier_key": pl.String, "entity_id": pl.String}, orient="row"
+    )
+    current = entity_keys(frames, linked.entities, linked.entities)
+    mapping, counts = continue_entities(
+        previous, current.select("identifier_key", "entity_id"), frozenset(revoked)
+    )
+    entities = linked.entities.with_columns(pl.col("entity_id").replace(mapping))
+    figures = linked.figures | {f"entities_{kind}": n for kind, n in counts.items()}
+    return Linked(entities, figures)
 
 
 def _summary(

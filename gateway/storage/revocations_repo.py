@@ -131,3 +131,11 @@ def feed(
         .limit(limit)
     )
     return [Revoked(*row) for row in session.execute(stmt)]
+
+
+def revoked_entities(session: Session, purpose: str) -> set[str]:
+    """Entities ever revoked for this purpose (withdrawn) or for all (erased)."""
+    stmt = select(RevocationRow.entity_id).where(
+        or_(RevocationRow.purpose.is_(None), RevocationRow.purpose == purpose)
+    )
+    return set(session.scalars(stmt.distinct()))

@@ -60,6 +60,16 @@ def latest_run(session: Session, audience: str) -> PipelineRunRow | None:
     return session.scalars(stmt).first()
 
 
+def run_identifier_entities(session: Session, run_id: str) -> list[tuple[str, str]]:
+    """(identifier pseudonym, entity id) of every member entity of a run."""
+    stmt = (
+        select(RunEntityKeyRow.identifier_key, RunEntityKeyRow.entity_id)
+        .where(RunEntityKeyRow.run_id == run_id)
+        .distinct()
+    )
+    return [(key, entity) for key, entity in session.execute(stmt)]
+
+
 def run_by_id(session: Session, run_id: str) -> PipelineRunRow | None:
     """One run."""
     return session.get(PipelineRunRow, run_id)

@@ -13,7 +13,8 @@ def _previous(groups: dict[str, list[str]]) -> pl.DataFrame:
 
 
 def _current(clusters: list[list[str]]) -> pl.DataFrame:
-    rows = [(r, f"c{n}") for n, records in enumerate(clusters) for r in records]
+    # Label each cluster as the run does: by its smallest record id.
+    rows = [(r, min(records)) for records in clusters for r in records]
     return pl.DataFrame(rows, schema=["record_id", "cluster"], orient="row")
 
 
@@ -98,3 +99,16 @@ def test_random_reclusterings_never_give_one_id_to_two_clusters() -> None:
         )
         assert assigned.height == current.height
         assert counts["kept"] + counts["merged"] + counts["new"] <= pairs.height
+
+
+def test_a_revoked_id_is_never_handed_out_again() -> None:
+    # E1 was revoked (its person erased or withdrawn): its remaining record
+    # comes back, but not under E1, even though it would have inherited it.
+    empty = pl.DataFrame(schema={"record_id": pl.String, "entity_id": pl.String})
+    assigned, counts = carry_entity_ids(
+        empty, _current([["r1"], ["r2"]]), reserved=frozenset({"r1"})
+    )
+    ids = _ids(assigned)
+    assert ids["r1"] != "r1"
+    assert ids["r2"] == "r2"
+    assert counts["new"] == 2
