@@ -1,0 +1,207 @@
+import logging
+import random
+import string
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import polars as pl
+import pytest
+
+from gateway.linkage.fields import COLUMNS, encoded_frame
+from pipelines.fs_link import FsConfig, FsModel, fs_link
+
+KEY = bytes(range(32))
+PEOPLE = 800
+NAMESAKES = 10
+BIRTH_TYPO = 0.05
+FIRST_TYPO, LAST_TYPO, STREET_TYPO = 0.2, 0.1, 0.3
+Row = dict[str, str | None]
+
+
+def _word(draw: random.Random, size: int) -> str:
+    consonants, vowels = "bcdfghklmnprstvz", "aeiou"
+    return "".join(draw.choice(vowels if i % 2 else consonants) for i in range(size))
+
+
+def _typo(draw: random.Random, value: str) -> str:
+    # One substituted letter inside the longest word, away from its ends.
+    word = max(value.split(), key=len)
+    start = value.index(word)
+    position = start + draw.randrange(1, len(word) - 1)
+    letter = draw.choice([c for c in string.ascii_lowercase if c != value[position]])
+    return value[:position] + letter + value[position + 1 :]
+
+
+def _person(
+    draw: random.Random, names: tuple[list[str], list[str]], cities: list[str]
+) -> Row:
+    city = draw.randrange(len(cities))
+    return {
+        "first_name": draw.choice(names[0]),
+        "last_name": draw.choice(names[1]),
+        "street": f"{draw.randint(1, 99)} {_word(draw, 8)} street",
+        "city": cities[city],
+        "postal_code": f"{2000 + 10 * city}",
+        "birth_date": f"{draw.randint(1940, 2005)}-{draw.randint(1, 12):02d}-"
+        f"{draw.randint(1, 28):02d}",
+    }
+
+
+def _population(
+    seed: int, birth_typo: float = BIRTH_TYPO
+) -> tuple[list[Row], dict[str, str]]:
+    """Two records per person, the second with planted typos; the truth."""
+    draw = random.Random(seed)  # noqa: S311 - test data, not secrets
+    names = ([_word(draw, 7) for _ in range(60)], [_word(draw, 8) for _ in range(80)])
+    cities = [_word(draw, 9) for _ in range(30)]
+    rows: list[Row] = []
+    truth: dict[str, str] = {}
+
+    def add(person: str, row: Row) -> None:
+        record = f"r{len(rows)}"
+        rows.append({"record_id": record, **row})
+        truth[record] = person
+
+    for p in range(PEOPLE):
+        person = _person(draw, names, cities)
+        add(f"p{p}", person)
+        copy = dict(person)
+        for field, rate in (
+            ("first_name", FIRST_TYPO),
+            ("last_name", LAST_TYPO),
+            ("street", STREET_TYPO),
+        ):
+            if draw.random() < rate:
+                copy[field] = _typo(draw, str(copy[field]))
+        if draw.random() < birth_typo:
+            # One part of the date mistyped: the day, as a clerk would.
+            year, month, day = str(copy["birth_date"]).split("-")
+            copy["birth_date"] = f"{year}-{month}-{(int(day) % 28) + 1:02d}"
+        add(f"p{p}", copy)
+    return rows, truth
+
+
+def _namesakes(seed: int, count: int) -> Iterator[tuple[Row, Row]]:
+    """Two people of one name in one town, at two addresses, born decades apart.
+
+    (Namesakes at one address, or with no street on file, are a harder case
+    this model does not settle yet: see `pipelines.fs_link`.)
+    """
+    draw = random.Random(seed)  # noqa: S311 - test data, not secrets
+    for _ in range(count):
+        first = _person(draw, ([_word(draw, 6)], [_word(draw, 9)]), [_word(draw, 9)])
+        other = dict(first)
+        other["street"] = f"{draw.randint(100, 199)} {_word(draw, 8)} road"
+        year = int(str(first["birth_date"])[:4])
+        other["birth_date"] = f"{year + 25 if year < 1980 else year - 25}-07-15"
+        yield first, other
+
+
+class Linked(NamedTuple):
+    rows: list[Row]
+    truth: dict[str, str]
+    entities: pl.DataFrame
+    model: FsModel
+
+
+@pytest.fixture(scope="module")
+def linked() -> Linked:
+    rows, truth = _population(7)
+    for n, (first, other) in enumerate(_namesakes(11, NAMESAKES)):
+        for side, row in (("a", first), ("b", other)):
+            record = f"n{n}{side}"
+            rows.append({"record_id": record, **row})
+            truth[record] = record  # every namesake is their own person
+    entities, model = fs_link(encoded_frame(rows, KEY))
+    return Linked(rows, truth, entities, model)
+
+
+def test_every_record_gets_one_entity(linked: Linked) -> None:
+    rows, _, entities, _ = linked
+    assert entities.columns == ["record_id", "entity_id"]
+    assert sorted(entities["record_id"]) == sorted(r["record_id"] for r in rows)
+
+
+def test_planted_typos_are_linked(linked: Linked) -> None:
+    _, truth, entities, _ = linked
+    entity = dict(zip(entities["record_id"], entities["entity_id"], strict=True))
+    by_person: dict[str, set[str]] = {}
+    for record, person in truth.items():
+        if person.startswith("p"):
+            by_person.setdefault(person, set()).add(entity[record])
+    together = sum(len(found) == 1 for found in by_person.values())
+    # Both records of nearly every person end up in one entity, typos or not.
+    assert together >= 0.98 * PEOPLE
+
+
+def test_namesakes_with_different_birth_dates_stay_apart(linked: Linked) -> None:
+    _, _, entities, _ = linked
+    entity = dict(zip(entities["record_id"], entities["entity_id"], strict=True))
+    merged = [n for n in range(NAMESAKES) if entity[f"n{n}a"] == entity[f"n{n}b"]]
+    assert merged == []
+
+
+def test_no_two_people_are_merged(linked: Linked) -> None:
+    _, truth, entities, _ = linked
+    people: dict[str, set[str]] = {}
+    for record, found in zip(entities["record_id"], entities["entity_id"], strict=True):
+        people.setdefault(found, set()).add(truth[record])
+    assert sum(len(p) > 1 for p in people.values()) <= 2
+
+
+def test_em_recovers_the_planted_m_and_u(linked: Linked) -> None:
+    _, _, _, model = linked
+    # m of "exact": one minus the planted typo rate on that field.
+    for field, rate in (
+        ("first_name", FIRST_TYPO),
+        ("last_name", LAST_TYPO),
+        ("street", STREET_TYPO),
+    ):
+        m = model.level(field, "exact").m
+        assert m == pytest.approx(1 - rate, abs=0.06), field
+    # u of "exact": names drawn uniformly from 60 and 80 values.
+    assert model.level("first_name", "exact").u == pytest.approx(1 / 60, rel=0.3)
+    assert model.level("last_name", "exact").u == pytest.approx(1 / 80, rel=0.3)
+    assert model.level("birth_date", "exact").m == pytest.approx(
+        1 - BIRTH_TYPO, abs=0.03
+    )
+    assert 0 < model.prior < 0.01
+
+
+def test_no_encoding_or_score_leaves(linked: Linked) -> None:
+    _, _, entities, model = linked
+    assert not set(entities.columns) & set(COLUMNS)
+    assert all(isinstance(level.m, float | None) for level in model.levels)
+
+
+def test_inputs_are_checked() -> None:
+    frame = encoded_frame([{"record_id": "a", "first_name": "x"}], KEY)
+    with pytest.raises(ValueError, match="street_bf"):
+        fs_link(frame.drop("street_bf"))
+    with pytest.raises(ValueError, match="unique"):
+        fs_link(pl.concat([frame, frame]))
+    with pytest.raises(ValueError, match="match_threshold"):
+        fs_link(frame, FsConfig(match_threshold=1.0))
+    empty, model = fs_link(frame.clear())
+    assert empty.height == 0
+    assert model.levels == ()
+
+
+def test_an_em_session_that_underflows_is_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # No birth-date typo at all: the levels between "exact" and "else" are
+    # reached by strangers only, EM drives their m to 0 and Splink 5 refuses
+    # the underflowed value. The run must go on, with a usable model.
+    rows, _ = _population(5, birth_typo=0.0)
+    for row in rows[1::2][:40]:
+        row["street"] = None  # less evidence: the namesake-like pairs of EM
+    with caplog.at_level(logging.WARNING, logger="pipelines.fs_link"):
+        entities, model = fs_link(encoded_frame(rows, KEY))
+    assert "underflowed" in caplog.text
+    assert model.level("birth_date", "exact").m > 0.9
+    entity = dict(zip(entities["record_id"], entities["entity_id"], strict=True))
+    together = sum(
+        entity[f"r{2 * p}"] == entity[f"r{2 * p + 1}"] for p in range(PEOPLE)
+    )
+    assert together >= 0.98 * PEOPLE
