@@ -54,7 +54,7 @@ from dedupe import (  # noqa: E402
 )
 
 from gateway.linkage.fields import HASH_COLUMNS, encoded_frame  # noqa: E402
-from pipelines.fs_link import FsConfig, fs_link  # noqa: E402
+from pipelines.fs_link import BLOCKING_ON_PARTS, FsConfig, fs_link  # noqa: E402
 
 TARGET_F1 = 0.99
 TARGET_GAP = 0.005
@@ -150,19 +150,8 @@ def hashed_splink(frame: pl.DataFrame, threshold: float) -> tuple[list[str], lis
             ],
         },
     ]
-    blocking = [  # the same rules as pipelines.fs_link
-        ["last_name_p3_h", "birth_year_h"],
-        ["first_name_p3_h", "birth_year_h"],
-        ["first_name_ph_h", "last_name_ph_h"],
-        ["birth_date_h"],
-        ["birth_year_h", "postal_code_h"],
-        ["street_h", "birth_month_h"],
-        ["street_h", "postal_code_h"],
-        ["last_name_p3_h", "postal_code_p3_h"],
-        ["first_name_p3_h", "postal_code_p3_h"],
-        ["last_name_p3_h", "city_h"],
-        ["email_key"],
-    ]
+    # The same rules as pipelines.fs_link.
+    blocking = [*(list(rule) for rule in BLOCKING_ON_PARTS), ["email_key"]]
     settings = {
         "link_type": "dedupe_only",
         "comparisons": comparisons,
