@@ -8,6 +8,14 @@ labels read alike: who (age, gender, tier, region), where (channel, device),
 then one noun phrase for how they buy, e.g. "young, web, weekend shoppers" or
 "in-store, lapsed high spenders".
 
+A segment below level 1 is also told apart from its parent and from its
+siblings (the other segments of the same parent, or the other level-1
+segments): the same vocabulary applied to the difference between its
+centroid and the parent's, and between its centroid and its siblings'
+size-weighted mean centroid. Centroids are z-scores against the population,
+so these differences are in population standard deviations too: the label
+says what the segment has more (or less) of than its parent or siblings.
+
 The vocabulary is data (`_NUMERIC`, `_SHARES`, `_CATEGORIES`): a feature it
 does not know is never a trait, so a new feature column changes no label until
 someone decides how to say it. Words come from column names and category
@@ -69,7 +77,9 @@ _CATEGORIES: dict[str, tuple[str, Callable[[str], str | None]]] = {
     "region": ("region", lambda v: "from " + v.replace("_", " ")),
 }
 # Order of the comma-separated words before the noun phrase; region follows it.
-_PREFIX_SLOTS = ("age", "gender", "tier", "channel", "device")
+_PREFIX_SLOTS = ("age", "gender", "tier", "channel", "device", "category")
+# Category share columns are named after the (common, slugged) category label.
+_CATEGORY_SHARE = "share_category_"
 _ADJECTIVE_SLOTS = ("recency", "frequency", "time")
 
 
@@ -144,6 +154,9 @@ def describe_z(
     return _phrase(_strongest(traits, max_traits))
 
 
+NO_DIFFERENCE = "no marked difference"
+
+
 def describe_segments(
     segments: pl.DataFrame,
     columns: Sequence[str],
@@ -151,23 +164,103 @@ def describe_segments(
     threshold: float = 0.5,
     max_traits: int = 4,
 ) -> pl.DataFrame:
-    """Add a ``description`` column from each segment's ``centroid``.
+    """Add ``description``, ``versus_parent`` and ``versus_siblings`` columns.
 
     The centroids must be z-scores (as `pipelines.segment` gives them) in the
     order of `columns`. Run it after the k-anonymity floor: a merge moves the
     centroid, and with it the label. A missing centroid gets no description.
+    ``versus_parent`` is null at level 1 (its parent is the population, which
+    ``description`` already measures against) and ``versus_siblings`` is null
+    for a segment without siblings; siblings share a ``parent_id`` (and a
+    ``level``, when given) and are weighted by ``size`` when given.
     """
-    labels = [
-        None
-        if centroid is None
-        else describe_z(centroid, columns, threshold=threshold, max_traits=max_traits)
-        for centroid in segments["centroid"].to_list()
+
+    def label(z: ArrayLike) -> str:
+        return describe_z(z, columns, threshold=threshold, max_traits=max_traits)
+
+    centroids = [
+        None if c is None else np.asarray(c, dtype=np.float64)
+        for c in segments["centroid"].to_list()
     ]
-    return segments.with_columns(pl.Series("description", labels, dtype=pl.String))
+    ids = segments["segment_id"].to_list()
+    parents = _column(segments, "parent_id")
+    levels = _column(segments, "level")
+    sizes = [1 if s is None else s for s in _column(segments, "size")]
+    by_id = dict(zip(ids, centroids, strict=True))
+    described, versus_parent, versus_siblings = [], [], []
+    for index, centroid in enumerate(centroids):
+        if centroid is None:
+            described.append(None)
+            versus_parent.append(None)
+            versus_siblings.append(None)
+            continue
+        described.append(label(centroid))
+        parent = by_id.get(parents[index]) if parents[index] is not None else None
+        versus_parent.append(
+            None if parent is None else _contrast(label(centroid - parent))
+        )
+        siblings = [
+            other
+            for other, c in enumerate(centroids)
+            if other != index
+            and c is not None
+            and parents[other] == parents[index]
+            and levels[other] == levels[index]
+        ]
+        if siblings:
+            weights = np.array([sizes[o] for o in siblings], dtype=np.float64)
+            rest = np.average([centroids[o] for o in siblings], axis=0, weights=weights)
+            versus_siblings.append(_contrast(label(centroid - rest)))
+        else:
+            versus_siblings.append(None)
+    return segments.with_columns(
+        pl.Series("description", described, dtype=pl.String),
+        pl.Series("versus_parent", versus_parent, dtype=pl.String),
+        pl.Series("versus_siblings", versus_siblings, dtype=pl.String),
+    )
+
+
+def _column(segments: pl.DataFrame, name: str) -> list[object]:
+    if name in segments.columns:
+        return segments[name].to_list()
+    return [None] * segments.height
+
+
+def stored_description(segments: pl.DataFrame) -> pl.Expr:
+    """The description destinations read, as an expression over `segments`.
+
+    Against the population, then the parent, then the siblings: each part
+    only when the segment has one.
+    """
+    parts = [
+        pl.col("description"),
+        pl.when(pl.col("versus_parent").is_not_null()).then(
+            pl.format("against its parent: {}", "versus_parent")
+        ),
+        pl.when(pl.col("versus_siblings").is_not_null()).then(
+            pl.format("against its siblings: {}", "versus_siblings")
+        ),
+    ]
+    present = [c for c in ("versus_parent", "versus_siblings") if c in segments.columns]
+    if len(present) < 2:
+        return pl.col("description")
+    return pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("description")
+
+
+def _contrast(label: str) -> str:
+    # Against a parent or siblings, "typical shoppers" means nothing stands out.
+    return NO_DIFFERENCE if label == FALLBACK else label
 
 
 def _trait(name: str, z: float) -> _Trait | None:
     strength = abs(z)
+    if name.startswith(_CATEGORY_SHARE) and z > 0:
+        label = name.removeprefix(_CATEGORY_SHARE).replace("_", " ")
+        return (
+            None
+            if label == "other"
+            else _Trait("category", f"{label}-leaning", strength)
+        )
     if name in _NUMERIC:
         slot, high, low = _NUMERIC[name]
         word = high if z > 0 else low

@@ -289,3 +289,76 @@ def numeric_matrix(
     encoded = features.select(**one_hot, **numeric)
     matrix = np.ascontiguousarray(encoded.to_numpy(), dtype=np.float64)
     return matrix, encoded.columns
+
+
+# Category labels are free text from partners: only labels shared by enough
+# people (the audience's floor) become features, so no rare value, which
+# could be personal text in the wrong field, ever names a column.
+_CATEGORY_TOP = 12
+_CATEGORY_SLUG_LENGTH = 40
+
+
+def category_shares(
+    events: pl.DataFrame, entity_ids: pl.Series, *, min_entities: int
+) -> tuple[NDArray[np.float64], list[str]]:
+    """Each entity's share of events per product category (the preferences).
+
+    Labels are trimmed, lower-cased and slugged (``[a-z0-9_]``); the most
+    common labels held by at least `min_entities` people, `_CATEGORY_TOP` at
+    most, each get a ``share_category_<slug>`` column, the rest of the
+    labelled events ``share_category_other`` (when any). Shares are of all the
+    entity's events, like the channel shares; 0 without events.
+
+    Args:
+        events: Frame with ``entity_id`` and ``category`` (nullable).
+        entity_ids: The feature rows' ids, in matrix row order.
+        min_entities: Fewest people a label needs to become a column.
+
+    Returns:
+        ``(X, names)`` aligned with `entity_ids`; no column when no label is
+        common enough.
+    """
+    slug = (
+        pl.col("category")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .str.replace_all(r"[^a-z0-9]+", "_")
+        .str.strip_chars("_")
+        .str.slice(0, _CATEGORY_SLUG_LENGTH)
+    )
+    labelled = events.select("entity_id", slug.alias("slug")).with_columns(
+        pl.when(pl.col("slug") != "").then(pl.col("slug")).alias("slug")
+    )
+    common = (
+        labelled.drop_nulls("slug")
+        .group_by("slug")
+        .agg(pl.col("entity_id").n_unique().alias("people"))
+        .filter(pl.col("people") >= min_entities)
+        .sort(["people", "slug"], descending=[True, False])
+        .head(_CATEGORY_TOP)["slug"]
+        .to_list()
+    )
+    if not common:
+        return np.zeros((len(entity_ids), 0)), []
+    kept = labelled.with_columns(
+        pl.when(pl.col("slug").is_in(common))
+        .then(pl.col("slug"))
+        .when(pl.col("slug").is_not_null())
+        .then(pl.lit("other"))
+        .alias("slug")
+    )
+    names = [*common, *(["other"] if (kept["slug"] == "other").any() else [])]
+    per_entity = kept.group_by("entity_id").agg(
+        pl.len().alias("_events"),
+        *((pl.col("slug") == name).sum().alias(name) for name in names),
+    )
+    shares = (
+        pl.DataFrame({"entity_id": entity_ids})
+        .join(per_entity, on="entity_id", how="left")
+        .select(
+            (pl.col(name) / pl.col("_events")).fill_null(0.0).alias(name)
+            for name in names
+        )
+    )
+    matrix = np.ascontiguousarray(shares.to_numpy(), dtype=np.float64)
+    return matrix, [f"share_category_{name}" for name in names]

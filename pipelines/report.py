@@ -42,6 +42,8 @@ _SEGMENTS: Mapping[str, pl.DataType] = {
     "parent_id": pl.String(),
     "size": pl.Int64(),
     "description": pl.String(),
+    "versus_parent": pl.String(),
+    "versus_siblings": pl.String(),
     "stability": pl.Float64(),
     "silhouette": pl.Float64(),
 }
@@ -146,6 +148,7 @@ def render_report(
         ("run", "Run", _run_section(summary)),
         ("quality", "Data quality", _tables(_mapping(summary, "quality"))),
         ("dedupe", "Deduplication", _tables(_mapping(summary, "dedupe"))),
+        ("levels", "Levels", _levels_section(seg)),
         ("model", "Model selection", _model_section(seg)),
         ("segments", "Segments", _segments_section(tree, colours)),
         ("pca", "PCA map", scatter_chart(points, colours) or _empty("PCA sample")),
@@ -327,8 +330,64 @@ def _run_section(summary: Mapping[str, Any]) -> str:
     return meta_html + _tables(_mapping(summary, "counts"), "counts")
 
 
+def _levels_section(seg: Mapping[str, Any]) -> str:
+    """Which policy level became which level, what was skipped, what dropped."""
+    listed = seg.get("levels")
+    levels = [
+        lv
+        for lv in (listed if isinstance(listed, list | tuple) else ())
+        if isinstance(lv, Mapping)
+    ]
+    if not levels:
+        return _empty("policy levels")
+    rows = [
+        (
+            lv.get("name"),
+            lv.get("title"),
+            lv.get("method"),
+            lv.get("groups"),
+            lv.get("level"),
+            lv.get("columns") if lv.get("method") == "cluster" else lv.get("rules"),
+            lv.get("skipped") or "—",
+        )
+        for lv in levels
+    ]
+    headers = (
+        "Policy level",
+        "Title",
+        "Method",
+        "Feature groups",
+        "Level in this run",
+        "Features (or rules) used",
+        "Skipped because",
+    )
+    html = _table(headers, rows, "Levels as the audience policy defines them")
+    dropped = [
+        (
+            lv.get("name"),
+            d.get("feature"),
+            d.get("score"),
+            d.get("null_min"),
+            d.get("p_value"),
+            d.get("reason"),
+        )
+        for lv in levels
+        for d in (lv.get("dropped") or ())
+        if isinstance(d, Mapping)
+    ]
+    caption = (
+        "Variables dropped: a Laplacian score (near 0: neighbours on the level's "
+        "other features agree on it; about 1: no more than strangers) no lower "
+        "than every shuffle of the variable"
+    )
+    headers = ("Level", "Feature", "Score", "Lowest shuffled score", "p-value", "Why")
+    return html + (
+        _table(headers, dropped, caption) if dropped else _empty("dropped variables")
+    )
+
+
 def _model_section(seg: Mapping[str, Any]) -> str:
-    chosen = {k: v for k, v in seg.items() if k != "candidates"}
+    chosen = {k: v for k, v in seg.items() if k not in ("candidates", "levels")}
     html = _tables(chosen, "model figures")
     listed = seg.get("candidates")
     listed = listed if isinstance(listed, list | tuple) else ()
@@ -390,7 +449,22 @@ def _segments_section(tree: Tree, colours: Colours) -> str:
                 row["stability"],
                 row["silhouette"],
                 row["description"],
+                row["versus_parent"],
+                row["versus_siblings"],
             )
         )
-    headers = "Segment Level Parent Size Share Stability Silhouette Description"
-    return sizes_chart(bars) + _table(headers.split(), rows)
+    headers = [
+        *[
+            "Segment",
+            "Level",
+            "Parent",
+            "Size",
+            "Share",
+            "Stability",
+            "Silhouette",
+            "Description",
+        ],
+        "Versus parent",
+        "Versus siblings",
+    ]
+    return sizes_chart(bars) + _table(headers, rows)

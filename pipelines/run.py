@@ -25,11 +25,11 @@ from gateway.ids import uuid7
 from gateway.policy.models import Audience
 from gateway.storage import revocations_repo, segments_repo
 from gateway.storage.db import transaction
-from pipelines.describe import describe_segments
+from pipelines.describe import describe_segments, stored_description
 from pipelines.entity_ids import continue_entities
 from pipelines.export import RunToStore, store_run
 from pipelines.extract import Extracted, extract
-from pipelines.features import build_features, numeric_matrix
+from pipelines.features import build_features, category_shares, numeric_matrix
 from pipelines.frames import Levels
 from pipelines.k_floor import enforce_floor
 from pipelines.linking import (
@@ -43,7 +43,7 @@ from pipelines.quality import assess, impute
 from pipelines.report import render_report
 from pipelines.report_data import pca_points, profiles
 from pipelines.roles import by_role
-from pipelines.segment import SegmentConfig, SegmentRule, segment
+from pipelines.segment import SegmentConfig, policy_levels, segment
 
 Progress = Callable[[str], None]
 STAGES = (
@@ -92,16 +92,14 @@ class _Clock:
         self.timings[name] = round(time.perf_counter() - start, 3)
 
 
-def _segment_config(audience: Audience, config: RunConfig) -> SegmentConfig:
-    rules = tuple(
-        SegmentRule(rule.name, rule.feature, rule.op, rule.value)
-        for rule in audience.level_rules
-    )
+def _segment_config(
+    audience: Audience, config: RunConfig, columns: list[str]
+) -> SegmentConfig:
     return SegmentConfig(
         n_bootstrap=config.n_bootstrap,
         # A parent is only split when its parts could pass the floor.
         min_size=audience.k_min,
-        rule_levels=(rules,) if rules else (),
+        levels=policy_levels(audience.levels, audience.level_rules, columns),
     )
 
 
@@ -168,12 +166,18 @@ def run_audience(
             f"segment above k_min={audience.k_min}"
         )
     with clock.stage("segment", progress):
+        # Preferences: shares of the common product categories, a feature
+        # group of their own (the level policy decides what uses them).
+        shares, share_names = category_shares(
+            events, features["entity_id"], min_entities=audience.k_min
+        )
+        matrix, columns = np.hstack([matrix, shares]), [*columns, *share_names]
         result = segment(
             features["entity_id"],
             matrix,
             columns,
             config.seed,
-            _segment_config(audience, config),
+            _segment_config(audience, config, columns),
         )
     with clock.stage("k-anonymity floor", progress):
         members, segments, floor = enforce_floor(
@@ -213,7 +217,11 @@ def run_audience(
                 finished_at=finished,
                 summary=summary,
                 segments=segments.select(
-                    "segment_id", "level", "parent_id", "size", "description"
+                    "segment_id",
+                    "level",
+                    "parent_id",
+                    "size",
+                    stored_description(segments),
                 ),
                 memberships=members.select("entity_id", "segment_id"),
                 entity_keys=entity_keys(frames, linked.entities, members),

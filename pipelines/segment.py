@@ -10,10 +10,25 @@ and HDBSCAN (`pipelines.cluster_models`), every row goes to the nearest chosen
 centroid, and the choice is refitted on bootstrap resamples to measure its
 stability (`pipelines.stability`).
 
-Level 2 repeats the selection inside each level-1 segment (k in 2..4) on that
-segment's rows only, so a level-2 member is in its parent by construction.
-Further levels come from rules given as data, applied inside each segment of
-the level above, first matching rule wins.
+Levels are given as data (`LevelSpec`, from the audience policy): each names
+the feature columns it clusters on, or the rules it applies. The first level
+that yields segments clusters the whole population (k in `k_range`); each
+cluster level below repeats the selection inside each segment of the level
+above (k in `sub_k_range`) on that segment's rows only, on its own features,
+so a member is in its parent by construction. A rules level applies its rules
+inside each segment of the level above, first matching rule wins.
+
+Within a cluster level, constant columns and features that share no
+structure with the level's other features (`pipelines.variable_selection`)
+are dropped before scaling. A level left with no feature, or with no
+eligible clustering, is skipped: it produces no segments and the levels
+below run inside the segments of the level above it. Output levels are
+numbered by depth among the levels that ran (1, 2, ...); `metrics["levels"]`
+says which policy level each is, and why any was skipped.
+
+Without `levels`, the configuration is the historical one: every column at
+level 1, every column again inside each level-1 segment, then `rule_levels`,
+with no variable selection.
 
 Every random draw comes from `seed`: the same input and seed give the same
 output. Ids are "L1-01", "L1-01.2" (numbered by size, largest first) and
@@ -35,6 +50,8 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from gateway.policy.models import AudienceLevel, LevelRule
+from gateway.policy.segmentation import feature_group
 from pipelines.cluster_models import (
     MODELS,
     SELECTION_RULE,
@@ -45,6 +62,7 @@ from pipelines.cluster_models import (
     group_means,
     json_number,
 )
+from pipelines.variable_selection import Verdict, select_features
 
 _OPS: Mapping[str, Callable[[NDArray[Any], float], NDArray[np.bool_]]] = {
     ">": np.greater,
@@ -102,6 +120,69 @@ class SegmentRule:
 
 
 @dataclass(frozen=True)
+class LevelSpec:
+    """One level of segments, as the audience policy defines it.
+
+    Attributes:
+        name: The policy's name for the level, e.g. "behaviour".
+        columns: The feature columns a cluster level may use (those of its
+            feature groups that the data holds); ignored by a rules level.
+        method: ``"cluster"`` or ``"rules"``.
+        rules: A rules level's rules, in order (first match wins).
+        title: A readable title, e.g. "Purchase behaviour".
+        groups: The feature groups the columns come from (for the report).
+        select: Drop features that share no structure with the others.
+    """
+
+    name: str
+    columns: tuple[str, ...] = ()
+    method: str = "cluster"
+    rules: tuple[SegmentRule, ...] = ()
+    title: str = ""
+    groups: tuple[str, ...] = ()
+    select: bool = True
+
+    def __post_init__(self) -> None:
+        if self.method not in ("cluster", "rules"):
+            raise ValueError("a level's method is 'cluster' or 'rules'")
+        if self.method == "rules" and not self.rules:
+            raise ValueError("a rules level needs at least one rule")
+        if len({rule.name for rule in self.rules}) != len(self.rules):
+            raise ValueError("rule names must be unique within a level")
+
+
+def policy_levels(
+    levels: Sequence[AudienceLevel],
+    level_rules: Sequence[LevelRule],
+    columns: Sequence[str],
+) -> tuple[LevelSpec, ...]:
+    """The levels an audience policy defines, on the feature columns at hand.
+
+    A cluster level gets the columns of its feature groups that the data
+    holds (none: the level will be skipped); the legacy `level_rules` are one
+    more rules level at the bottom.
+    """
+
+    def rules_of(rules: Sequence[LevelRule]) -> tuple[SegmentRule, ...]:
+        return tuple(SegmentRule(r.name, r.feature, r.op, r.value) for r in rules)
+
+    specs = [
+        LevelSpec(
+            level.name,
+            tuple(c for c in columns if feature_group(c) in level.features),
+            level.method,
+            rules_of(level.rules),
+            level.title,
+            level.features,
+        )
+        for level in levels
+    ]
+    if level_rules:
+        specs.append(LevelSpec("rules", method="rules", rules=rules_of(level_rules)))
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
 class SegmentConfig:
     """Parameters of `segment`; the defaults fit a million rows in about a minute.
 
@@ -117,7 +198,12 @@ class SegmentConfig:
             shares of the rows it is fitted on.
         n_bootstrap: Bootstrap refits for stability (0 skips it).
         min_size: A level-1 segment with fewer than twice this is not split.
-        rule_levels: One tuple of rules per level below level 2.
+        rule_levels: One tuple of rules per level below level 2 (only
+            without `levels`).
+        levels: The levels, top down; empty for the historical two
+            all-feature cluster levels plus `rule_levels`.
+        selection_sample: People the variable selection scores on.
+        selection_permutations: Shuffles per feature in its permutation test.
         n_threads: Threads for the native code (OpenMP, BLAS); None leaves the
             libraries' default. One is faster on a busy machine, where idle
             OpenMP workers spin against other processes.
@@ -135,6 +221,9 @@ class SegmentConfig:
     min_size: int = 100
     rule_levels: tuple[tuple[SegmentRule, ...], ...] = ()
     n_threads: int | None = None
+    levels: tuple[LevelSpec, ...] = ()
+    selection_sample: int = 4_000
+    selection_permutations: int = 49
 
     def __post_init__(self) -> None:
         for low, high in (self.k_range, self.sub_k_range):
@@ -150,9 +239,30 @@ class SegmentConfig:
             raise ValueError("n_bootstrap must be >= 0 and min_size >= 1")
         if self.n_threads is not None and self.n_threads < 1:
             raise ValueError("n_threads must be None or >= 1")
+        self._check_levels()
+
+    def _check_levels(self) -> None:
         for rules in self.rule_levels:
             if len({rule.name for rule in rules}) != len(rules):
                 raise ValueError("rule names must be unique within a level")
+        if self.levels and self.rule_levels:
+            raise ValueError("give rules as rules levels when levels are given")
+        if self.selection_sample < 10 or self.selection_permutations < 1:
+            raise ValueError("selection needs 10 people and one shuffle at least")
+
+    def level_specs(self, columns: Sequence[str]) -> tuple[LevelSpec, ...]:
+        """The levels to run: `levels`, or the historical ones on `columns`."""
+        if self.levels:
+            return self.levels
+        every = tuple(columns)
+        return (
+            LevelSpec("level1", every, select=False),
+            LevelSpec("level2", every, select=False),
+            *(
+                LevelSpec(f"rules{n}", method="rules", rules=rules)
+                for n, rules in enumerate(self.rule_levels, start=3)
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -165,7 +275,11 @@ class SegmentationResult:
         segments: ``segment_id``, ``level``, ``parent_id``, ``size``,
             ``centroid`` (list of z-scores, in the order of
             ``metrics["columns"]``), ``method``, ``stability``, ``silhouette``.
-        metrics: Model choice, candidates, PCA, scores and stability; JSON-ready.
+        metrics: Model choice, candidates, PCA, scores and stability of the
+            first clustered level; ``level2``, the splits of the next one;
+            ``levels``, one report per configured level (its output level or
+            why it was skipped, the columns used, the variables dropped with
+            their Laplacian score and p-value); JSON-ready.
     """
 
     memberships: pl.DataFrame
@@ -190,7 +304,7 @@ def segment(
     seed: int,
     config: SegmentConfig | None = None,
 ) -> SegmentationResult:
-    """Cluster entities into level-1, level-2 and rule-based segments.
+    """Cluster entities into nested levels of segments (`SegmentConfig.levels`).
 
     Args:
         entity_ids: One id per row of `matrix`, unique.
@@ -204,7 +318,7 @@ def segment(
 
     Raises:
         ValueError: Inconsistent shapes, duplicate ids, non-finite values, an
-            unknown rule column, or no candidate model fits the data.
+            unknown rule or level column, or no level yields segments.
     """
     cfg = config or SegmentConfig()
     ids = _check_input(entity_ids, matrix, columns, cfg)
@@ -218,34 +332,144 @@ def _segment(
     ids: pl.Series, values: Floats, columns: list[str], seed: int, cfg: SegmentConfig
 ) -> SegmentationResult:
     scaler = StandardScaler().fit(values)
-    target = cfg.variance_target if cfg.variance_target < 1.0 else None
-    pca = PCA(n_components=target, svd_solver="covariance_eigh")
-    points = pca.fit_transform(scaler.transform(values))
-    top = cluster(points, cfg.k_range, cfg, np.random.default_rng([seed, 1]))
-    if top is None:
-        raise ValueError("no candidate model yields an eligible clustering")
-    levels = [_first_level(top)]
-    second, split_metrics = _second_level(points, levels[0], cfg, seed)
-    levels.append(second)
-    for rules in cfg.rule_levels:
-        levels.append(_rule_level(levels[-1], values, columns, rules))
+    levels: list[_Level] = []
+    reports: list[dict[str, Any]] = []
+    first: dict[str, Any] | None = None
+    splits: dict[str, Any] | None = None
+    for spec in cfg.level_specs(columns):
+        above = levels[-1] if levels else None
+        if spec.method == "rules":
+            if above is None:
+                report = {"skipped": "a rules level needs a level above it"}
+            else:
+                levels.append(_rule_level(above, values, columns, spec.rules))
+                report = {"rules": [rule.name for rule in spec.rules]}
+        else:
+            level, report, found = _cluster_level(
+                spec, above, values, columns, seed, len(levels) + 1, cfg
+            )
+            if level is not None:
+                levels.append(level)
+                if above is None:
+                    first = found
+                elif splits is None:
+                    splits = report["splits"]
+        report = {
+            "name": spec.name,
+            "title": spec.title,
+            "method": spec.method,
+            "groups": list(spec.groups),
+            "level": len(levels) if "skipped" not in report else None,
+        } | report
+        reports.append(report)
+    if first is None or not levels:
+        reasons = "; ".join(
+            f"{r['name']}: {r['skipped']}" for r in reports if "skipped" in r
+        )
+        raise ValueError(f"no level yields an eligible clustering ({reasons})")
     metrics = {
         "n_rows": len(ids),
         "columns": columns,
         "seed": seed,
         "scaling": "standard",
         "variance_target": cfg.variance_target,
-        "n_components": int(pca.n_components_),
-        "explained_variance": float(pca.explained_variance_ratio_.sum()),
         "selection_rule": SELECTION_RULE,
         "sample_size": min(len(ids), cfg.sample_size),
         "n_bootstrap": cfg.n_bootstrap,
-        **top.metrics,
-        "level2": split_metrics,
+        **first,
+        "level2": splits or {},
+        "levels": reports,
     }
     return SegmentationResult(
         _memberships(ids, levels), _segments(levels, values, scaler), metrics
     )
+
+
+def _level_points(
+    cfg: SegmentConfig, values: Floats, columns: list[str], keep: list[str]
+) -> tuple[Floats, dict[str, Any]]:
+    """Standard-scale the kept columns, then keep the leading components."""
+    picked = values[:, [columns.index(name) for name in keep]]
+    target = cfg.variance_target if cfg.variance_target < 1.0 else None
+    pca = PCA(n_components=target, svd_solver="covariance_eigh")
+    points = pca.fit_transform(StandardScaler().fit_transform(picked))
+    return points, {
+        "n_components": int(pca.n_components_),
+        "explained_variance": float(pca.explained_variance_ratio_.sum()),
+    }
+
+
+def _select(
+    spec: LevelSpec, values: Floats, columns: list[str], seed: int, cfg: SegmentConfig
+) -> tuple[list[str], list[Verdict]]:
+    """The level's columns worth clustering on, and the verdict on each feature."""
+    present = [name for name in spec.columns if name in columns]
+    picked = values[:, [columns.index(name) for name in present]]
+    spread = picked.std(axis=0)
+    varying = [name for name, sd in zip(present, spread, strict=True) if sd > 0]
+    # A one-hot feature ("gender=female", "gender=male") is judged as one.
+    owners = [name.partition("=")[0] for name in present]
+    constant = [
+        Verdict(owner, False, None, None, "constant", None, ())
+        for owner in dict.fromkeys(owners)
+        if not any(
+            n in varying for n, o in zip(present, owners, strict=True) if o == owner
+        )
+    ]
+    if not spec.select or not varying:
+        return varying, constant
+    verdicts = select_features(
+        values[:, [columns.index(name) for name in varying]],
+        varying,
+        features=[name.partition("=")[0] for name in varying],
+        permutations=cfg.selection_permutations,
+        sample=cfg.selection_sample,
+        seed=seed,
+    )
+    kept = {column for v in verdicts if v.kept for column in v.columns}
+    return [name for name in varying if name in kept], constant + verdicts
+
+
+def _cluster_level(
+    spec: LevelSpec,
+    above: "_Level | None",
+    values: Floats,
+    columns: list[str],
+    seed: int,
+    depth: int,
+    cfg: SegmentConfig,
+) -> tuple["_Level | None", dict[str, Any], dict[str, Any] | None]:
+    """Cluster one level; None and the reason when it must be skipped."""
+    unknown = sorted(set(spec.columns) - set(columns))
+    if unknown:
+        raise ValueError(f"level {spec.name!r} names unknown feature columns")
+    if not spec.columns:
+        why = "the data holds none of its features"
+        return None, {"columns": [], "dropped": [], "skipped": why}, None
+    keep, verdicts = _select(spec, values, columns, seed, cfg)
+    report: dict[str, Any] = {
+        "columns": keep,
+        "dropped": [v.as_dict() for v in verdicts if not v.kept],
+    }
+    if not keep:
+        why = "every feature is constant or missing"
+        if any(v.reason != "constant" for v in verdicts):
+            why = "no feature shares structure with the others (variable selection)"
+        return None, report | {"skipped": why}, None
+    points, pca = _level_points(cfg, values, columns, keep)
+    report |= pca
+    if above is None:
+        top = cluster(points, cfg.k_range, cfg, np.random.default_rng([seed, 1]))
+        if top is None:
+            return None, report | {"skipped": "no eligible clustering"}, None
+        level = _first_level(top)
+        chosen = {"columns_used": keep, **pca, **top.metrics}
+        report |= {k: v for k, v in top.metrics.items() if k != "candidates"}
+        return level, report, chosen
+    level, splits = _split_level(points, above, cfg, seed, depth)
+    if not level.ids:
+        return None, report | {"skipped": "no segment above could be split"}, None
+    return level, report | {"splits": splits}, None
 
 
 def _check_input(
@@ -261,7 +485,8 @@ def _check_input(
         raise ValueError("entity ids must be unique and non-null")
     if not np.isfinite(matrix).all():
         raise ValueError("matrix holds NaN or infinite values; impute first")
-    for rules in cfg.rule_levels:
+    rule_sets = [*cfg.rule_levels, *(spec.rules for spec in cfg.levels)]
+    for rules in rule_sets:
         unknown = sorted({rule.name for rule in rules if rule.column not in columns})
         if unknown:
             raise ValueError(f"rules {unknown} name unknown feature columns")
@@ -280,9 +505,10 @@ def _first_level(top: Clustering) -> _Level:
     )
 
 
-def _second_level(
-    points: Floats, top: _Level, cfg: SegmentConfig, seed: int
+def _split_level(
+    points: Floats, top: _Level, cfg: SegmentConfig, seed: int, depth: int
 ) -> tuple[_Level, dict[str, Any]]:
+    """Cluster inside each segment of the level above, on its rows only."""
     level = _Level(np.full(len(points), -1), [], [], [], [], [])
     metrics: dict[str, Any] = {}
     for index, parent in enumerate(top.ids):
@@ -290,7 +516,8 @@ def _second_level(
         if len(rows) < 2 * cfg.min_size:
             metrics[parent] = {"split": False, "reason": "too small to split"}
             continue
-        rng = np.random.default_rng([seed, 2, index])  # independent of other parents
+        # Independent of other parents' draws.
+        rng = np.random.default_rng([seed, depth, index])
         child = cluster(points[rows], cfg.sub_k_range, cfg, rng)
         if child is None:
             metrics[parent] = {"split": False, "reason": "no eligible model"}

@@ -12,6 +12,9 @@ from typing import Annotated, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from gateway.policy.segmentation import (
+    DEFAULT_LEVELS,
+    FEATURE_GROUPS,
+    LINKAGE_ONLY_ROLES,
     PURCHASE,
     ROLE_TYPES,
     ROLES_OF,
@@ -187,10 +190,18 @@ class FieldSpec(BaseModel):
 
     def _role_problems(self, role: str) -> Problems:
         # Segmentation reads only what is stored pseudonymous or generalized:
-        # never a direct identifier, free text or an Art. 9 field.
+        # never a direct identifier, free text or an Art. 9 field. Linkage
+        # roles are the exception that proves it: their clear values reach
+        # only the gateway's keyed encoder, which is why they must be
+        # direct_pii or quasi_identifier (kept out of the records' data).
         problems: Problems = []
-        if self.field_class not in ("attribute", "quasi_identifier"):
-            only = "only allowed for class attribute or quasi_identifier"
+        allowed = (
+            ("direct_pii", "quasi_identifier")
+            if role in LINKAGE_ONLY_ROLES
+            else ("attribute", "quasi_identifier")
+        )
+        if self.field_class not in allowed:
+            only = f"only allowed for class {' or '.join(allowed)}"
             problems.append((("role",), only))
         types = ROLE_TYPES[role]
         if self.type not in types:
@@ -312,6 +323,48 @@ class Dataset(BaseModel):
         return tuple(n for n, spec in self.fields.items() if spec.field_class == cls)
 
 
+class AudienceLevel(BaseModel):
+    """One level of an audience's segments: which feature groups drive it, and how.
+
+    A `cluster` level clusters its groups' features inside each segment of
+    the level above (the whole population for the first); a `rules` level
+    carves its `rules` out of each of them, first matching rule wins.
+    """
+
+    model_config = _STRICT
+
+    name: PolicyName
+    title: str = ""
+    features: tuple[str, ...] = ()
+    method: Literal["cluster", "rules"] = "cluster"
+    rules: tuple["LevelRule", ...] = ()
+
+    @model_validator(mode="after")
+    def _check_level(self) -> Self:
+        problems = _duplicates(self.features, ("features",))
+        for index, group in enumerate(self.features):
+            if group not in FEATURE_GROUPS:
+                known = ", ".join(FEATURE_GROUPS)
+                problems.append(
+                    (("features", index), f"unknown feature group '{group}' ({known})")
+                )
+        if self.method == "cluster" and not self.features:
+            problems.append((("features",), "a cluster level needs a feature group"))
+        if self.method == "cluster" and self.rules:
+            problems.append((("rules",), "only a rules level has rules"))
+        if self.method == "rules" and not self.rules:
+            problems.append((("rules",), "a rules level needs at least one rule"))
+        _raise_if(problems)
+        return self
+
+
+def _default_levels() -> tuple[AudienceLevel, ...]:
+    return tuple(
+        AudienceLevel(name=name, title=title, features=groups, method=method)
+        for name, title, groups, method in DEFAULT_LEVELS
+    )
+
+
 class Audience(BaseModel):
     """Datasets segmented together for one purpose, with a k-anonymity floor."""
 
@@ -325,10 +378,21 @@ class Audience(BaseModel):
     # Rule-defined levels under the clustered ones (e.g. "app_lovers":
     # share_channel_app > 0.5), applied inside each deepest segment.
     level_rules: tuple["LevelRule", ...] = ()
+    # Which feature groups drive each level, top down (DEFAULT_LEVELS when
+    # not given); `level_rules`, when given, is one more rules level below.
+    levels: tuple[AudienceLevel, ...] = Field(
+        default_factory=_default_levels, min_length=1
+    )
 
     @model_validator(mode="after")
     def _check_datasets(self) -> Self:
-        _raise_if(_duplicates(self.datasets, ("datasets",)))
+        problems = _duplicates(self.datasets, ("datasets",))
+        names = tuple(level.name for level in self.levels)
+        problems += [
+            ((loc[0], loc[1], "name"), why)
+            for loc, why in _duplicates(names, ("levels",))
+        ]
+        _raise_if(problems)
         return self
 
 
@@ -559,9 +623,18 @@ class PolicySet(BaseModel):
             loc = ("audiences", name, "datasets")
             problems.append((loc, "needs a dataset of role profile"))
         known = rule_features(self.datasets, audience.datasets)
-        for index, rule in enumerate(audience.level_rules):
+        located: list[tuple[Loc, LevelRule]] = [
+            (("audiences", name, "level_rules", index), rule)
+            for index, rule in enumerate(audience.level_rules)
+        ]
+        located += [
+            (("audiences", name, "levels", number, "rules", index), rule)
+            for number, level in enumerate(audience.levels)
+            for index, rule in enumerate(level.rules)
+        ]
+        for rule_loc, rule in located:
             if rule.feature not in known:
-                loc = ("audiences", name, "level_rules", index, "feature")
+                loc = (*rule_loc, "feature")
                 listed = ", ".join(known) or "none"
                 problems.append(
                     (

@@ -20,7 +20,16 @@ DatasetRole = Literal["profile", "events"]
 PROFILE: DatasetRole = "profile"
 EVENTS: DatasetRole = "events"
 # A field role is the name of the column the pipelines give that field.
-ProfileRole = Literal["birth_date", "postal_code", "gender", "loyalty_tier"]
+ProfileRole = Literal[
+    "birth_date",
+    "postal_code",
+    "gender",
+    "loyalty_tier",
+    "first_name",
+    "last_name",
+    "street",
+    "city",
+]
 EventRole = Literal[
     "event_type", "occurred_at", "amount", "currency", "channel", "device", "category"
 ]
@@ -33,6 +42,10 @@ ROLES_OF: Mapping[DatasetRole, tuple[str, ...]] = {
 ROLE_TYPES: Mapping[str, tuple[str, ...]] = {
     "birth_date": ("date",),
     "postal_code": ("postal_code",),
+    "first_name": ("string",),
+    "last_name": ("string",),
+    "street": ("string",),
+    "city": ("string",),
     "gender": ("enum",),
     "loyalty_tier": ("enum",),
     "event_type": ("enum",),
@@ -43,6 +56,18 @@ ROLE_TYPES: Mapping[str, tuple[str, ...]] = {
     "device": ("enum",),
     "category": ("string", "enum"),
 }
+# Roles whose clear values the linkage encodings are made from (at ingestion,
+# by the gateway: the pipelines only ever see the keyed encodings).
+LINKAGE_ROLES = (
+    "first_name",
+    "last_name",
+    "street",
+    "city",
+    "postal_code",
+    "birth_date",
+)
+# Of those, the roles no segmentation feature reads.
+LINKAGE_ONLY_ROLES = ("first_name", "last_name", "street", "city")
 ENUM_ROLES = ("gender", "loyalty_tier", "event_type", "channel", "device")
 # Event types the behavioural features give a meaning to.
 PURCHASE = "purchase"
@@ -135,3 +160,74 @@ def rule_features(
     out += [f"share_daypart_{p}" for p in DAYPARTS]
     out.append("share_weekend")
     return tuple(out)
+
+
+# Feature groups: the named sets of features a level of an audience clusters
+# on. Each group lists the field roles that feed it (a group none of whose
+# roles is declared produces nothing) and how a feature column is recognised
+# as one of its own: by its base name (before "=" for one-hot levels) or by
+# a prefix for share families. One place, so the policy check, the pipeline
+# and the report cannot disagree on what "demographic" means.
+FEATURE_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "demographic": ("birth_date", "gender", "loyalty_tier"),
+    "geographic": ("postal_code",),
+    "rfm": ("event_type", "occurred_at", "amount"),
+    "channel": ("channel",),
+    "device": ("device",),
+    "time": ("occurred_at",),
+    "category": ("category",),
+}
+_GROUP_NAMES: Mapping[str, str] = {
+    "age_band": "demographic",
+    "gender": "demographic",
+    "loyalty_tier": "demographic",
+    "region": "geographic",
+    "recency_days": "rfm",
+    "frequency": "rfm",
+    "n_events": "rfm",
+    "monetary_total": "rfm",
+    "monetary_mean": "rfm",
+    "share_weekend": "time",
+}
+_GROUP_PREFIXES: Mapping[str, str] = {
+    "share_channel_": "channel",
+    "share_device_": "device",
+    "share_daypart_": "time",
+    "share_category_": "category",
+}
+# The levels when an audience names none: the method our users read, a broad
+# profile first, then purchase behaviour inside it, then preferences.
+# (name, title, groups, method).
+DEFAULT_LEVELS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("profile", "Broad profile", ("demographic", "geographic"), "cluster"),
+    (
+        "behaviour",
+        "Purchase behaviour",
+        ("rfm", "channel", "device", "time"),
+        "cluster",
+    ),
+    ("preferences", "Preferences", ("category",), "cluster"),
+)
+
+
+def feature_group(column: str) -> str | None:
+    """The group a feature column belongs to ("gender=female" → demographic)."""
+    base = column.partition("=")[0]
+    if base in _GROUP_NAMES:
+        return _GROUP_NAMES[base]
+    for prefix, group in _GROUP_PREFIXES.items():
+        if base.startswith(prefix):
+            return group
+    return None
+
+
+def producible_groups(
+    datasets: Mapping[str, "Dataset"], names: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The groups at least one declared field role of the audience can feed."""
+    declared: set[str] = set()
+    for role, name in audience_roles(datasets, names).items():
+        declared |= {r for r in field_roles(datasets[name]) if r in ROLES_OF[role]}
+    return tuple(
+        group for group, roles in FEATURE_GROUPS.items() if declared & set(roles)
+    )

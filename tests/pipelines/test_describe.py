@@ -6,9 +6,11 @@ import pytest
 
 from pipelines.describe import (
     FALLBACK,
+    NO_DIFFERENCE,
     describe_profile,
     describe_segments,
     describe_z,
+    stored_description,
 )
 
 COLUMNS = [
@@ -136,4 +138,71 @@ def test_describe_segments_labels_each_centroid() -> None:
         "app-first, frequent small baskets",
         FALLBACK,
         None,
+    ]
+
+
+def test_children_are_told_apart_from_their_parent_and_siblings() -> None:
+    # Both children are app-first like their parent; one buys often, the
+    # other rarely: against the population both read "app-first", against
+    # the parent and each other only frequency tells them apart.
+    parent = profile(share_channel_app=1.5)
+    often = profile(share_channel_app=1.5, frequency=1.0)
+    rarely = profile(share_channel_app=1.5, frequency=-1.0)
+    segments = pl.DataFrame(
+        {
+            "segment_id": ["L1-01", "L1-02", "L1-01.1", "L1-01.2"],
+            "level": [1, 1, 2, 2],
+            "parent_id": [None, None, "L1-01", "L1-01"],
+            "size": [400, 600, 200, 200],
+            "centroid": [parent, profile(share_channel_app=-1.0), often, rarely],
+        },
+        schema_overrides={"centroid": pl.List(pl.Float64)},
+    )
+    described = describe_segments(segments, COLUMNS).rows_by_key(
+        "segment_id", named=True, unique=True
+    )
+    assert described["L1-01.1"]["description"] == "app-first, frequent shoppers"
+    assert described["L1-01.1"]["versus_parent"] == "frequent shoppers"
+    assert described["L1-01.2"]["versus_parent"] == "occasional shoppers"
+    assert described["L1-01.1"]["versus_siblings"] == "frequent shoppers"
+    assert described["L1-01.2"]["versus_siblings"] == "occasional shoppers"
+    # Level 1: the parent is the population; siblings are the other level-1s.
+    assert described["L1-01"]["versus_parent"] is None
+    assert described["L1-01"]["versus_siblings"] == "app-first shoppers"
+
+
+def test_a_child_like_its_parent_says_so() -> None:
+    same = profile(share_channel_app=1.5)
+    segments = pl.DataFrame(
+        {
+            "segment_id": ["L1-01", "L1-01.1"],
+            "level": [1, 2],
+            "parent_id": [None, "L1-01"],
+            "centroid": [same, same],
+        },
+        schema_overrides={"centroid": pl.List(pl.Float64)},
+    )
+    described = describe_segments(segments, COLUMNS)
+    assert described["versus_parent"].to_list() == [None, NO_DIFFERENCE]
+    assert described["versus_siblings"].to_list() == [None, None]
+
+
+def test_common_category_shares_are_preferences() -> None:
+    columns = [*COLUMNS, "share_category_home_garden", "share_category_other"]
+    z = [*profile(share_channel_app=1.0), 1.2, 2.0]
+    assert describe_z(z, columns) == "app-first, home garden-leaning shoppers"
+
+
+def test_the_stored_description_joins_population_parent_and_siblings() -> None:
+    frame = pl.DataFrame(
+        {
+            "description": ["big spenders", "app users"],
+            "versus_parent": [None, "younger"],
+            "versus_siblings": [None, "more mobile"],
+        }
+    )
+    stored = frame.select(stored_description(frame))["description"].to_list()
+    assert stored == [
+        "big spenders",
+        "app users; against its parent: younger; against its siblings: more mobile",
     ]

@@ -7,7 +7,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.features import REGION_OF_PREFIX, build_features, numeric_matrix
+from pipelines.features import (
+    REGION_OF_PREFIX,
+    build_features,
+    category_shares,
+    numeric_matrix,
+)
 from pipelines.frames import REGIONS
 from pipelines.quality import impute
 from tests.pipelines.rows import (
@@ -304,3 +309,41 @@ def test_numeric_matrix_refuses_an_unknown_level() -> None:
     )
     with pytest.raises(ValueError, match="gender"):
         numeric_matrix(frame.with_columns(gender=pl.lit("robot")), LEVELS)
+
+
+def test_category_shares_keep_only_labels_common_enough() -> None:
+    # "Books" is bought by three people, "Garden" by two, a free-text label
+    # by one: with a floor of two people, the rare label is only "other".
+    events = pl.DataFrame(
+        {
+            "entity_id": ["a", "a", "b", "b", "c", "c", "c", "a"],
+            "category": [
+                " Books ",
+                "garden",
+                "books",
+                "Garden",
+                "BOOKS",
+                "Jean's diary",
+                None,
+                None,
+            ],
+        }
+    )
+    ids = pl.Series(["a", "b", "c", "d"])
+    matrix, names = category_shares(events, ids, min_entities=2)
+    assert names == [
+        "share_category_books",
+        "share_category_garden",
+        "share_category_other",
+    ]
+    np.testing.assert_allclose(
+        matrix,
+        [[1 / 3, 1 / 3, 0.0], [0.5, 0.5, 0.0], [1 / 3, 0.0, 1 / 3], [0.0, 0.0, 0.0]],
+    )
+
+
+def test_no_common_category_gives_no_column() -> None:
+    events = pl.DataFrame({"entity_id": ["a"], "category": ["rare"]})
+    matrix, names = category_shares(events, pl.Series(["a", "b"]), min_entities=2)
+    assert names == []
+    assert matrix.shape == (2, 0)

@@ -15,6 +15,7 @@ SECTIONS = (
     "run",
     "quality",
     "dedupe",
+    "levels",
     "model",
     "segments",
     "pca",
@@ -323,3 +324,60 @@ def test_tolerates_malformed_summary_parts() -> None:
     assert "No model-selection candidates recorded" in page
     assert "No figures recorded" in page
     assert ">n/a</text>" in page
+
+
+def test_levels_section_says_what_was_skipped_and_dropped() -> None:
+    levels = [
+        {
+            "name": "profile",
+            "title": "Broad profile",
+            "method": "cluster",
+            "groups": ["demographic", "geographic"],
+            "level": None,
+            "columns": [],
+            "dropped": [
+                {
+                    "feature": "gender",
+                    "kept": False,
+                    "score": 1.002,
+                    "null_min": 0.97,
+                    "p_value": 0.62,
+                    "reason": "no more alike between neighbours than between strangers",
+                }
+            ],
+            "skipped": "no feature shares structure with the others (variable "
+            "selection)",
+        },
+        {
+            "name": "behaviour",
+            "title": "Purchase behaviour",
+            "method": "cluster",
+            "groups": ["rfm"],
+            "level": 1,
+            "columns": ["frequency", "recency_days"],
+            "dropped": [],
+        },
+    ]
+    summary = make_summary()
+    summary["segmentation"] = {**summary["segmentation"], "levels": levels}
+    page = render_report(summary, make_segments(), make_points(), make_profiles())
+    section = page.split('<section id="levels">')[1].split("</section>")[0]
+    assert "Broad profile" in section
+    assert "no feature shares structure with the others" in section
+    assert "<td>gender</td>" in section
+    assert "0.62" in section
+    assert "frequency, recency_days" in section
+    model = page.split('<section id="model">')[1].split("</section>")[0]
+    assert "Broad profile" not in model
+
+
+def test_segments_table_shows_parent_and_sibling_contrasts() -> None:
+    segments = make_segments().with_columns(
+        pl.lit("frequent shoppers").alias("versus_parent"),
+        pl.lit("weekend shoppers").alias("versus_siblings"),
+    )
+    page = render_report(make_summary(), segments, make_points(), make_profiles())
+    section = page.split('<section id="segments">')[1].split("</section>")[0]
+    assert "Versus parent" in section
+    assert "frequent shoppers" in section
+    assert "weekend shoppers" in section

@@ -12,9 +12,11 @@ from sklearn.metrics import adjusted_rand_score
 
 from pipelines.segment import (
     MODELS,
+    LevelSpec,
     SegmentationResult,
     SegmentConfig,
     SegmentRule,
+    policy_levels,
     segment,
 )
 
@@ -206,3 +208,173 @@ def test_rejects_a_rule_on_an_unknown_column() -> None:
 def test_rule_from_mapping_rejects_bad_data(data: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="rule"):
         SegmentRule.from_mapping(data)
+
+
+# Policy-driven levels: each level clusters its own feature groups, inside
+# the segments of the level above; variable selection drops what carries no
+# structure; a level without usable features is skipped and says why.
+
+BEHAVIOUR = ["recency_days", "frequency", "monetary_total", "share_channel_app"]
+DEMOGRAPHIC = ["gender=female", "gender=male", "age_band=18-24", "age_band=65+"]
+NOISE = "share_weekend"  # a uniform random binary planted among the behaviour
+
+
+def planted_population(
+    n: int = 1_600, seed: int = 5
+) -> tuple[list[str], NDArray[np.float64], list[str], NDArray[np.int64]]:
+    """Four behavioural archetypes; uniform random gender, age band and a coin."""
+    rng = np.random.default_rng(seed)
+    archetype = rng.integers(0, 4, n)
+    centres = np.array(
+        [[2.0, 8.0, 900.0, 0.9], [60.0, 2.0, 80.0, 0.1], [10.0, 5.0, 300.0, 0.1],
+         [120.0, 1.0, 40.0, 0.8]]
+    )  # fmt: skip
+    spread = np.array([3.0, 0.8, 40.0, 0.05])
+    behaviour = centres[archetype] + rng.normal(0, 1, (n, 4)) * spread
+    female = rng.integers(0, 2, n)
+    young = rng.integers(0, 2, n)
+    demographic = np.column_stack([female, 1 - female, young, 1 - young])
+    coin = rng.integers(0, 2, n)
+    matrix = np.column_stack([demographic, behaviour, coin]).astype(np.float64)
+    columns = [*DEMOGRAPHIC, *BEHAVIOUR, NOISE]
+    return [f"p-{i:05d}" for i in range(n)], matrix, columns, archetype
+
+
+POLICY_FAST = replace(FAST, selection_sample=1_200, selection_permutations=19)
+
+
+def level_report(result: SegmentationResult, name: str) -> dict[str, object]:
+    return next(lv for lv in result.metrics["levels"] if lv["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def policy_run() -> SegmentationResult:
+    ids, matrix, columns, _ = planted_population()
+    levels = (
+        LevelSpec("profile", tuple(DEMOGRAPHIC), groups=("demographic",)),
+        LevelSpec("behaviour", (*BEHAVIOUR, NOISE), groups=("rfm", "time")),
+        LevelSpec("preferences", (), groups=("category",)),
+    )
+    config = replace(POLICY_FAST, levels=levels)
+    return segment(ids, matrix, columns, seed=7, config=config)
+
+
+def test_selection_drops_planted_noise_and_keeps_signal(
+    policy_run: SegmentationResult,
+) -> None:
+    behaviour = level_report(policy_run, "behaviour")
+    assert behaviour["level"] == 1
+    assert behaviour["columns"] == BEHAVIOUR
+    (dropped,) = behaviour["dropped"]
+    assert dropped["feature"] == NOISE
+    assert dropped["reason"].startswith("no more alike")
+    assert dropped["score"] > 0.9
+    assert dropped["p_value"] > 0.05
+
+
+def test_uniform_random_demographics_skip_their_level(
+    policy_run: SegmentationResult,
+) -> None:
+    profile = level_report(policy_run, "profile")
+    assert profile["level"] is None
+    assert "variable selection" in profile["skipped"]
+    assert {d["feature"] for d in profile["dropped"]} == {"gender", "age_band"}
+
+
+def test_skipped_levels_leave_behaviour_to_find_the_archetypes(
+    policy_run: SegmentationResult,
+) -> None:
+    _, _, _, archetype = planted_population()
+    assert adjusted_rand_score(archetype, level_one_labels(policy_run)) >= 0.9
+    # The behaviour level is the only one that ran: it is level 1.
+    assert set(policy_run.memberships["level"]) == {1}
+
+
+def test_a_level_without_data_is_skipped_and_said(
+    policy_run: SegmentationResult,
+) -> None:
+    preferences = level_report(policy_run, "preferences")
+    assert preferences["level"] is None
+    assert preferences["skipped"] == "the data holds none of its features"
+    assert json.loads(json.dumps(policy_run.metrics)) == policy_run.metrics
+
+
+def test_every_level_nests_in_the_one_above() -> None:
+    # Three cluster levels, all with structure: children nest in parents.
+    ids, matrix, columns, _ = planted_population(1_200)
+    # A level without data in the middle: the next runs inside the one above.
+    levels = (
+        LevelSpec("a", ("recency_days", "frequency")),
+        LevelSpec("gone", ()),
+        LevelSpec("b", ("monetary_total", "share_channel_app")),
+        LevelSpec("c", ("recency_days", "monetary_total")),
+    )
+    config = replace(POLICY_FAST, levels=levels, min_size=30)
+    result = segment(ids, matrix, columns, seed=3, config=config)
+    members = result.memberships
+    assert set(members["level"]) == {1, 2, 3}
+    assert level_report(result, "gone")["skipped"] is not None
+    assert level_report(result, "b")["level"] == 2
+    for depth in (2, 3):
+        above = members.filter(pl.col("level") == depth - 1).select(
+            "entity_id", pl.col("segment_id").alias("above")
+        )
+        here = members.filter(pl.col("level") == depth).join(above, on="entity_id")
+        assert here.height == members.filter(pl.col("level") == depth).height
+        assert (here["parent_id"] == here["above"]).all()
+
+
+def test_rules_level_applies_inside_the_level_above() -> None:
+    ids, matrix, columns, _ = planted_population(800)
+    rule = SegmentRule("app", "share_channel_app", ">", 0.5)
+    levels = (
+        LevelSpec("behaviour", tuple(BEHAVIOUR), select=False),
+        LevelSpec("apps", method="rules", rules=(rule,)),
+    )
+    result = segment(ids, matrix, columns, seed=1, config=replace(FAST, levels=levels))
+    twos = result.memberships.filter(pl.col("level") == 2)
+    app = {i for i, row in zip(ids, matrix, strict=True) if row[7] > 0.5}
+    assert set(twos["entity_id"]) == app
+    assert all(sid.endswith(".app") for sid in twos["segment_id"])
+
+
+def test_policy_levels_map_groups_to_the_columns_at_hand() -> None:
+    from gateway.policy.models import AudienceLevel, LevelRule
+
+    levels = (
+        AudienceLevel(name="profile", features=("demographic", "geographic")),
+        AudienceLevel(name="behaviour", features=("rfm", "time")),
+    )
+    rules = (LevelRule(name="app", feature="share_channel_app", op=">", value=0.5),)
+    columns = [*DEMOGRAPHIC, "region=bretagne", *BEHAVIOUR, NOISE]
+    specs = policy_levels(levels, rules, columns)
+    assert specs[0].columns == (*DEMOGRAPHIC, "region=bretagne")
+    assert specs[1].columns == ("recency_days", "frequency", "monetary_total", NOISE)
+    assert specs[2].method == "rules"
+    assert specs[2].rules[0].column == "share_channel_app"
+
+
+def test_no_level_with_segments_is_an_error() -> None:
+    ids, matrix, columns, _ = planted_population(400)
+    levels = (LevelSpec("empty", ()),)
+    with pytest.raises(ValueError, match="no level yields"):
+        segment(ids, matrix, columns, seed=0, config=replace(FAST, levels=levels))
+
+
+def test_a_partner_without_demographics_skips_the_profile_level() -> None:
+    # No demographics sent: every person is "unknown", the one-hot columns
+    # are constant, and the behaviour level runs on the whole population.
+    ids, matrix, columns, archetype = planted_population(800)
+    matrix = matrix.copy()
+    matrix[:, :4] = 0.0
+    levels = (
+        LevelSpec("profile", tuple(DEMOGRAPHIC)),
+        LevelSpec("behaviour", tuple(BEHAVIOUR)),
+    )
+    config = replace(POLICY_FAST, levels=levels)
+    result = segment(ids, matrix, columns, seed=2, config=config)
+    profile = level_report(result, "profile")
+    assert profile["skipped"] == "every feature is constant or missing"
+    assert {d["reason"] for d in profile["dropped"]} == {"constant"}
+    assert level_report(result, "behaviour")["level"] == 1
+    assert adjusted_rand_score(archetype, level_one_labels(result)) >= 0.9

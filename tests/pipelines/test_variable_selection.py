@@ -53,3 +53,24 @@ def test_laplacian_score_on_a_known_graph() -> None:
     assert laplacian_score(smooth, graph) == pytest.approx(0.0)
     assert laplacian_score(rough, graph) > 1.0
     assert np.isnan(laplacian_score(np.ones(6), graph))
+
+
+def test_one_hot_columns_are_judged_as_one_feature() -> None:
+    # Uniform random gender, one-hot: "gender=female" would be predicted
+    # perfectly by "gender=male" if each column were scored on the others.
+    matrix, names = _planted(2000, seed=6)
+    rng = np.random.default_rng(7)
+    female = rng.integers(0, 2, len(matrix)).astype(float)
+    matrix = np.column_stack([matrix[:, :3], female, 1 - female])
+    names = [*names[:3], "gender=female", "gender=male"]
+    owners = [*names[:3], "gender", "gender"]
+    verdicts = {
+        v.feature: v for v in select_features(matrix, names, features=owners, seed=8)
+    }
+    assert set(verdicts) == {"spend", "frequency", "recency", "gender"}
+    assert not verdicts["gender"].kept
+    assert verdicts["gender"].columns == ("gender=female", "gender=male")
+    assert verdicts["gender"].p_value is not None
+    assert verdicts["gender"].p_value > 0.05
+    assert verdicts["spend"].kept
+    assert verdicts["spend"].p_value == pytest.approx(1 / 50)
