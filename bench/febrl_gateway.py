@@ -25,11 +25,13 @@ import polars as pl
 from benchctx import bench_context, bench_partner
 
 from gateway.consent import service as consent_service
+from gateway.crypto.keyring import KeyPurpose
 from gateway.ingest.service import ingest
+from gateway.linkage.sealed import Sealer
 from gateway.storage.db import transaction
 from pipelines.extract import extract
-from pipelines.linking import link_records
-from pipelines.roles import by_role
+from pipelines.linking import LinkConfig, link_records
+from pipelines.roles import by_role, model_identifiers
 
 BATCH = 500
 _DIGITS = re.compile(r"\D")
@@ -55,11 +57,7 @@ def _record(row: Mapping[str, str | None]) -> dict[str, Any]:
 
 
 def ingest_and_link(
-    rows: Sequence[Mapping[str, str | None]],
-    *,
-    threshold: float,
-    max_block: int,
-    max_component: int,
+    rows: Sequence[Mapping[str, str | None]], config: LinkConfig
 ) -> tuple[dict[str, str], Counter[str], float, float]:
     """Ingest then link FEBRL rows; returns (rec_id -> entity, rejections, s, s)."""
     with tempfile.TemporaryDirectory(prefix="gw-febrl-") as tmp:
@@ -99,13 +97,17 @@ def ingest_and_link(
                         source_of[result["record_id"]] = result["source_id"]
             ingested = time.perf_counter()
             audience = ctx.policies.audiences["retail_default"]
-            extracted = extract(ctx.engine, ctx.policies, audience).frames
+            key = ctx.keyring.active(KeyPurpose.LINKAGE)
+            sealer = Sealer(key.kid, key.material)
+            extracted = extract(
+                ctx.engine, ctx.policies, audience, sealer=sealer
+            ).frames
             frames = by_role(extracted, ctx.policies, audience)
             linked = link_records(
                 frames,
-                threshold=threshold,
-                max_block=max_block,
-                max_component=max_component,
+                config,
+                model_identifiers=model_identifiers(ctx.policies, audience),
+                linkage_kid=key.kid,
             )
             linked_at = time.perf_counter()
     entities = linked.entities.select(

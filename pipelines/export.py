@@ -4,6 +4,8 @@ The whole run is written in one transaction and marked finished last, so a
 destination sees either the previous run or all of this one, never a part.
 """
 
+import io
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,36 @@ from gateway.storage.models import RunEntityKeyRow, SegmentMemberRow, SegmentRow
 
 
 @dataclass(frozen=True)
+class LinkageToStore:
+    """What the next run needs to link incrementally (no personal data).
+
+    Attributes:
+        model: The linkage model as JSON (m and u per level, the prior).
+        record_entities: ``record_id``, ``entity_id``, ``version``.
+    """
+
+    linkage_kid: str
+    model: str
+    incremental_runs: int
+    record_entities: pl.DataFrame
+
+    def row(self, run_id: str, audience: str) -> dict[str, Any]:
+        """The `run_linkage` row: the record table as one zstd Parquet blob."""
+        blob = io.BytesIO()
+        self.record_entities.select("record_id", "entity_id", "version").write_parquet(
+            blob, compression="zstd"
+        )
+        return {
+            "run_id": run_id,
+            "audience": audience,
+            "linkage_kid": self.linkage_kid,
+            "model": json.loads(self.model),
+            "incremental_runs": self.incremental_runs,
+            "record_entities": blob.getvalue(),
+        }
+
+
+@dataclass(frozen=True)
 class RunToStore:
     """What a run publishes; nothing here is personal data in clear.
 
@@ -31,6 +63,7 @@ class RunToStore:
             entity and level.
         entity_keys: ``entity_id``, ``subject_id``, ``identifier_key``: what
             each entity was built from, for consent checks at pull time.
+        linkage: The state the next run links incrementally from.
     """
 
     run_id: str
@@ -44,6 +77,7 @@ class RunToStore:
     segments: pl.DataFrame
     memberships: pl.DataFrame
     entity_keys: pl.DataFrame
+    linkage: LinkageToStore | None = None
 
 
 def segment_ids(segments: pl.DataFrame, now: datetime) -> dict[str, str]:
@@ -130,6 +164,10 @@ def store_run(
                 ).iter_rows()
             ),
         )
+        if run.linkage is not None:
+            segments_repo.replace_run_linkage(
+                session, run.linkage.row(run.run_id, run.audience)
+            )
         segments_repo.finish_run(session, run.run_id, run.finished_at, run.summary)
         append_events(
             session,

@@ -15,6 +15,9 @@ import polars as pl
 from sqlalchemy import Engine, Text, case, cast, null, select
 
 from gateway.consent.rules import decide
+from gateway.errors import DecryptionError
+from gateway.linkage.encoder import linkage_fields
+from gateway.linkage.sealed import Sealer, unpack_frame
 from gateway.policy.models import Audience, Dataset, PolicySet
 from gateway.storage.models import ConsentEventRow, RecordRow, SubjectKeyRow
 
@@ -33,8 +36,8 @@ RAW_SCHEMA: Mapping[str, pl.DataType] = {
     "subject_id": pl.Utf8(),
     "identifiers": pl.Utf8(),
     "data": pl.Utf8(),
-    "clk": pl.Binary(),
-    "block_keys": pl.Utf8(),
+    "version": pl.Int64(),
+    "link_fields": pl.Binary(),
 }
 FACTS_SCHEMA: Mapping[str, pl.DataType] = {
     "identifier_key": pl.Utf8(),
@@ -98,11 +101,15 @@ def identifier_names(dataset: Dataset) -> list[str]:
     ]
 
 
-def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+def decode(
+    raw: pl.DataFrame, dataset: Dataset, sealer: Sealer | None = None
+) -> pl.DataFrame:
     """Typed columns from raw rows: `<identifier>_key` pseudonyms and data fields.
 
-    The linkage encodings (``clk``, ``block_keys``) come along as they are,
-    null for datasets without linkage fields.
+    With a `sealer`, a dataset with linkage roles also gets its records'
+    per-field encodings, opened (the columns of `gateway.linkage.fields`,
+    null where a record has none); otherwise the sealed blobs are dropped.
+    ``version`` is the record's version (it grows with every update).
 
     Datetime fields (stored as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``) become UTC
     datetimes; a field absent from a record is null.
@@ -114,7 +121,6 @@ def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
             pl.Struct({name: pl.Utf8() for name in names})
         ),
         pl.col("data").str.json_decode(pl.Struct(dict(data_types))),
-        pl.col("block_keys").str.json_decode(pl.List(pl.Utf8())),
     )
     frame = frame.select(
         "record_id",
@@ -122,9 +128,13 @@ def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         "subject_id",
         *(pl.col("identifiers").struct.field(n).alias(f"{n}_key") for n in names),
         *(pl.col("data").struct.field(n) for n in data_types),
-        "clk",
-        "block_keys",
+        "version",
     )
+    if sealer is not None and linkage_fields(dataset):
+        frame = pl.concat(
+            [frame, open_encodings(raw["record_id"], raw["link_fields"], sealer)],
+            how="horizontal",
+        )
     stamps = [
         name
         for name, spec in dataset.fields.items()
@@ -134,6 +144,23 @@ def decode(raw: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
         pl.col(name).str.strptime(pl.Datetime("us", "UTC"), STAMP_FORMAT)
         for name in stamps
     )
+
+
+def open_encodings(
+    record_ids: pl.Series, sealed: pl.Series, sealer: Sealer
+) -> pl.DataFrame:
+    """The `gateway.linkage.fields` columns of sealed blobs, one row per record.
+
+    A blob that does not open (altered, or moved from another record) is
+    read as no encodings: the record then links only by its identifiers.
+    """
+    packed: list[bytes | None] = []
+    for record_id, blob in zip(record_ids.to_list(), sealed.to_list(), strict=True):
+        try:
+            packed.append(None if blob is None else sealer.open(record_id, blob))
+        except DecryptionError:
+            packed.append(None)
+    return unpack_frame(record_ids.to_list(), packed).drop("record_id")
 
 
 def subject_identifiers(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
@@ -231,25 +258,24 @@ def read_raw(
 
     Only records collected for the audience's purpose are read (purpose
     limitation): a record sent for analytics never feeds segmentation.
-    With `linkage_kid`, encodings made under any other linkage key (before a
+    Encodings made under another linkage key than `linkage_kid` (before a
     rotation, until the backfill re-encodes them) are read as missing: two
-    encodings under different keys must never be compared.
+    encodings under different keys must never be compared. Without
+    `linkage_kid`, none are read.
     """
     after = ""
-    clk: Any = RecordRow.clk
-    block_keys: Any = cast(RecordRow.block_keys, Text)
+    link_fields: Any = null()
     if linkage_kid is not None:
         current = RecordRow.linkage_kid == linkage_kid
-        clk = case((current, clk), else_=null())
-        block_keys = case((current, block_keys), else_=null())
+        link_fields = case((current, RecordRow.link_fields), else_=null())
     columns = (
         RecordRow.id,
         RecordRow.client_id,
         RecordRow.subject_id,
         cast(RecordRow.identifiers, Text),
         cast(RecordRow.data, Text),
-        clk,
-        block_keys,
+        RecordRow.version,
+        link_fields,
     )
     while True:
         stmt = (
@@ -300,24 +326,28 @@ def extract(
     policies: PolicySet,
     audience: Audience,
     chunk_rows: int = CHUNK_ROWS,
-    linkage_kid: str | None = None,
+    sealer: Sealer | None = None,
 ) -> Extracted:
     """Read an audience's datasets and keep the records it may lawfully use.
 
-    `linkage_kid`: the active linkage key; encodings under another are dropped.
+    `sealer`: the active linkage key's; encodings under another key are
+    read as missing, and without a sealer none are read.
     """
+    kid = sealer.kid if sealer is not None else None
     purpose = policies.purposes[audience.purpose]
     frames: dict[str, pl.DataFrame] = {}
     for name in audience.datasets:
         dataset = policies.datasets[name]
+        # Opened a chunk at a time: the sealed blobs of one chunk, never of
+        # the whole dataset, are in memory beside the opened columns.
         chunks = [
-            decode(raw, dataset)
-            for raw in read_raw(engine, name, purpose.name, chunk_rows, linkage_kid)
+            decode(raw, dataset, sealer)
+            for raw in read_raw(engine, name, purpose.name, chunk_rows, kid)
         ]
         frames[name] = (
             pl.concat(chunks, rechunk=False)
             if chunks
-            else decode(pl.DataFrame(schema=dict(RAW_SCHEMA)), dataset)
+            else decode(pl.DataFrame(schema=dict(RAW_SCHEMA)), dataset, sealer)
         )
     read = sum(frame.height for frame in frames.values())
     decisions = consented_subjects(

@@ -3,19 +3,26 @@
 Input: one row per record, ``record_id`` and the columns of
 `gateway.linkage.fields` (keyed Bloom filters of names, street and city;
 keyed hashes of values and derived parts), optionally ``email_key`` and
-``phone_key`` pseudonyms. Output: ``record_id`` -> ``entity_id``, and the
-learned model (m and u per comparison level), nothing else: the encodings
-and every pairwise score stay inside a private in-memory DuckDB database
-that is closed before returning, because a pairwise similarity tells
-whoever reads it how close two people's names and addresses are.
+``phone_key`` pseudonyms. Output: the scored pairs at or above the match
+threshold (`fs_edges`) or ``record_id`` -> ``entity_id`` (`fs_link`, their
+connected components), and the model (prior, m and u per comparison level;
+`FsModel.to_json` saves it, no data in it). The encodings stay inside a
+private in-memory DuckDB database that is closed before returning; only
+the pairs above the threshold leave, as record ids and a probability.
 
-The model, per field, from most to least specific:
+The model, per comparison, from most to least specific:
 
-* names, street, city: keyed hashes equal; Dice of the field's filters at
-  least 0.9; at least 0.7; (names) phonetic codes equal; anything else.
-  Dice is computed in SQL on DuckDB ``BIT`` columns,
+* first and last name: keyed hashes equal (with a term-frequency
+  adjustment: "smith" = "smith" is weaker evidence than a rare name; equal
+  hashes are equal names, so the hash's frequency is the name's); Dice of
+  the field's filters at least 0.9; at least 0.7; phonetic codes equal;
+  anything else. Dice is computed in SQL on DuckDB ``BIT`` columns,
   ``2.0*bit_count(a & b)/(bit_count(a)+bit_count(b))``;
-* postcode: equal; same three-character prefix; else;
+* address, one comparison over street, city and postcode (same street and
+  postcode; same street; street Dice >= 0.9 or >= 0.7 in the same postcode
+  or city; street Dice >= 0.9 elsewhere; same postcode; same city; same
+  postcode prefix; else): as three comparisons the model counted one fact,
+  "same address", three times;
 * birth date: equal; same year and month; same month and day (a mistyped
   year); same year; same decade; else;
 * e-mail and phone pseudonyms, when present: equal; else.
@@ -23,20 +30,33 @@ The model, per field, from most to least specific:
 A missing value on either side is a null level (no evidence either way).
 u (how often a level happens between two random people) is estimated from
 random pairs, m (how often between two records of one person) by
-expectation maximisation on blocked pairs, with no labels; Splink then
-scores candidate pairs from blocking rules on hashed parts only, and
-clusters the pairs at a match-probability threshold (connected
-components).
+expectation maximisation on blocked pairs (`_EM_SESSIONS`), with no labels,
+on blocks chosen so that look-alikes who are not duplicates do not teach
+it: twins are kept out of the block the first name is learned on, and the
+birth date is learned on pairs sharing an identifier when there is one.
 
-Known limit: two namesakes in one town whose only difference on file is
-the birth date (same address, or no street) are merged. EM learns how
-often true pairs disagree on the birth date from the very pairs it takes
-for matches, so such namesakes teach it that birth dates often differ.
-Term-frequency adjustments on names or a fixed prior on the birth date's
-"else" level are the candidates (issue 13, item 3).
+Households. People at one address share a surname, sometimes a birth date
+(twins) or a first name (father and son) far more often than two random
+people, so a model built on population-wide u merges them. By the chain
+rule, P(agreements | non-match) = P(same address) x P(the rest | same
+address): for pairs at one address, surname and birth date get a second set
+of levels whose u is fitted by EM on the pairs at one street and postcode
+(housemates and duplicates), m held at the population model's
+(`_with_household`). Without an identifier, the birth date's "else" level
+is capped at what independent clerical errors in year, month and day
+explain (`_birth_else_from_parts`): otherwise a father and son of one name
+at one address teach EM that duplicates' birth dates often differ.
+
+Known limits: twins at one address with similar first names ("jenna" /
+"jenny") look exactly like a duplicate with a typo, and are merged; two
+namesakes at one address with no birth date on file are merged.
+`bench/namesakes.py` measures these; `bench/fs_dedupe.py` FEBRL 2 and 3.
 """
 
+import itertools
+import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +69,17 @@ logger = logging.getLogger(__name__)
 
 IDENTIFIER_COLUMNS = ("email_key", "phone_key")
 OUTPUT_SCHEMA = pl.Schema({"record_id": pl.String, "entity_id": pl.String})
+EDGE_SCHEMA = pl.Schema(
+    {
+        "record_id_l": pl.String,
+        "record_id_r": pl.String,
+        "match_probability": pl.Float64,
+    }
+)
+_MODEL_FORMAT = "gateway.fs_link.model/1"
+_NEW = "fs_new"  # the `new` flag inside DuckDB, under a name no input column has
 _INPUT_TABLE = "fs_input"
+_TRAIN_TABLE = "fs_train"
 _NAMES = ("first_name", "last_name")
 _EM_ITERATIONS = 25  # Splink's default
 
@@ -64,12 +94,26 @@ class FsConfig:
         seed: Seed of that random draw (runs are repeatable).
         prior_recall: Assumed recall of the deterministic rules used to
             estimate the prior probability that two random records match.
+        households: Model households (same-address levels, and without an
+            identifier the birth date's "else" cap): keeps namesakes, twins
+            and families apart, but costs recall on heavily mistyped data
+            without an identifier (FEBRL 3 without soc_sec_id: README).
+            A model given to `fs_edges` decides for itself.
+        train_records: The model is learned on a random sample of at most
+            this many records (EM needs tens of thousands of pairs, not
+            hundreds of millions; the sample keeps pairs of duplicates in
+            the same proportion as the whole), then scores every record.
+        memory_limit: DuckDB's memory limit; beyond it, it spills to a
+            private temporary directory removed afterwards.
     """
 
     match_threshold: float = 0.9
     u_pairs: float = 1e6
     seed: int = 20240611
     prior_recall: float = 0.7
+    households: bool = True
+    train_records: int = 250_000
+    memory_limit: str = "3GB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +140,47 @@ class FsModel:
                 return params
         raise KeyError(f"{comparison}/{level}")
 
+    def to_json(self) -> str:
+        """The prior and m/u per level as JSON (no data): `from_json` reads it back.
+
+        Floats are written as Python's shortest round-trip repr, so a loaded
+        model scores exactly as the saved one.
+        """
+        return json.dumps(
+            {
+                "format": _MODEL_FORMAT,
+                "prior": self.prior,
+                "levels": [
+                    {"comparison": p.comparison, "level": p.level, "m": p.m, "u": p.u}
+                    for p in self.levels
+                ],
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "FsModel":
+        """Read a model written by `to_json`.
+
+        Raises:
+            ValueError: Not such a model, or a value of the wrong type.
+        """
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != _MODEL_FORMAT:
+            raise ValueError(f"not a {_MODEL_FORMAT} document")
+        levels = []
+        for level in data["levels"]:
+            m, u = level["m"], level["u"]
+            if not all(v is None or isinstance(v, float) for v in (m, u)):
+                raise ValueError("m and u must be floats or null")
+            levels.append(
+                LevelParams(str(level["comparison"]), str(level["level"]), m, u)
+            )
+        prior = data["prior"]
+        if not isinstance(prior, float) or not 0.0 <= prior <= 1.0:
+            raise ValueError("prior must be a float in [0, 1]")
+        return cls(prior=prior, levels=tuple(levels))
+
 
 def _dice(column: str) -> str:
     left, right = f"{column}_l", f"{column}_r"
@@ -119,7 +204,7 @@ def _text_comparison(field: str) -> dict[str, Any]:
     bf, h = f"{field}_bf", f"{field}_h"
     levels = [
         _level(f"{bf}_l IS NULL OR {bf}_r IS NULL", "null", null=True),
-        _level(f"{h}_l = {h}_r", "exact"),
+        _exact(h, tf=field in _NAMES),
         _level(f"{_dice(bf)} >= 0.9", "dice>=0.9"),
         _level(f"{_dice(bf)} >= 0.7", "dice>=0.7"),
     ]
@@ -130,15 +215,43 @@ def _text_comparison(field: str) -> dict[str, Any]:
     return {"output_column_name": field, "comparison_levels": levels}
 
 
-def _postcode_comparison() -> dict[str, Any]:
+def _exact(column: str, *, tf: bool) -> dict[str, Any]:
+    level = _level(f"{column}_l = {column}_r", "exact")
+    if tf:
+        # Equal keyed hashes mean equal values, so the hash's frequency is
+        # the name's: "smith" = "smith" is weaker evidence than a rare name.
+        level["tf_adjustment_column"] = column
+        level["tf_adjustment_weight"] = 1.0
+    return level
+
+
+def _address_comparison() -> dict[str, Any]:
+    """Street, city and postcode as one comparison.
+
+    Two records at one street and postcode almost always share the city,
+    and street agreement mostly implies postcode agreement: as three
+    comparisons the model would count one fact (same address) up to three
+    times, which merges members of one household.
+    """
+    street, pc, city = "street_h", "postal_code_h", "city_h"
+    s_ex, pc_ex = f"{street}_l = {street}_r", f"{pc}_l = {pc}_r"
+    c_ex = f"{city}_l = {city}_r"
+    area = f"({pc_ex} OR {c_ex})"
+    null = " AND ".join(
+        f"({c}_l IS NULL OR {c}_r IS NULL)" for c in ("street_bf", pc, "city_bf")
+    )
     return {
-        "output_column_name": "postal_code",
+        "output_column_name": "address",
         "comparison_levels": [
-            _level(
-                "postal_code_h_l IS NULL OR postal_code_h_r IS NULL", "null", null=True
-            ),
-            _level("postal_code_h_l = postal_code_h_r", "exact"),
-            _level("postal_code_p3_h_l = postal_code_p3_h_r", "prefix"),
+            _level(null, "null", null=True),
+            _level(f"{s_ex} AND {pc_ex}", "street+postcode"),
+            _level(s_ex, "street"),
+            _level(f"{_dice('street_bf')} >= 0.9 AND {area}", "street~0.9+area"),
+            _level(f"{_dice('street_bf')} >= 0.7 AND {area}", "street~0.7+area"),
+            _level(f"{_dice('street_bf')} >= 0.9", "street~0.9"),
+            _level(pc_ex, "postcode"),
+            _level(f"{c_ex} OR {_dice('city_bf')} >= 0.85", "city"),
+            _level("postal_code_p3_h_l = postal_code_p3_h_r", "postcode prefix"),
             _else(),
         ],
     }
@@ -175,7 +288,7 @@ def _identifier_comparison(column: str) -> dict[str, Any]:
     }
 
 
-def _check(frame: pl.DataFrame, config: FsConfig) -> tuple[str, ...]:
+def _check(frame: pl.DataFrame, config: FsConfig, new: str | None) -> tuple[str, ...]:
     for name in ("record_id", *FILTER_COLUMNS, *HASH_COLUMNS):
         if name not in frame.columns:
             raise ValueError(f"fs_link needs column {name!r}")
@@ -183,6 +296,8 @@ def _check(frame: pl.DataFrame, config: FsConfig) -> tuple[str, ...]:
         raise ValueError("record_id must be present and unique")
     if not 0.0 < config.match_threshold < 1.0:
         raise ValueError("match_threshold must be in (0, 1)")
+    if new is not None and frame.schema.get(new) != pl.Boolean:
+        raise ValueError(f"new must name a Boolean column; {new!r} is not one")
     return tuple(
         c
         for c in IDENTIFIER_COLUMNS
@@ -191,7 +306,10 @@ def _check(frame: pl.DataFrame, config: FsConfig) -> tuple[str, ...]:
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, ids: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    ids: tuple[str, ...],
+    new: str | None,
 ) -> None:
     # The filters go in as BLOB and become BIT here: only a DuckDB table can
     # carry that type (pandas and Arrow cannot), and Splink reads the table
@@ -202,49 +320,79 @@ def _load(
         *HASH_COLUMNS,
         *ids,
     ]
-    con.register(
-        "fs_raw",
-        frame.select(["record_id", *FILTER_COLUMNS, *HASH_COLUMNS, *ids]).to_arrow(),
-    )
+    picked = frame.select(["record_id", *FILTER_COLUMNS, *HASH_COLUMNS, *ids])
+    if new is not None:
+        columns.append(_NEW)
+        picked = picked.with_columns(frame[new].fill_null(False).alias(_NEW))
+    con.register("fs_raw", picked.to_arrow())
     con.execute(
         f"CREATE TABLE {_INPUT_TABLE} AS SELECT {', '.join(columns)} FROM fs_raw"  # noqa: S608 - fixed column names, no data
     )
     con.unregister("fs_raw")
 
 
-# Candidate pairs: each rule on hashed parts only, each small enough per
-# block at a million records; together they reach nearly every true pair of
-# FEBRL 2 and 3 even without an e-mail (bench/fs_dedupe.py).
+# Candidate pairs. A true pair nearly always agrees on two of five things:
+# the first name's first three letters, the surname's, the birth date, the
+# postcode, the street; so each pair of these is a rule (each small at a
+# million records: a few hundred thousand pairs), the two names together
+# only within a birth decade, a phonetic code or a town (the commonest names
+# would otherwise make tens of millions of pairs). A few cheap rules on
+# coarser parts catch pairs with errors in three of the five. At 1.2 million
+# records with US name frequencies they give about 17 million candidate
+# pairs (the rules before, one per name prefix and birth year, gave 280
+# million); on FEBRL 2 and 3 they hold 97.6 % and 96.1 % of the true pairs,
+# 99.5 % with the e-mail rule (bench/dedupe.py's data; measured with a
+# throwaway count, figures in the README).
+_TWO_OF = (
+    "first_name_p3_h",
+    "last_name_p3_h",
+    "birth_date_h",
+    "postal_code_h",
+    "street_h",
+)
 BLOCKING_ON_PARTS: tuple[tuple[str, ...], ...] = (
-    ("last_name_p3_h", "birth_year_h"),
-    ("first_name_p3_h", "birth_year_h"),
-    ("first_name_ph_h", "last_name_ph_h"),
-    ("birth_date_h",),
-    ("birth_year_h", "postal_code_h"),
+    *(
+        pair
+        for pair in itertools.combinations(_TWO_OF, 2)
+        if pair != ("first_name_p3_h", "last_name_p3_h")
+    ),
+    ("first_name_p3_h", "last_name_p3_h", "birth_decade_h"),
+    ("first_name_ph_h", "last_name_ph_h", "birth_decade_h"),
+    ("first_name_p3_h", "last_name_p3_h", "city_h"),
+    ("birth_date_h", "postal_code_p3_h"),
+    ("last_name_ph_h", "postal_code_h"),
+    ("first_name_ph_h", "postal_code_h"),
     ("street_h", "birth_month_h"),
-    ("street_h", "postal_code_h"),
-    ("last_name_p3_h", "postal_code_p3_h"),
-    ("first_name_p3_h", "postal_code_p3_h"),
-    ("last_name_p3_h", "city_h"),
+    ("birth_year_h", "postal_code_h"),
+    ("street_h", "city_h"),
+    ("birth_year_h", "birth_month_h", "postal_code_p3_h"),
+    ("last_name_h", "postal_code_p3_h"),
 )
 
 
-def _settings(ids: tuple[str, ...]) -> dict[str, Any]:
+def _settings(
+    ids: tuple[str, ...], new: str | None = None, *, household: bool = False
+) -> dict[str, Any]:
     blocking = [*(list(rule) for rule in BLOCKING_ON_PARTS), *([c] for c in ids)]
+    # Incremental: only pairs with a new record on at least one side.
+    only_new = f" AND (l.{_NEW} OR r.{_NEW})" if new is not None else ""
     comparisons = [
         _text_comparison("first_name"),
         _text_comparison("last_name"),
-        _text_comparison("street"),
-        _text_comparison("city"),
-        _postcode_comparison(),
+        _address_comparison(),
         _birth_comparison(),
         *(_identifier_comparison(c) for c in ids),
     ]
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
-        "comparisons": comparisons,
-        "blocking_rules_to_generate_predictions": [_rule(cols) for cols in blocking],
+        "comparisons": [
+            _at_home(c) if household and c["output_column_name"] in _HOME else c
+            for c in comparisons
+        ],
+        "blocking_rules_to_generate_predictions": [
+            _rule(cols) + only_new for cols in blocking
+        ],
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,
     }
@@ -271,8 +419,209 @@ def _model(settings: dict[str, Any]) -> FsModel:
     )
 
 
-def _em_session(linker: Any, columns: tuple[str, ...], table: Any) -> Any:
-    """One EM session blocked on `columns`; the linker to go on with.
+# Same household: one street (or one typo away: Dice at least 0.9, the
+# model's closest level) in one postcode or city (the postcode may be
+# missing on one side). Within it, people share a surname, sometimes a
+# birth date (twins) or a first name (father and son), far more often than
+# two random people: the u of those comparisons is re-estimated on pairs at
+# one street and postcode (`_with_household`) and used for all such pairs.
+# Bigram Dice cannot always tell a typo from another house number ("217
+# daniel summit" / "87 daniel summit": 0.89), hence the closest level only.
+_SAME_ADDRESS = (
+    f"((street_h_l = street_h_r OR {_dice('street_bf')} >= 0.9) AND "
+    "(postal_code_h_l = postal_code_h_r OR city_h_l = city_h_r))"
+)
+# Refitted at home: the surname (shared by a household) and the birth date
+# (shared by twins). The first name is evidence in that fit but keeps its
+# population-wide u: housemates' first names are as unrelated as
+# strangers' (bar a father and son), and refitting it let heavily
+# mistyped duplicates (FEBRL 3) pass for housemates.
+_HOME = ("last_name", "birth_date")
+_HOME_EVIDENCE = ("first_name", *_HOME)
+_AT_HOME = " (same address)"
+_HOME_EM_ITERATIONS = 100
+_HOME_PSEUDO_PAIRS = 10.0  # prior weight of the population-wide u
+_HOUSEHOLD_MAX = 50  # records at one address, at most, to count as a household
+
+
+def _birth_else_from_parts(model: FsModel) -> FsModel:
+    """Cap m of the birth date's "else" level at what clerical errors explain.
+
+    EM learns the birth date's m on pairs agreeing on names and street
+    (`_EM_SESSIONS`), and a father and son of one name at one address are
+    such a pair: left alone, they teach the model that a duplicate's birth
+    date often differs in every part. A clerical error changes one part
+    (year, month or day; a transposed pair of digits stays inside one), so
+    for a duplicate each part goes wrong on its own: the one-part levels
+    give each part's error rate, and a date wrong in the year and in the
+    month or day, which "else" needs, happens at most at the product. The
+    removed mass is namesakes', and the other levels are rescaled to sum
+    to one.
+    """
+    m = {p.level: p.m for p in model.levels if p.comparison == "birth_date"}
+    needed = ("exact", "year+month", "month+day", "year", "else")
+    if any(m.get(level) is None for level in needed):
+        return model
+    exact, ym, md, year = (m[lv] or 0.0 for lv in needed[:4])
+    p_year = md / (exact + md)
+    p_day = ym / (exact + ym)
+    p_month = min(year / (1.0 - p_year), 1.0)
+    two_parts = p_year * (1.0 - (1.0 - p_month) * (1.0 - p_day))
+    old = m["else"] or 0.0
+    if old <= two_parts or two_parts <= 0.0:
+        return model
+    scale = 1.0 / (1.0 - old + two_parts)
+    levels = tuple(
+        p
+        if p.comparison != "birth_date" or p.m is None
+        else LevelParams(
+            p.comparison,
+            p.level,
+            (two_parts if p.level == "else" else p.m) * scale,
+            p.u,
+        )
+        for p in model.levels
+    )
+    return FsModel(prior=model.prior, levels=levels)
+
+
+def _at_home(comparison: dict[str, Any]) -> dict[str, Any]:
+    """The comparison with a copy of its levels for pairs at one address first.
+
+    By the chain rule, P(agreements | non-match) = P(same address) x
+    P(the rest | same address): the address comparison counts the first
+    factor, these levels the second, with their own u.
+    """
+    levels = comparison["comparison_levels"]
+    null = [lv for lv in levels if lv.get("is_null_level")]
+    rest = [lv for lv in levels if not lv.get("is_null_level")]
+    home = [
+        {
+            **lv,
+            "sql_condition": _SAME_ADDRESS
+            if lv["sql_condition"] == "ELSE"
+            else f"({_SAME_ADDRESS}) AND ({lv['sql_condition']})",
+            "label_for_charts": lv["label_for_charts"] + _AT_HOME,
+        }
+        for lv in rest
+    ]
+    # Only the population-wide levels carry term frequencies.
+    for lv in home:
+        lv.pop("tf_adjustment_column", None)
+        lv.pop("tf_adjustment_weight", None)
+    return {**comparison, "comparison_levels": [*null, *home, *rest]}
+
+
+def _level_case(comparison: dict[str, Any]) -> str:
+    """SQL giving a pair's level index (-1 for null) in one comparison."""
+    whens = []
+    index = 0
+    for lv in comparison["comparison_levels"]:
+        if lv.get("is_null_level"):
+            whens.append(f"WHEN {lv['sql_condition']} THEN -1")
+        elif lv["sql_condition"] == "ELSE":
+            whens.append(f"ELSE {index}")
+            index += 1
+        else:
+            whens.append(f"WHEN {lv['sql_condition']} THEN {index}")
+            index += 1
+    return "CASE " + " ".join(whens) + " END"
+
+
+def _with_household(
+    con: duckdb.DuckDBPyConnection,
+    model: FsModel,
+    comparisons: list[dict[str, Any]],
+) -> FsModel:
+    """Add the same-address levels: m as elsewhere, u fitted on same-address pairs.
+
+    The pairs at one street and postcode (small blocks: households) mix
+    duplicates and housemates. With every m held at the model's value, EM
+    fits the share of duplicates and the u of each level among the
+    housemates; each u is shrunk towards the population-wide u by
+    `_HOME_PSEUDO_PAIRS` pairs, so a level no housemate reached keeps a
+    finite weight.
+    """
+    import numpy as np
+
+    home = [c for c in comparisons if c["output_column_name"] in _HOME_EVIDENCE]
+    columns = [*FILTER_COLUMNS, *HASH_COLUMNS]
+    select = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
+    cases = ", ".join(f"{_level_case(c)} AS g{i}" for i, c in enumerate(home))
+    group = ", ".join(f"g{i}" for i in range(len(home)))
+    # Addresses held by more than `_HOUSEHOLD_MAX` records (a placeholder, a
+    # care home) are left out: they are not households, and their pairs
+    # grow with the square of their size.
+    counts = con.sql(
+        f"WITH homes AS (SELECT street_h, postal_code_h FROM {_INPUT_TABLE} "  # noqa: S608 - fixed column names, no data
+        "WHERE street_h IS NOT NULL AND postal_code_h IS NOT NULL "
+        f"GROUP BY ALL HAVING count(*) <= {_HOUSEHOLD_MAX}), "
+        f"home AS (SELECT t.* FROM {_INPUT_TABLE} t JOIN homes h "
+        "ON t.street_h = h.street_h AND t.postal_code_h = h.postal_code_h) "
+        f"SELECT {group}, count(*) AS n FROM (SELECT {cases} FROM ("
+        f"SELECT {select} FROM home l JOIN home r "
+        "ON l.street_h = r.street_h AND l.postal_code_h = r.postal_code_h "
+        f"AND l.unique_id < r.unique_id)) GROUP BY {group}"
+    ).fetchnumpy()
+    n = np.asarray(counts["n"], dtype=float) if len(counts["n"]) else np.zeros(0)
+    m_of, u0_of = [], []
+    for c in home:
+        name = c["output_column_name"]
+        params = [p for p in model.levels if p.comparison == name]
+        m_of.append(np.array([p.m or 1e-6 for p in params]))
+        u0_of.append(np.array([p.u or 1e-6 for p in params]))
+    g = [np.asarray(counts[f"g{i}"], dtype=int) for i in range(len(home))]
+    u_of = [u0.copy() for u0 in u0_of]
+    if n.sum() >= 1:
+        # From the population-wide model: duplicates start as matches and
+        # housemates as non-matches, which is where EM should end up.
+        share = 0.5
+        for _ in range(_HOME_EM_ITERATIONS):
+            pm = np.full(n.shape, share)
+            pu = np.full(n.shape, 1.0 - share)
+            for i in range(len(home)):
+                known = g[i] >= 0
+                pm[known] *= m_of[i][g[i][known]]
+                pu[known] *= u_of[i][g[i][known]]
+            match = pm / (pm + pu)
+            share = float((n * match).sum() / n.sum())
+            other = n * (1.0 - match)
+            for i, u0 in enumerate(u0_of):
+                if home[i]["output_column_name"] not in _HOME:
+                    continue  # evidence only: its u stays the population's
+                known = g[i] >= 0
+                seen = np.bincount(g[i][known], other[known], minlength=len(u0))
+                u_of[i] = (seen + _HOME_PSEUDO_PAIRS * u0) / (
+                    seen.sum() + _HOME_PSEUDO_PAIRS
+                )
+    extra = []
+    for c, u in zip(home, u_of, strict=True):
+        name = c["output_column_name"]
+        if name not in _HOME:
+            continue
+        params = [p for p in model.levels if p.comparison == name]
+        for p, u_home in zip(params, u, strict=True):
+            extra.append(LevelParams(name, p.level + _AT_HOME, p.m, float(u_home)))
+    return FsModel(prior=model.prior, levels=(*model.levels, *extra))
+
+
+# EM blocks, each estimating m for the comparisons its rule does not use:
+# 1. same birth date and first name (last name, address, identifiers);
+# 2. same birth date, different street (first and last name): twins share
+#    a street, so they cannot pass for duplicates with another first name;
+# 3. same names and street (birth date), only without an identifier: an
+#    identifier block replaces it (`_train`). A single column is passed
+#    to Splink's block_on, a rule as SQL.
+_EM_SESSIONS: tuple[str, ...] = (
+    "l.birth_date_h = r.birth_date_h AND l.first_name_h = r.first_name_h",
+    "l.birth_date_h = r.birth_date_h AND l.street_h <> r.street_h",
+    "l.first_name_h = r.first_name_h AND l.last_name_h = r.last_name_h "
+    "AND l.street_h = r.street_h",
+)
+
+
+def _em_session(linker: Any, rule: str, table: Any) -> Any:
+    """One EM session blocked on `rule`; the linker to go on with.
 
     When no pair of a level looks like a match, EM drives its m towards 0,
     a little more each iteration, and Splink 5.0 refuses the subnormal value
@@ -283,6 +632,7 @@ def _em_session(linker: Any, columns: tuple[str, ...], table: Any) -> Any:
     iteration underflows.
     """
     from splink import Linker, block_on
+    from splink.internals.exceptions import EMTrainingException
 
     before = linker.misc.save_model_to_json()
     if before.get("max_iterations") != _EM_ITERATIONS:
@@ -293,15 +643,23 @@ def _em_session(linker: Any, columns: tuple[str, ...], table: Any) -> Any:
     while True:
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*columns)
+                rule if " " in rule else block_on(rule)
             )
+        except EMTrainingException:
+            # No pair in this block at all (a population without such
+            # look-alikes, or a small one): nothing to learn from it; the
+            # levels keep what the other sessions (or Splink's defaults) say.
+            # Splink may have changed the settings in place before it gave up:
+            # go on from the parameters before the session.
+            logger.warning("EM blocked on %s: no pairs; session skipped", rule)
+            return Linker(table(), before, log_level=logging.ERROR)
         except ValueError as err:
             if "below the minimum allowed" not in str(err):
                 raise
             iterations //= 2
             logger.warning(
                 "EM blocked on %s underflowed; retried with %d iterations",
-                columns,
+                rule,
                 iterations,
             )
             linker = Linker(
@@ -310,16 +668,224 @@ def _em_session(linker: Any, columns: tuple[str, ...], table: Any) -> Any:
                 log_level=logging.ERROR,
             )
             if iterations == 0:
-                logger.warning("EM blocked on %s dropped", columns)
+                logger.warning("EM blocked on %s dropped", rule)
                 return linker
         else:
             return linker
+
+
+def _apply(model: FsModel, settings: dict[str, Any]) -> dict[str, Any]:
+    """`settings` with the model's prior and m/u: scoring without training."""
+    if not model.levels:
+        raise ValueError("the model has no levels (trained on too few records)")
+    known = {(p.comparison, p.level): p for p in model.levels}
+    used: set[tuple[str, str]] = set()
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            ident = (comparison["output_column_name"], level["label_for_charts"])
+            params = known.get(ident)
+            if params is None:
+                raise ValueError(f"the model has no level {ident[0]}/{ident[1]}")
+            used.add(ident)
+            if params.m is not None:
+                level["m_probability"] = params.m
+            if params.u is not None:
+                level["u_probability"] = params.u
+    if extra := sorted(set(known) - used):
+        raise ValueError(f"the model has levels this version lacks: {extra}")
+    return {**settings, "probability_two_random_records_match": model.prior}
+
+
+def _training_table(
+    con: duckdb.DuckDBPyConnection, records: int, config: FsConfig
+) -> tuple[str, int]:
+    """The table to learn the model on, and its size: the input, or a sample."""
+    if records <= config.train_records:
+        return _INPUT_TABLE, records
+    con.execute(
+        f"CREATE TABLE {_TRAIN_TABLE} AS SELECT * FROM {_INPUT_TABLE} "  # noqa: S608 - fixed names and integers, no data
+        f"USING SAMPLE reservoir({int(config.train_records)} ROWS) "
+        f"REPEATABLE ({int(config.seed)})"
+    )
+    return _TRAIN_TABLE, config.train_records
+
+
+def _with_prior_floor(linker: Any, table: Any, records: int) -> Any:
+    """The linker, with a prior of at least one match among all pairs.
+
+    When the deterministic rules find no pair at all (a population without
+    exact duplicates), Splink estimates the prior as 0, and a prior of 0
+    has no match weight (log of 0). One expected match among all pairs says
+    "duplicates are very rare here" and lets strong evidence still link.
+    """
+    from splink import Linker
+
+    settings = linker.misc.save_model_to_json()
+    if settings["probability_two_random_records_match"] > 0:
+        return linker
+    pairs = max(records * (records - 1) / 2, 1.0)
+    floored = {**settings, "probability_two_random_records_match": 1.0 / pairs}
+    logger.warning("no deterministic match found; prior floored at 1 / %.0f", pairs)
+    return Linker(table(), floored, log_level=logging.ERROR)
+
+
+def _train(
+    linker: Any, config: FsConfig, ids: tuple[str, ...], table: Any, records: int
+) -> Any:
+    from splink import block_on
+
+    exact = [block_on("first_name_h", "last_name_h", "birth_date_h")]
+    exact.extend(block_on(c) for c in ids)
+    linker.training.estimate_probability_two_random_records_match(
+        exact, recall=config.prior_recall
+    )
+    linker = _with_prior_floor(linker, table, records)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=config.u_pairs, seed=config.seed
+    )
+    # With an identifier, pairs sharing it are nearly all duplicates,
+    # whatever their names and dates: the cleanest sample of how a
+    # duplicate's birth date varies. Without one, pairs of one name at one
+    # street stand in, namesakes of two generations included (see
+    # `_birth_else_from_parts`).
+    sessions = (*_EM_SESSIONS[:2], *(ids or _EM_SESSIONS[2:]))
+    for columns in sessions:
+        linker = _em_session(linker, columns, table)
+    return linker
+
+
+def fs_edges(
+    frame: pl.DataFrame,
+    config: FsConfig | None = None,
+    *,
+    model: FsModel | None = None,
+    new: str | None = None,
+) -> tuple[pl.DataFrame, FsModel]:
+    """Score candidate pairs with a Fellegi-Sunter model; keep those at the threshold.
+
+    Args:
+        frame: ``record_id`` (unique), the `gateway.linkage.fields` columns,
+            and optionally ``email_key`` / ``phone_key``.
+        config: Run settings; defaults when None.
+        model: A model to score with (no training); when None, one is
+            learned from `frame` without labels.
+        new: Name of a Boolean column of `frame`: only pairs with at least
+            one record where it is true are scored (incremental linkage of
+            new records to stored ones). All records still shape the term
+            frequencies and, when training, the model.
+
+    Returns:
+        ``record_id_l``, ``record_id_r`` (``record_id_l < record_id_r``, each
+        pair once), ``match_probability`` (Float64) for every pair at or above
+        ``config.match_threshold``; and the model used.
+
+    Raises:
+        ValueError: A column is missing, record ids repeat, a setting is out
+            of range, or `model` does not fit this version's comparisons.
+    """
+    config = config or FsConfig()
+    ids = _check(frame, config, new)
+    if model is not None:
+        ids = _model_identifiers(model, frame)
+    untrained = FsModel(prior=0.0, levels=())
+    if frame.height < 2:
+        return pl.DataFrame(schema=EDGE_SCHEMA), model or untrained
+    # Imported here: Splink takes a second to import, and only this stage needs it.
+    from splink import DuckDBAPI, Linker
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    # What DuckDB spills (the opened encodings, pairs) goes to a directory of
+    # our own, readable by this user only and removed with everything in it
+    # when the stage ends, never to DuckDB's default `.tmp` in the working
+    # directory; the memory limit makes it spill rather than grow.
+    spill = tempfile.TemporaryDirectory(prefix="gateway-linkage-")
+    con = duckdb.connect(
+        ":memory:",
+        config={"temp_directory": spill.name, "memory_limit": config.memory_limit},
+    )
+    try:
+        _load(con, frame, ids, new)
+        db_api = DuckDBAPI(connection=con)
+        if model is None:
+            training, records = _training_table(con, frame.height, config)
+            linker = Linker(
+                db_api.register(training),
+                _settings(ids, new),
+                log_level=logging.ERROR,
+            )
+            linker = _train(
+                linker, config, ids, lambda: db_api.register(training), records
+            )
+            model = _model(linker.misc.save_model_to_json())
+            if config.households:
+                if not ids:
+                    model = _birth_else_from_parts(model)
+                model = _with_household(con, model, _settings(ids)["comparisons"])
+        household = any(p.level.endswith(_AT_HOME) for p in model.levels)
+        settings = _apply(model, _settings(ids, new, household=household))
+        linker = Linker(
+            db_api.register(_INPUT_TABLE), settings, log_level=logging.ERROR
+        )
+        predictions = linker.inference.predict(
+            threshold_match_probability=config.match_threshold, warning_mode="never"
+        )
+        # Splink puts the lower id on the left already; least/greatest make
+        # it a guarantee whatever the version does.
+        edges = con.sql(
+            "SELECT least(unique_id_l, unique_id_r) AS record_id_l, "  # noqa: S608 - a table name Splink made, no data
+            "greatest(unique_id_l, unique_id_r) AS record_id_r, "
+            "CAST(match_probability AS DOUBLE) AS match_probability "
+            f"FROM {predictions.physical_name} ORDER BY record_id_l, record_id_r"
+        ).pl()
+    finally:
+        con.close()
+        spill.cleanup()
+    return edges.cast(dict(EDGE_SCHEMA)), model
+
+
+def _model_identifiers(model: FsModel, frame: pl.DataFrame) -> tuple[str, ...]:
+    ids = tuple(
+        c for c in IDENTIFIER_COLUMNS if any(p.comparison == c for p in model.levels)
+    )
+    for c in ids:
+        if c not in frame.columns:
+            raise ValueError(f"the model compares {c!r}: the frame needs that column")
+    return ids
+
+
+def _components(records: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
+    """Connected components; each entity is named by its smallest record id."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ordered = records.sort()
+    index = pl.DataFrame({"record_id": ordered, "i": range(len(ordered))})
+    pairs = (
+        edges.join(index, left_on="record_id_l", right_on="record_id")
+        .rename({"i": "a"})
+        .join(index, left_on="record_id_r", right_on="record_id")
+        .rename({"i": "b"})
+    )
+    n = len(ordered)
+    graph = coo_matrix(
+        ([True] * pairs.height, (pairs["a"].to_numpy(), pairs["b"].to_numpy())),
+        shape=(n, n),
+    )
+    _, labels = connected_components(graph, directed=False)
+    table = pl.DataFrame({"record_id": ordered, "label": labels})
+    first = table.group_by("label").agg(pl.col("record_id").min().alias("entity_id"))
+    return table.join(first, on="label").select("record_id", "entity_id")
 
 
 def fs_link(
     frame: pl.DataFrame, config: FsConfig | None = None
 ) -> tuple[pl.DataFrame, FsModel]:
     """Cluster records into entities with a Fellegi-Sunter model learned without labels.
+
+    The connected components of `fs_edges`'s pairs; an entity is named by
+    its smallest record id.
 
     Args:
         frame: ``record_id`` (unique), the `gateway.linkage.fields` columns,
@@ -333,40 +899,8 @@ def fs_link(
         ValueError: A column is missing, record ids repeat, or a setting is
             out of range.
     """
-    config = config or FsConfig()
-    ids = _check(frame, config)
+    edges, model = fs_edges(frame, config)
     if frame.height == 0:
-        return pl.DataFrame(schema=OUTPUT_SCHEMA), FsModel(prior=0.0, levels=())
-    # Imported here: Splink takes a second to import, and only this stage needs it.
-    from splink import DuckDBAPI, Linker, block_on
-
-    logging.getLogger("splink").setLevel(logging.ERROR)
-    con = duckdb.connect(":memory:")
-    try:
-        _load(con, frame, ids)
-        db_api = DuckDBAPI(connection=con)
-        linker = Linker(
-            db_api.register(_INPUT_TABLE), _settings(ids), log_level=logging.ERROR
-        )
-        exact = [block_on("first_name_h", "last_name_h", "birth_date_h")]
-        exact.extend(block_on(c) for c in ids)
-        linker.training.estimate_probability_two_random_records_match(
-            exact, recall=config.prior_recall
-        )
-        linker.training.estimate_u_using_random_sampling(
-            max_pairs=config.u_pairs, seed=config.seed
-        )
-        for columns in (("birth_date_h",), ("first_name_h", "last_name_h")):
-            linker = _em_session(linker, columns, lambda: db_api.register(_INPUT_TABLE))
-        predictions = linker.inference.predict(threshold_match_probability=0.01)
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=config.match_threshold
-        )
-        table = con.sql(
-            f"SELECT unique_id AS record_id, CAST(cluster_id AS VARCHAR) AS entity_id "  # noqa: S608 - a table name Splink made, no data
-            f"FROM {clusters.physical_name} ORDER BY record_id"
-        ).pl()
-        model = _model(linker.misc.save_model_to_json())
-    finally:
-        con.close()
-    return table.cast(dict(OUTPUT_SCHEMA)), model
+        return pl.DataFrame(schema=OUTPUT_SCHEMA), model
+    entities = _components(frame["record_id"].cast(pl.String), edges)
+    return entities.sort("record_id").cast(dict(OUTPUT_SCHEMA)), model

@@ -13,8 +13,41 @@ from collections.abc import Mapping
 import polars as pl
 
 from gateway.policy.models import Audience, PolicySet
-from gateway.policy.segmentation import ROLES_OF, audience_roles, field_roles
+from gateway.policy.segmentation import (
+    LINKAGE_ONLY_ROLES,
+    PROFILE,
+    ROLES_OF,
+    audience_roles,
+    field_roles,
+)
 from pipelines.extract import stored_columns
+
+# Identifier types the linkage model compares (equal / different), by the
+# comparison's name in `pipelines.fs_link`.
+_MODEL_IDENTIFIER_TYPES = {"email": "email_key", "phone": "phone_key"}
+
+
+def model_identifiers(policies: PolicySet, audience: Audience) -> dict[str, str]:
+    """The profile frame's identifier columns the linkage model compares.
+
+    ``{"email_key": "<field>_key", ...}`` for the first e-mail and phone
+    identifier of the audience's profile dataset.
+    """
+    roles = audience_roles(policies.datasets, audience.datasets)
+    name = roles.get(PROFILE)
+    if name is None:
+        return {}
+    dataset = policies.datasets[name]
+    out: dict[str, str] = {}
+    for field, spec in dataset.fields.items():
+        comparison = _MODEL_IDENTIFIER_TYPES.get(spec.type)
+        if (
+            spec.field_class == "identifier"
+            and comparison is not None
+            and field != dataset.subject_key
+        ):
+            out.setdefault(comparison, f"{field}_key")
+    return out
 
 
 def by_role(
@@ -48,6 +81,12 @@ def by_role(
             if column not in data or column in renamed
         ]
         present = {renamed[c] for c in frame.columns if c in renamed}
-        missing = [pl.lit(None).alias(r) for r in ROLES_OF[role] if r not in present]
+        # Linkage-only roles are never frame columns: their values reach
+        # the pipelines only as the encodings.
+        missing = [
+            pl.lit(None).alias(r)
+            for r in ROLES_OF[role]
+            if r not in present and r not in LINKAGE_ONLY_ROLES
+        ]
         out[role] = frame.select(*kept, *missing)
     return out

@@ -6,6 +6,7 @@ but the edges is a pure function of frames; this module only wires them,
 reports progress and times them.
 """
 
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -22,27 +23,34 @@ from gateway.context import GatewayContext
 from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import NotFoundError
 from gateway.ids import uuid7
+from gateway.linkage.sealed import Sealer
 from gateway.policy.models import Audience
+from gateway.policy.segmentation import PROFILE
 from gateway.storage import revocations_repo, segments_repo
 from gateway.storage.db import transaction
 from pipelines.describe import describe_segments, stored_description
-from pipelines.entity_ids import continue_entities
-from pipelines.export import RunToStore, store_run
+from pipelines.entity_ids import carry_entity_ids, continue_entities
+from pipelines.export import LinkageToStore, RunToStore, store_run
 from pipelines.extract import Extracted, extract
 from pipelines.features import build_features, category_shares, numeric_matrix
 from pipelines.frames import Levels
+from pipelines.fs_link import FsModel
 from pipelines.k_floor import enforce_floor
 from pipelines.linking import (
     EVENTS,
+    LinkConfig,
     Linked,
+    PreviousLinkage,
+    drop_encodings,
     entity_frames,
     entity_keys,
     link_records,
+    record_versions,
 )
 from pipelines.quality import assess, impute
 from pipelines.report import render_report
 from pipelines.report_data import pca_points, profiles
-from pipelines.roles import by_role
+from pipelines.roles import by_role, model_identifiers
 from pipelines.segment import SegmentConfig, policy_levels, segment
 
 Progress = Callable[[str], None]
@@ -62,9 +70,7 @@ class RunConfig:
     """Parameters of a run; all of them are recorded in its summary."""
 
     seed: int = 20261123
-    dedupe_threshold: float = 0.70
-    max_block: int = 500
-    max_component: int = 50
+    link: LinkConfig = field(default_factory=LinkConfig)
     chunk_rows: int = 50_000
     n_bootstrap: int = 5
     as_of: datetime | None = None
@@ -73,9 +79,10 @@ class RunConfig:
         """The parameters as JSON values."""
         return {
             "seed": self.seed,
-            "dedupe_threshold": self.dedupe_threshold,
-            "max_block": self.max_block,
-            "max_component": self.max_component,
+            "match_threshold": self.link.match_threshold,
+            "max_component": self.link.max_component,
+            "max_new_share": self.link.max_new_share,
+            "full_every": self.link.full_every,
             "n_bootstrap": self.n_bootstrap,
         }
 
@@ -128,13 +135,14 @@ def run_audience(
     started = ctx.clock()
     as_of = config.as_of or started
     clock = _Clock()
+    linkage_key = ctx.keyring.active(KeyPurpose.LINKAGE)
     with clock.stage("extract", progress):
         extracted: Extracted = extract(
             ctx.engine,
             ctx.policies,
             audience,
             config.chunk_rows,
-            ctx.keyring.active(KeyPurpose.LINKAGE).kid,
+            Sealer(linkage_key.kid, linkage_key.material),
         )
     read_counts = extracted.counts()
     # From here on, frames are keyed by role and columns named by role: the
@@ -142,13 +150,17 @@ def run_audience(
     frames = by_role(extracted.frames, ctx.policies, audience)
     levels = Levels.of(ctx.policies, audience)
     with clock.stage("dedupe", progress):
+        previous = _previous_linkage(ctx, audience)
         linked = link_records(
             frames,
-            threshold=config.dedupe_threshold,
-            max_block=config.max_block,
-            max_component=config.max_component,
+            config.link,
+            model_identifiers=model_identifiers(ctx.policies, audience),
+            previous=previous.linkage,
+            linkage_kid=linkage_key.kid,
         )
-        linked = _continued(ctx, audience, frames, linked)
+        # The encodings served the linkage only: no later stage sees them.
+        frames[PROFILE] = drop_encodings(frames[PROFILE])
+        linked = _continued(frames, linked, previous)
         customers, events, unmatched = entity_frames(frames, linked.entities)
         # The raw events are in `events` now, by entity; their identifiers are
         # their subjects', which the customer records carry too.
@@ -225,6 +237,12 @@ def run_audience(
                 ),
                 memberships=members.select("entity_id", "segment_id"),
                 entity_keys=entity_keys(frames, linked.entities, members),
+                linkage=LinkageToStore(
+                    linkage_kid=linkage_key.kid,
+                    model=linked.model.to_json(),
+                    incremental_runs=linked.incremental_runs,
+                    record_entities=record_versions(frames, linked.entities),
+                ),
             ),
             ctx.checkpoint_signer,
         )
@@ -245,35 +263,75 @@ def run_audience(
     return summary
 
 
+@dataclass(frozen=True)
+class _Previous:
+    """What the audience's last run left: its linkage, or only its entity keys."""
+
+    linkage: PreviousLinkage | None
+    identifier_entities: pl.DataFrame  # identifier_key, entity_id
+    revoked: frozenset[str]
+
+
+def _previous_linkage(ctx: GatewayContext, audience: Audience) -> _Previous:
+    """Read the last run's linkage state; ids destinations must forget are out."""
+    with transaction(ctx.read_sessions) as session:
+        last = segments_repo.latest_run(session, audience.name)
+        state = segments_repo.run_linkage(session, last.id) if last else None
+        keys = segments_repo.run_identifier_entities(session, last.id) if last else []
+        revoked = frozenset(
+            revocations_repo.revoked_entities(session, audience.purpose)
+        )
+    linkage = None
+    if state is not None:
+        linkage = PreviousLinkage(
+            records=pl.read_parquet(io.BytesIO(state.record_entities)),
+            model=FsModel.from_json(json.dumps(state.model)),
+            linkage_kid=state.linkage_kid,
+            incremental_runs=state.incremental_runs,
+        )
+    identifier_entities = pl.DataFrame(
+        [(key, entity) for key, entity in keys if entity not in revoked],
+        schema={"identifier_key": pl.String, "entity_id": pl.String},
+        orient="row",
+    )
+    return _Previous(linkage, identifier_entities, revoked)
+
+
 def _continued(
-    ctx: GatewayContext,
-    audience: Audience,
-    frames: dict[str, pl.DataFrame],
-    linked: Linked,
+    frames: dict[str, pl.DataFrame], linked: Linked, previous: _Previous
 ) -> Linked:
     """This run's entities under the ids of the last run's that they continue.
 
     A destination's member ids (and its revocations feed) derive from entity
-    ids: an entity that mostly stays together keeps its id from run to run.
-    An id destinations were told to delete (erased, or consent withdrawn for
-    the audience's purpose) is never handed on: what is left of that entity
-    comes back, if at all, under a new id.
+    ids: an entity that mostly stays together keeps its id from run to run,
+    matched by the records it shares with the last run's entities (record
+    ids last across updates). A last run that kept no record state (before
+    incremental linkage existed) is matched by identifier pseudonyms
+    instead. An id destinations were told to delete (erased, or consent
+    withdrawn for the audience's purpose) is never handed on: what is left
+    of that entity comes back, if at all, under a new id.
     """
-    with transaction(ctx.read_sessions) as session:
-        last = segments_repo.latest_run(session, audience.name)
-        rows = segments_repo.run_identifier_entities(session, last.id) if last else []
-        revoked = revocations_repo.revoked_entities(session, audience.purpose)
-    rows = [(key, entity) for key, entity in rows if entity not in revoked]
-    previous = pl.DataFrame(
-        rows, schema={"identifier_key": pl.String, "entity_id": pl.String}, orient="row"
-    )
-    current = entity_keys(frames, linked.entities, linked.entities)
-    mapping, counts = continue_entities(
-        previous, current.select("identifier_key", "entity_id"), frozenset(revoked)
-    )
-    entities = linked.entities.with_columns(pl.col("entity_id").replace(mapping))
+    current = linked.entities.select("record_id", pl.col("entity_id").alias("cluster"))
+    if previous.linkage is not None:
+        before = previous.linkage.records.select("record_id", "entity_id").filter(
+            ~pl.col("entity_id").is_in(list(previous.revoked))
+        )
+        assigned, counts = carry_entity_ids(before, current, previous.revoked)
+        entities = (
+            linked.entities.drop("entity_id")
+            .join(assigned, on="record_id", maintain_order="left")
+            .select("record_id", "entity_id", "subject_id")
+        )
+    else:
+        keys = entity_keys(frames, linked.entities, linked.entities)
+        mapping, counts = continue_entities(
+            previous.identifier_entities,
+            keys.select("identifier_key", "entity_id"),
+            previous.revoked,
+        )
+        entities = linked.entities.with_columns(pl.col("entity_id").replace(mapping))
     figures = linked.figures | {f"entities_{kind}": n for kind, n in counts.items()}
-    return Linked(entities, figures)
+    return Linked(entities, figures, linked.model, linked.incremental_runs)
 
 
 def _summary(
@@ -285,7 +343,7 @@ def _summary(
     *,
     counts: dict[str, int],
     quality: dict[str, Any],
-    dedupe: dict[str, int],
+    dedupe: dict[str, int | str],
     segmentation: dict[str, Any],
     floor: dict[str, Any],
     segments: int,

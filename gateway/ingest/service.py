@@ -35,7 +35,7 @@ from gateway.ingest.validate import (
     validate_record,
 )
 from gateway.ingest.vault import VaultWriter
-from gateway.linkage.encoder import NO_ENCODING, Encoding, linkage_fields
+from gateway.linkage.encoder import NO_ENCODING, linkage_fields, linkage_values
 from gateway.linkage.pool import Pending
 from gateway.policy.models import Dataset, Purpose
 from gateway.storage import idempotency_repo, records_repo
@@ -418,18 +418,22 @@ def _record_details(result: RecordResult, form: StoredForm) -> dict[str, Any]:
 class _Encodings:
     """A batch's linkage encodings, being made while the request goes on."""
 
-    def __init__(self, forms: list[StoredForm], pending: Pending | None) -> None:
+    def __init__(
+        self, ctx: GatewayContext, forms: list[StoredForm], pending: Pending | None
+    ) -> None:
+        self._ctx = ctx
         self._index = {id(form): n for n, form in enumerate(forms)}
         self._pending = pending
-        self._made: list[Encoding] | None = None
+        self._made: list[bytes | None] | None = None
 
-    def columns(self, form: StoredForm) -> dict[str, Any]:
+    def columns(self, record_id: str, form: StoredForm) -> dict[str, Any]:
         """The record row's linkage columns for one of the batch's forms."""
         if self._pending is None:
             return NO_ENCODING
         if self._made is None:
             self._made = self._pending()
-        return self._made[self._index[id(form)]].columns()
+        packed = self._made[self._index[id(form)]]
+        return self._ctx.linkage.columns(record_id, packed)
 
 
 def _start_linkage(
@@ -442,11 +446,11 @@ def _start_linkage(
     people through these and never see the fields. A record that turns out
     rejected or duplicate just leaves its encoding unused.
     """
-    names = linkage_fields(dataset)
-    if not names or not forms:
-        return _Encodings(forms, None)
-    fields = [{n: form.vault.get(n) for n in names} for form in forms]
-    return _Encodings(forms, ctx.linkage.start(fields))
+    roles = linkage_fields(dataset)
+    if not roles or not forms:
+        return _Encodings(ctx, forms, None)
+    values = [linkage_values(roles, form.vault) for form in forms]
+    return _Encodings(ctx, forms, ctx.linkage.start(values))
 
 
 def _add_linkage(
@@ -455,7 +459,7 @@ def _add_linkage(
     """Give every record written its linkage columns."""
     for record_id, form in written.items():
         row = batch.inserts.get(record_id) or batch.updates[record_id]
-        row.update(encodings.columns(form))
+        row.update(encodings.columns(record_id, form))
 
 
 def _record_row(

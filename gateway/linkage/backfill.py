@@ -16,7 +16,7 @@ from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
 from gateway.errors import DecryptionError, KeyringError
 from gateway.ingest.vault import open_entry, subject_ciphers
-from gateway.linkage.encoder import linkage_fields
+from gateway.linkage.encoder import linkage_fields, linkage_values
 from gateway.storage import records_repo
 from gateway.storage.db import transaction
 
@@ -33,7 +33,7 @@ class BackfillReport:
 
 
 def _backfill_chunk(
-    session: Session, ctx: GatewayContext, dataset: str, names: tuple[str, ...]
+    session: Session, ctx: GatewayContext, dataset: str, roles: dict[str, str]
 ) -> tuple[int, int, bool]:
     """Encode one chunk; returns (encoded, without key, more to do)."""
     todo = records_repo.lacking_linkage(session, dataset, ctx.linkage.kid, CHUNK)
@@ -52,20 +52,20 @@ def _backfill_chunk(
         except (DecryptionError, KeyringError):
             skipped.append(record_id)
             continue
-        ready.append((record_id, {name: values.get(name) for name in names}))
-    encodings = ctx.linkage.encode_many([fields for _, fields in ready])
-    records_repo.set_linkage(
-        session,
-        [(rid, enc.columns()) for (rid, _), enc in zip(ready, encodings, strict=True)],
-    )
-    # Records that cannot be encoded are marked with the key id and no CLK,
-    # so the next chunk moves on instead of finding them again.
+        ready.append((record_id, linkage_values(roles, values)))
+    packed = ctx.linkage.encode_many([fields for _, fields in ready])
     records_repo.set_linkage(
         session,
         [
-            (rid, {"clk": None, "block_keys": None, "linkage_kid": ctx.linkage.kid})
-            for rid in skipped
+            (rid, ctx.linkage.columns(rid, one))
+            for (rid, _), one in zip(ready, packed, strict=True)
         ],
+    )
+    # Records that cannot be encoded are marked with the key id and no
+    # encodings, so the next chunk moves on instead of finding them again.
+    records_repo.set_linkage(
+        session,
+        [(rid, ctx.linkage.columns(rid, None)) for rid in skipped],
     )
     return len(ready), len(skipped), len(todo) == CHUNK
 
@@ -74,14 +74,14 @@ def backfill(ctx: GatewayContext, actor: str = "cli") -> list[BackfillReport]:
     """Encode every record of every dataset with linkage fields that lacks it."""
     reports: list[BackfillReport] = []
     for name, dataset in sorted(ctx.policies.datasets.items()):
-        fields = linkage_fields(dataset)
-        if not fields:
+        roles = linkage_fields(dataset)
+        if not roles:
             continue
         encoded = without_key = 0
         more = True
         while more:
             with transaction(ctx.sessions) as session:
-                done, skipped, more = _backfill_chunk(session, ctx, name, fields)
+                done, skipped, more = _backfill_chunk(session, ctx, name, roles)
             encoded += done
             without_key += skipped
         with transaction(ctx.sessions) as session:

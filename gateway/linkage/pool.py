@@ -1,12 +1,13 @@
 """Linkage encodings made beside the request, in a helper process.
 
-Encoding a customer record (about 80 q-grams and six block keys) costs as
-much CPU as the rest of its privacy work. A request starts its batch's
-encodings in a helper process as soon as the records are validated, goes on
-with consent, vault and rows meanwhile, and collects them just before the
-insert: on a machine with a spare core the encodings cost the request next
-to nothing. With no helper process (workers = 0), or if one dies, the
-encodings are made in the request's own thread: slower, never wrong.
+Encoding a customer record (four keyed Bloom filters of about 40 bigrams,
+fifteen keyed hashes) costs as much CPU as the rest of its privacy work. A
+request starts its batch's encodings in a helper process as soon as the
+records are validated, goes on with consent, vault and rows meanwhile, and
+collects them just before the insert: on a machine with a spare core the
+encodings cost the request next to nothing. With no helper process (workers
+= 0), or if one dies, the encodings are made in the request's own thread:
+slower, never wrong.
 """
 
 import os
@@ -16,12 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
+from typing import Any
 
 from gateway.crypto.keyring import Key
-from gateway.linkage.encoder import Encoding, LinkageEncoder
+from gateway.linkage.encoder import LinkageEncoder
 
 Fields = Sequence[Mapping[str, str | None]]
-Pending = Callable[[], list[Encoding]]
+Packed = list[bytes | None]
+Pending = Callable[[], Packed]
 
 _ENCODER: LinkageEncoder | None = None
 
@@ -40,7 +43,7 @@ def _start_worker(key: Key, parent: int) -> None:
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
-def _encode(records: Fields) -> list[Encoding]:
+def _encode(records: Fields) -> Packed:
     if _ENCODER is None:  # pragma: no cover - the initializer always ran
         raise RuntimeError("encoding worker not started")
     return _ENCODER.encode_many(records)
@@ -84,12 +87,12 @@ class EncodingPool:
         if pool is None:
             return lambda: self._local.encode_many(records)
         try:
-            future: Future[list[Encoding]] = pool.submit(_encode, list(records))
+            future: Future[Packed] = pool.submit(_encode, list(records))
         except (BrokenProcessPool, RuntimeError):
             self._reset()
             return lambda: self._local.encode_many(records)
 
-        def wait() -> list[Encoding]:
+        def wait() -> Packed:
             try:
                 return future.result()
             except BrokenProcessPool:
@@ -100,9 +103,13 @@ class EncodingPool:
 
         return wait
 
-    def encode_many(self, records: Fields) -> list[Encoding]:
+    def encode_many(self, records: Fields) -> Packed:
         """Encode now, in this thread (CLI commands, backfills)."""
         return self._local.encode_many(records)
+
+    def columns(self, record_id: str, packed: bytes | None) -> dict[str, Any]:
+        """A record row's linkage columns: its encodings sealed, and the key id."""
+        return self._local.columns(record_id, packed)
 
     def _reset(self) -> None:
         with self._lock:

@@ -117,11 +117,12 @@ class RecordRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Keyed linkage encodings (gateway.linkage), made at ingestion from the
-    # clear fields, for datasets with linkage fields; null otherwise. The
-    # pipelines compare them without ever seeing the fields.
-    clk: Mapped[bytes | None] = mapped_column(LargeBinary)
-    block_keys: Mapped[list[str] | None] = mapped_column(JSONType)
+    # Per-field keyed linkage encodings (gateway.linkage), made at ingestion
+    # from the clear fields of datasets with linkage roles, packed and sealed
+    # under the linkage key `linkage_kid` (gateway.linkage.sealed); null when
+    # the record has nothing to encode. The pipelines open and compare them
+    # without ever seeing the fields.
+    link_fields: Mapped[bytes | None] = mapped_column(LargeBinary)
     linkage_kid: Mapped[str | None] = mapped_column(String(16))
 
 
@@ -245,6 +246,29 @@ class PipelineRunRow(Base):
     # only ever see finished runs.
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class RunLinkageRow(Base):
+    """What the next run of an audience needs to link incrementally.
+
+    The learned linkage model (m and u per comparison level: no data), the
+    key the encodings were compared under, and each linked record's entity,
+    as one compressed Parquet blob (record id, entity id: a million rows
+    write in a second, where as many table rows would take a minute). Only
+    the latest run of an audience keeps one.
+    """
+
+    __tablename__ = "run_linkage"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    audience: Mapped[str] = mapped_column(String(64), index=True)
+    linkage_kid: Mapped[str | None] = mapped_column(String(16))
+    model: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Runs since the last full relink (0: this run relinked everything).
+    incremental_runs: Mapped[int] = mapped_column(Integer)
+    record_entities: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SegmentRow(Base):

@@ -105,7 +105,7 @@ def lacking_linkage(
 
 
 def set_linkage(session: Session, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Store linkage columns (clk, block_keys, linkage_kid) on records, by id."""
+    """Store linkage columns (link_fields, linkage_kid) on records, by id."""
     if rows:
         session.execute(
             update(RecordRow),

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.storage.bulk import insert_rows
@@ -13,6 +13,7 @@ from gateway.storage.models import (
     ConsentEventRow,
     PipelineRunRow,
     RunEntityKeyRow,
+    RunLinkageRow,
     SegmentMemberRow,
     SegmentRow,
     SubjectKeyRow,
@@ -44,6 +45,19 @@ def finish_run(
         .where(PipelineRunRow.id == run_id)
         .values(finished_at=finished_at, summary=summary)
     )
+
+
+def replace_run_linkage(session: Session, row: dict[str, Any]) -> None:
+    """Keep a run's linkage state as its audience's only one."""
+    session.execute(
+        delete(RunLinkageRow).where(RunLinkageRow.audience == row["audience"])
+    )
+    insert_rows(session, RunLinkageRow.__table__, [row])
+
+
+def run_linkage(session: Session, run_id: str) -> RunLinkageRow | None:
+    """The linkage state a run left, if it is its audience's latest."""
+    return session.get(RunLinkageRow, run_id)
 
 
 def latest_run(session: Session, audience: str) -> PipelineRunRow | None:

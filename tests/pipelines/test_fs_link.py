@@ -1,4 +1,3 @@
-import logging
 import random
 import string
 from collections.abc import Iterator
@@ -8,7 +7,7 @@ import polars as pl
 import pytest
 
 from gateway.linkage.fields import COLUMNS, encoded_frame
-from pipelines.fs_link import FsConfig, FsModel, fs_link
+from pipelines.fs_link import EDGE_SCHEMA, FsConfig, FsModel, fs_edges, fs_link
 
 KEY = bytes(range(32))
 PEOPLE = 800
@@ -104,16 +103,31 @@ class Linked(NamedTuple):
     model: FsModel
 
 
-@pytest.fixture(scope="module")
-def linked() -> Linked:
+def _planted() -> tuple[list[Row], dict[str, str]]:
     rows, truth = _population(7)
     for n, (first, other) in enumerate(_namesakes(11, NAMESAKES)):
         for side, row in (("a", first), ("b", other)):
             record = f"n{n}{side}"
             rows.append({"record_id": record, **row})
             truth[record] = record  # every namesake is their own person
+    return rows, truth
+
+
+@pytest.fixture(scope="module")
+def linked() -> Linked:
+    rows, truth = _planted()
     entities, model = fs_link(encoded_frame(rows, KEY))
     return Linked(rows, truth, entities, model)
+
+
+@pytest.fixture(scope="module")
+def encoded() -> pl.DataFrame:
+    return encoded_frame(_planted()[0], KEY)
+
+
+@pytest.fixture(scope="module")
+def scored(encoded: pl.DataFrame) -> tuple[pl.DataFrame, FsModel]:
+    return fs_edges(encoded)
 
 
 def test_every_record_gets_one_entity(linked: Linked) -> None:
@@ -152,13 +166,15 @@ def test_no_two_people_are_merged(linked: Linked) -> None:
 def test_em_recovers_the_planted_m_and_u(linked: Linked) -> None:
     _, _, _, model = linked
     # m of "exact": one minus the planted typo rate on that field.
-    for field, rate in (
-        ("first_name", FIRST_TYPO),
-        ("last_name", LAST_TYPO),
-        ("street", STREET_TYPO),
-    ):
+    for field, rate in (("first_name", FIRST_TYPO), ("last_name", LAST_TYPO)):
         m = model.level(field, "exact").m
         assert m == pytest.approx(1 - rate, abs=0.06), field
+    # Street and postcode both equal: the street was not mistyped (postcodes
+    # never are here). u: two random people at one address, 1 in ~10,000.
+    address = model.level("address", "street+postcode")
+    assert address.m == pytest.approx(1 - STREET_TYPO, abs=0.06)
+    assert address.u is not None
+    assert address.u < 1e-3
     # u of "exact": names drawn uniformly from 60 and 80 values.
     assert model.level("first_name", "exact").u == pytest.approx(1 / 60, rel=0.3)
     assert model.level("last_name", "exact").u == pytest.approx(1 / 80, rel=0.3)
@@ -187,21 +203,112 @@ def test_inputs_are_checked() -> None:
     assert model.levels == ()
 
 
-def test_an_em_session_that_underflows_is_retried(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_a_population_without_birth_date_typos_or_households_links() -> None:
     # No birth-date typo at all: the levels between "exact" and "else" are
-    # reached by strangers only, EM drives their m to 0 and Splink 5 refuses
-    # the underflowed value. The run must go on, with a usable model.
+    # reached by strangers only, and EM drives their m towards 0 (Splink 5
+    # refuses an underflowed m: `_em_session` retries). The run must go on,
+    # with a usable model.
     rows, _ = _population(5, birth_typo=0.0)
     for row in rows[1::2][:40]:
         row["street"] = None  # less evidence: the namesake-like pairs of EM
-    with caplog.at_level(logging.WARNING, logger="pipelines.fs_link"):
-        entities, model = fs_link(encoded_frame(rows, KEY))
-    assert "underflowed" in caplog.text
+    # Without household levels too (FsConfig.households): none in the model.
+    entities, model = fs_link(encoded_frame(rows, KEY), FsConfig(households=False))
+    assert not [p for p in model.levels if "same address" in p.level]
     assert model.level("birth_date", "exact").m > 0.9
     entity = dict(zip(entities["record_id"], entities["entity_id"], strict=True))
     together = sum(
         entity[f"r{2 * p}"] == entity[f"r{2 * p + 1}"] for p in range(PEOPLE)
     )
     assert together >= 0.98 * PEOPLE
+
+
+def test_edges_are_ordered_pairs_above_the_threshold(
+    scored: tuple[pl.DataFrame, FsModel], linked: Linked
+) -> None:
+    edges, model = scored
+    assert edges.schema == EDGE_SCHEMA
+    assert (edges["record_id_l"] < edges["record_id_r"]).all()
+    assert edges.select("record_id_l", "record_id_r").is_unique().all()
+    assert edges["match_probability"].min() >= FsConfig().match_threshold
+    # fs_link is the connected components of these very edges.
+    entity = dict(
+        zip(linked.entities["record_id"], linked.entities["entity_id"], strict=True)
+    )
+    assert all(
+        entity[a] == entity[b]
+        for a, b in zip(edges["record_id_l"], edges["record_id_r"], strict=True)
+    )
+    # Training again gives the same model, up to the order DuckDB sums in.
+    assert [(p.comparison, p.level) for p in model.levels] == [
+        (p.comparison, p.level) for p in linked.model.levels
+    ]
+    assert model.prior == pytest.approx(linked.model.prior, rel=1e-6)
+
+
+def test_a_saved_model_scores_exactly_as_the_original(
+    encoded: pl.DataFrame, scored: tuple[pl.DataFrame, FsModel]
+) -> None:
+    edges, model = scored
+    loaded = FsModel.from_json(model.to_json())
+    assert loaded == model
+    again, used = fs_edges(encoded, model=loaded)
+    assert used is loaded
+    assert again.equals(edges)
+    # A model is parameters only: no record id, no encoding in it.
+    assert encoded["record_id"][0] not in model.to_json()
+    assert str(encoded["last_name_h"][0]) not in model.to_json()
+
+
+def test_new_restricts_pairs_to_those_with_a_new_record(
+    encoded: pl.DataFrame, scored: tuple[pl.DataFrame, FsModel]
+) -> None:
+    edges, model = scored
+    fresh = set(encoded["record_id"].sample(300, seed=3))
+    flagged = encoded.with_columns(is_new=pl.col("record_id").is_in(fresh))
+    incremental, _ = fs_edges(flagged, model=model, new="is_new")
+    expected = edges.filter(
+        pl.col("record_id_l").is_in(fresh) | pl.col("record_id_r").is_in(fresh)
+    )
+    assert incremental.height > 0
+    assert incremental.equals(expected)
+    with pytest.raises(ValueError, match="Boolean"):
+        fs_edges(flagged, model=model, new="record_id")
+
+
+def test_a_model_that_does_not_fit_is_refused(
+    encoded: pl.DataFrame, scored: tuple[pl.DataFrame, FsModel]
+) -> None:
+    _, model = scored
+    text = model.to_json().replace('"level": "exact"', '"level": "renamed"', 1)
+    with pytest.raises(ValueError, match="no level"):
+        fs_edges(encoded, model=FsModel.from_json(text))
+    with pytest.raises(ValueError, match="not a"):
+        FsModel.from_json('{"prior": 0.1}')
+
+
+def test_an_empty_frame_gives_no_edges(encoded: pl.DataFrame) -> None:
+    edges, model = fs_edges(encoded.clear())
+    assert edges.schema == EDGE_SCHEMA
+    assert edges.height == 0
+    assert model.levels == ()
+
+
+def test_a_population_without_duplicates_trains_and_links_nobody() -> None:
+    # No pair agrees exactly on names and birth date, none shares a street:
+    # the prior estimate and some EM blocks find no pairs at all.
+    draw = random.Random(3)  # noqa: S311 - test data, not secrets
+    rows = [
+        {
+            "record_id": f"u{n}",
+            "first_name": _word(draw, 7),
+            "last_name": _word(draw, 9),
+            "street": f"{n} {_word(draw, 8)} street",
+            "city": _word(draw, 8),
+            "postal_code": f"{10000 + n}",
+            "birth_date": f"{1940 + n % 60}-{1 + n % 12:02d}-{1 + n % 28:02d}",
+        }
+        for n in range(300)
+    ]
+    entities, model = fs_link(encoded_frame(rows, KEY))
+    assert entities["entity_id"].n_unique() == len(rows)
+    assert 0.0 < model.prior < 1e-3

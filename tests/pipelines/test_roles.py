@@ -180,7 +180,11 @@ def test_renamed_datasets_and_fields_segment_end_to_end(
 
 
 def test_by_role_renames_fields_and_fills_missing_roles(tmp_path: Path) -> None:
-    policies = load_policies(_renamed_policies(tmp_path))
+    directory = _renamed_policies(tmp_path)
+    # City plays the linkage role `city` in the sample; without it, it is a
+    # data field no stage reads.
+    _edit(directory / "datasets" / "clients.yaml", "    role: city\n", "")
+    policies = load_policies(directory)
     audience = policies.audiences["retail_default"]
     frames = {
         "clients": pl.DataFrame({"record_id": ["r"], "sex": ["male"], "city": ["x"]}),

@@ -1,10 +1,14 @@
-"""Records are stored with keyed linkage encodings; events have none to make."""
+"""Records are stored with sealed per-field linkage encodings; events have none."""
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gateway.context import GatewayContext
-from gateway.linkage import dice
+from gateway.crypto.keyring import KeyPurpose
+from gateway.errors import DecryptionError
+from gateway.linkage.fields import dice
+from gateway.linkage.sealed import SEALED_WIDTH, Sealer, unpack_frame
 from gateway.storage.db import transaction
 from gateway.storage.models import RecordRow
 from tests.factories import customer, grant, make_client, send_records
@@ -15,7 +19,12 @@ def _row(ctx: GatewayContext, record_id: str) -> RecordRow:
         return session.scalars(select(RecordRow).where(RecordRow.id == record_id)).one()
 
 
-def test_customers_get_a_clk_and_block_keys_and_a_typo_stays_close(
+def _sealer(ctx: GatewayContext) -> Sealer:
+    key = ctx.keyring.active(KeyPurpose.LINKAGE)
+    return Sealer(key.kid, key.material)
+
+
+def test_customers_get_sealed_encodings_and_a_typo_stays_close(
     client: TestClient, ctx: GatewayContext
 ) -> None:
     partner = make_client(ctx)
@@ -34,21 +43,28 @@ def test_customers_get_a_clk_and_block_keys_and_a_typo_stays_close(
     body = send_records(client, partner, [first, twin, stranger]).json()
     assert body["accepted"] == 3, body
     rows = [_row(ctx, r["record_id"]) for r in body["results"]]
+    sealer = _sealer(ctx)
     for row in rows:
-        assert row.clk is not None
-        assert len(row.clk) == 128
-        assert row.block_keys
+        assert row.link_fields is not None
+        assert len(row.link_fields) == SEALED_WIDTH
         assert row.linkage_kid == ctx.linkage.kid
-    assert dice(rows[0].clk, rows[1].clk) > 0.8
-    assert dice(rows[0].clk, rows[2].clk) < 0.6
-    assert set(rows[0].block_keys) & set(rows[1].block_keys)
-    # No clear value is in the stored encodings.
-    stored = (
-        b"".join(r.clk or b"" for r in rows)
-        + str([r.block_keys for r in rows]).encode()
+    opened = unpack_frame(
+        [r.id for r in rows], [sealer.open(r.id, r.link_fields or b"") for r in rows]
     )
+    a, b, c = opened.iter_rows(named=True)
+    assert dice(a["last_name_bf"], b["last_name_bf"]) > 0.7
+    assert a["first_name_h"] == b["first_name_h"]
+    assert a["birth_date_h"] == b["birth_date_h"] != c["birth_date_h"]
+    assert a["postal_code_h"] != c["postal_code_h"]
+    # Equal encodings are stored as unrelated bytes: nothing to count.
+    assert rows[0].link_fields != rows[1].link_fields
+    # No clear value is in the stored bytes, and a blob moved to another
+    # record does not open.
+    stored = b"".join(r.link_fields or b"" for r in rows)
     for value in (first["last_name"], first["first_name"], first["city"]):
         assert value.encode() not in stored
+    with pytest.raises(DecryptionError):
+        sealer.open(rows[1].id, rows[0].link_fields or b"")
 
 
 def test_events_carry_no_linkage_encoding(
@@ -66,6 +82,5 @@ def test_events_carry_no_linkage_encoding(
     body = send_records(client, partner, [event], dataset="events").json()
     assert body["accepted"] == 1, body
     row = _row(ctx, body["results"][0]["record_id"])
-    assert row.clk is None
-    assert row.block_keys is None
+    assert row.link_fields is None
     assert row.linkage_kid is None

@@ -468,7 +468,7 @@ def test_linkage_rotation_reencodes_every_record_and_keeps_destination_ids(
         for person in people:
             grant(http, partner, person)
             _send(http, partner, person)
-    before = {r.id: (r.clk, r.linkage_kid) for r in _rows(fresh_ctx, RecordRow)}
+    before = {r.id: (r.link_fields, r.linkage_kid) for r in _rows(fresh_ctx, RecordRow)}
     with transaction(fresh_ctx.read_sessions) as session:
         client_row = session.get(ClientRow, destination.client_id)
         assert client_row is not None
@@ -479,7 +479,10 @@ def test_linkage_rotation_reencodes_every_record_and_keeps_destination_ids(
     assert report.counts == {"encoded": 3, "without_key": 0}
     after_rows = _rows(fresh_ctx, RecordRow)
     assert {r.linkage_kid for r in after_rows} == {report.new_kid}
-    assert all(r.clk is not None and r.clk != before[r.id][0] for r in after_rows)
+    assert all(
+        r.link_fields is not None and r.link_fields != before[r.id][0]
+        for r in after_rows
+    )
     with _restarted(fresh_ctx) as after:
         assert after.linkage.kid == report.new_kid
         assert (
@@ -506,7 +509,7 @@ def test_pipelines_never_compare_encodings_made_under_another_linkage_key(
 
     def clks(kid: str) -> dict[str, bytes | None]:
         frames = list(read_raw(stale.engine, "customers", "segmentation", 100, kid))
-        return dict(zip(frames[0]["record_id"], frames[0]["clk"], strict=True))
+        return dict(zip(frames[0]["record_id"], frames[0]["link_fields"], strict=True))
 
     read = clks(report.new_kid)
     assert read[stale_record] is None

@@ -6,7 +6,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from gateway.context import GatewayContext
+from gateway.crypto.keyring import KeyPurpose
 from gateway.linkage.backfill import backfill
+from gateway.linkage.sealed import Sealer
 from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import AuditEventRow, RecordRow, SubjectKeyRow
@@ -14,12 +16,13 @@ from tests.databases import BOTH
 from tests.factories import customer, grant, make_client, send_records
 
 
-def _linkage(ctx: GatewayContext) -> dict[str, tuple[bytes | None, list[str] | None]]:
+def _linkage(ctx: GatewayContext) -> dict[str, bytes | None]:
+    """Each record's encodings, opened (sealed bytes differ at every sealing)."""
+    key = ctx.keyring.active(KeyPurpose.LINKAGE)
+    sealer = Sealer(key.kid, key.material)
     with transaction(ctx.read_sessions) as session:
-        rows = session.execute(
-            select(RecordRow.id, RecordRow.clk, RecordRow.block_keys)
-        ).all()
-    return {rid: (clk, keys) for rid, clk, keys in rows}
+        rows = session.execute(select(RecordRow.id, RecordRow.link_fields)).all()
+    return {rid: None if blob is None else sealer.open(rid, blob) for rid, blob in rows}
 
 
 @BOTH
@@ -38,9 +41,7 @@ def test_backfill_restores_the_encodings_except_for_erased_subjects(
     erased = body["results"][4]
     with transaction(ctx.sessions) as session:
         # As if stored before encodings existed; one subject erased since.
-        session.execute(
-            update(RecordRow).values(clk=None, block_keys=None, linkage_kid=None)
-        )
+        session.execute(update(RecordRow).values(link_fields=None, linkage_kid=None))
         session.execute(
             update(SubjectKeyRow)
             .where(SubjectKeyRow.subject_id == erased["subject_id"])
@@ -55,7 +56,7 @@ def test_backfill_restores_the_encodings_except_for_erased_subjects(
     restored = _linkage(ctx)
     for record_id, encoding in original.items():
         if record_id == erased["record_id"]:
-            assert restored[record_id] == (None, None)
+            assert restored[record_id] is None
         else:
             assert restored[record_id] == encoding
     assert backfill(ctx)[0].encoded == 0  # nothing left to do

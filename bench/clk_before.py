@@ -1,4 +1,10 @@
-"""Keyed Bloom-filter encodings (CLKs) of a person's fields, and Dice on them (pure).
+"""The record-level CLK the gateway stored before per-field encodings (frozen copy).
+
+Kept for `bench/linkage_attack.py` only, which compares what one record-level
+filter leaks with what the per-field encodings leak; nothing in the gateway
+uses it any more. Below, its original description.
+
+Keyed Bloom-filter encodings (CLKs) of a person's fields, and Dice on them (pure).
 
 A cryptographic long-term key (CLK, Schnell et al. 2011) puts the q-grams of
 all of a record's linkage fields into one Bloom filter. Two encodings of the
