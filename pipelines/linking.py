@@ -12,7 +12,7 @@ entity. Pure functions of frames.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -150,12 +150,7 @@ def link_records(
     """
     customers = _require(frames, CUSTOMERS)
     keys = tuple(c for c in customers.columns if c.endswith("_key"))
-    fs = FsConfig(
-        **{
-            **(fs_config.__dict__ if fs_config else {}),
-            "match_threshold": config.match_threshold,
-        }
-    )
+    fs = replace(fs_config or FsConfig(), match_threshold=config.match_threshold)
     mode, new = _mode(customers, previous, linkage_kid, config)
     renames = {
         column: role

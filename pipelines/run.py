@@ -34,7 +34,7 @@ from pipelines.export import LinkageToStore, RunToStore, store_run
 from pipelines.extract import Extracted, extract
 from pipelines.features import build_features, category_shares, numeric_matrix
 from pipelines.frames import Levels
-from pipelines.fs_link import FsModel
+from pipelines.fs_link import FsConfig, FsModel
 from pipelines.k_floor import enforce_floor
 from pipelines.linking import (
     EVENTS,
@@ -157,6 +157,7 @@ def run_audience(
             model_identifiers=model_identifiers(ctx.policies, audience),
             previous=previous.linkage,
             linkage_kid=linkage_key.kid,
+            fs_config=FsConfig(households=audience.linkage_households),
         )
         # The encodings served the linkage only: no later stage sees them.
         frames[PROFILE] = drop_encodings(frames[PROFILE])

@@ -383,6 +383,11 @@ class Audience(BaseModel):
     levels: tuple[AudienceLevel, ...] = Field(
         default_factory=_default_levels, min_length=1
     )
+    # Household levels in the linkage model (people at one address share a
+    # surname, sometimes a birth date): they keep namesakes, twins and
+    # families apart, but take heavily mistyped duplicates at one address for
+    # housemates when no e-mail or phone links them (README, linkage quality).
+    linkage_households: Annotated[bool, Field(strict=True)] = True
 
     @model_validator(mode="after")
     def _check_datasets(self) -> Self:

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from gateway.linkage.fields import encoded_frame
-from pipelines.fs_link import FsModel
+from pipelines.fs_link import FsConfig, FsModel
 from pipelines.linking import (
     LinkConfig,
     Linked,
@@ -236,3 +236,14 @@ def test_without_encodings_records_link_only_exactly() -> None:
     assert linked.figures["records_without_encoding"] == 3
     assert linked.entities["entity_id"].n_unique() == 2
     assert linked.figures["exact_links"] == 1
+
+
+def test_the_model_settings_come_through(
+    first_run: tuple[list[dict[str, str]], dict[str, pl.DataFrame], Linked],
+) -> None:
+    _, frames, linked = first_run
+    plain = link_records(
+        frames, CONFIG, linkage_kid="k1", fs_config=FsConfig(households=False)
+    )
+    assert any(p.level.endswith("(same address)") for p in linked.model.levels)
+    assert not any(p.level.endswith("(same address)") for p in plain.model.levels)

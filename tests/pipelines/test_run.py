@@ -195,6 +195,11 @@ def test_pipeline_end_to_end(
     # anything, comes back under a new id, never the revoked one.
     assert len(rerun & set().union(*after.values())) >= 0.9 * len(rerun)
     dedupe = again["dedupe"]
+    # The second run links incrementally from the first one's model and
+    # entities: nothing changed but a withdrawal.
+    assert summary["dedupe"]["mode"] == "full: no previous linkage"
+    assert dedupe["mode"] == "incremental"
+    assert dedupe["records_new_or_changed"] == 0
     assert summary["dedupe"]["entities_new"] == summary["counts"]["entities"]
     assert dedupe["entities_kept"] >= 0.95 * again["counts"]["entities"]
     assert dedupe["entities_new"] <= 1
