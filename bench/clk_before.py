@@ -2,7 +2,9 @@
 
 Kept for `bench/linkage_attack.py` only, which compares what one record-level
 filter leaks with what the per-field encodings leak; nothing in the gateway
-uses it any more. Below, its original description.
+uses it any more. Folding, bigrams and the keyed permutation are the
+gateway's own (`gateway.linkage.text`, `gateway.linkage.fields`), the same
+algorithms this module had. Below, its original description.
 
 Keyed Bloom-filter encodings (CLKs) of a person's fields, and Dice on them (pure).
 
@@ -48,18 +50,18 @@ import hashlib
 import hmac
 import re
 import struct
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gateway.linkage.fields import keyed_permutation
+from gateway.linkage.text import bigrams, fold_text
+
 KEY_BYTES = 32
 FIELDS = ("first_name", "last_name", "street", "city", "birth_date", "postal_code")
 _VERSION = b"gateway.linkage/v1/"
-_PAD = "_"  # q-gram padding: marks the first and last letters of a word
-_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 # Which derived key hashes each field. First and last names share one: records
 # with the two swapped (a common entry error) then still share their bigrams'
@@ -117,31 +119,6 @@ class ClkSpec:
         return value
 
 
-def fold_text(value: str) -> str:
-    """Lower-case, strip accents, keep letters and digits, collapse spaces.
-
-    ``"  Éloïse-Marie  D'Arc "`` → ``"eloise marie d arc"``. Hyphens and
-    apostrophes become spaces so that ``Jean-Luc`` and ``Jean Luc`` agree;
-    letters with no ASCII decomposition (``ß``, ``ø``) are dropped.
-    """
-    decomposed = unicodedata.normalize("NFKD", value.lower())
-    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii")
-    return _NOT_ALNUM.sub(" ", ascii_text).strip()
-
-
-def bigrams(text: str) -> list[str]:
-    """Return the padded bigrams of each word of already folded text.
-
-    ``"le roy"`` → ``_l le e_ _r ro oy y_``: padding per word gives the first
-    and last letters their own grams, where typos are rarer.
-    """
-    grams: list[str] = []
-    for word in text.split():
-        padded = f"{_PAD}{word}{_PAD}"
-        grams.extend(padded[i : i + 2] for i in range(len(padded) - 1))
-    return grams
-
-
 def _date_tokens(value: str) -> list[str]:
     match = _ISO_DATE.fullmatch(value.strip())
     if match is None:
@@ -192,32 +169,6 @@ def derive_key(key: bytes, label: str) -> bytes:
     if len(key) < KEY_BYTES:
         raise ValueError(f"a linkage key has at least {KEY_BYTES} bytes")
     return hmac.new(key, _VERSION + label.encode(), hashlib.sha256).digest()
-
-
-def _keyed_permutation(key: bytes, size: int) -> NDArray[np.intp]:
-    """Fisher-Yates driven by HMAC-SHA256 in counter mode.
-
-    Not numpy's generators: their streams may change between numpy versions,
-    and an encoding must not change with a library upgrade.
-    """
-    order = list(range(size))
-    counter = 0
-    words: list[int] = []
-    for i in range(size - 1, 0, -1):
-        bound = i + 1
-        limit = (1 << 32) - (1 << 32) % bound  # rejection keeps the draw uniform
-        while True:
-            if not words:
-                block = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha256)
-                digest = block.digest()
-                words = [int.from_bytes(digest[k : k + 4]) for k in range(0, 32, 4)]
-                counter += 1
-            draw = words.pop()
-            if draw < limit:
-                break
-        j = draw % bound
-        order[i], order[j] = order[j], order[i]
-    return np.asarray(order, dtype=np.intp)
 
 
 def _check_spec(spec: ClkSpec) -> None:
@@ -289,7 +240,7 @@ class ClkEncoder:
             name: _HmacSha256(derive_key(key, f"clk/field/{_KEY_LABEL[name]}"))
             for name in FIELDS
         }
-        permutation = _keyed_permutation(derive_key(key, "clk/diffusion"), spec.bits)
+        permutation = keyed_permutation(derive_key(key, "clk/diffusion"), spec.bits)
         self._permutation = permutation
         # Output bit j XORs permuted bits j, j+1, j+3, j+7... (cyclically):
         # distinct offsets, so every input bit feeds exactly `diffusion`

@@ -1,11 +1,9 @@
 """Audience levels: feature groups checked at load time, with file and line."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from gateway.errors import PolicyError
 from gateway.policy import load_policies
 from gateway.policy.segmentation import (
     DEFAULT_LEVELS,
@@ -13,33 +11,13 @@ from gateway.policy.segmentation import (
     feature_group,
     producible_groups,
 )
-
-POLICIES = Path(__file__).resolve().parents[3] / "policies"
-
-
-def copy_policies(tmp_path: Path) -> Path:
-    target = tmp_path / "policies"
-    shutil.copytree(POLICIES, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def line_of(path: Path, needle: str) -> int:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if needle in line:
-            return number
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def load_error(directory: Path) -> str:
-    with pytest.raises(PolicyError) as info:
-        load_policies(directory)
-    return str(info.value)
+from tests.gateway.policy.test_loader import (
+    POLICIES,
+    copy_policies,
+    edit,
+    line_of,
+    load_error,
+)
 
 
 def test_the_sample_audience_names_the_default_levels() -> None:
