@@ -7,10 +7,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from gateway.context import GatewayContext
+from gateway.linkage.fields import FieldEncoder
+from gateway.linkage.sealed import Sealer, pack
 from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import SubjectKeyRow
-from pipelines.extract import consented_subjects, extract
+from pipelines.extract import consented_subjects, extract, open_encodings
 from tests.databases import BOTH
 from tests.factories import consent, customer, make_client, send_consents, send_records
 
@@ -141,3 +143,19 @@ def test_consented_subjects_applies_the_ingestion_rule_per_subject() -> None:
     # s4: no events at all.
     assert consent_basis == {"s1": False, "s2": True, "s3": False, "s4": False}
     assert interest == {"s1": False, "s2": True, "s3": False, "s4": True}
+
+
+def test_sealed_encodings_open_and_a_moved_blob_reads_as_none() -> None:
+    key = bytes(range(32))
+    sealer = Sealer("0a0b0c0d", key)
+    packed = pack(FieldEncoder(key)({"last_name": "martin", "city": "lyon"}))
+    assert packed is not None
+    good = sealer.seal("r1", packed)
+    opened = open_encodings(
+        pl.Series(["r1", "r2", "r3"]),
+        pl.Series([good, good, None], dtype=pl.Binary),
+        sealer,
+    )
+    assert opened["last_name_h"].null_count() == 2  # r2 holds r1's blob, r3 none
+    assert opened["last_name_h"][0] is not None
+    assert opened["city_bf"][0] is not None
