@@ -104,9 +104,9 @@ def continue_entities(
 ) -> tuple[dict[str, str], dict[str, int]]:
     """Carry entity ids across runs by the identifier pseudonyms entities share.
 
-    Records have no lasting id a run can compare with the last one (a record
-    is replaced when its partner sends a new version), but its identifier
-    pseudonyms last: each is one overlap unit, in one entity per run.
+    The fallback when the last run kept no record state (`run_linkage`,
+    before incremental linkage existed): its identifier pseudonyms last, and
+    each is one overlap unit, in one entity per run.
 
     Args:
         previous_keys: ``identifier_key``, ``entity_id`` kept by the last run.

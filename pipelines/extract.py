@@ -340,9 +340,10 @@ def extract(
         dataset = policies.datasets[name]
         # Opened a chunk at a time: the sealed blobs of one chunk, never of
         # the whole dataset, are in memory beside the opened columns.
+        linked = kid if linkage_fields(dataset) else None
         chunks = [
             decode(raw, dataset, sealer)
-            for raw in read_raw(engine, name, purpose.name, chunk_rows, kid)
+            for raw in read_raw(engine, name, purpose.name, chunk_rows, linked)
         ]
         frames[name] = (
             pl.concat(chunks, rechunk=False)

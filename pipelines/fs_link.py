@@ -61,9 +61,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from gateway.linkage.fields import FILTER_COLUMNS, HASH_COLUMNS
+from pipelines.dedupe import dedupe
 
 logger = logging.getLogger(__name__)
 
@@ -542,8 +544,6 @@ def _with_household(
     `_HOME_PSEUDO_PAIRS` pairs, so a level no housemate reached keeps a
     finite weight.
     """
-    import numpy as np
-
     home = [c for c in comparisons if c["output_column_name"] in _HOME_EVIDENCE]
     columns = [*FILTER_COLUMNS, *HASH_COLUMNS]
     select = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
@@ -855,30 +855,6 @@ def _model_identifiers(model: FsModel, frame: pl.DataFrame) -> tuple[str, ...]:
     return ids
 
 
-def _components(records: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
-    """Connected components; each entity is named by its smallest record id."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    ordered = records.sort()
-    index = pl.DataFrame({"record_id": ordered, "i": range(len(ordered))})
-    pairs = (
-        edges.join(index, left_on="record_id_l", right_on="record_id")
-        .rename({"i": "a"})
-        .join(index, left_on="record_id_r", right_on="record_id")
-        .rename({"i": "b"})
-    )
-    n = len(ordered)
-    graph = coo_matrix(
-        ([True] * pairs.height, (pairs["a"].to_numpy(), pairs["b"].to_numpy())),
-        shape=(n, n),
-    )
-    _, labels = connected_components(graph, directed=False)
-    table = pl.DataFrame({"record_id": ordered, "label": labels})
-    first = table.group_by("label").agg(pl.col("record_id").min().alias("entity_id"))
-    return table.join(first, on="label").select("record_id", "entity_id")
-
-
 def fs_link(
     frame: pl.DataFrame, config: FsConfig | None = None
 ) -> tuple[pl.DataFrame, FsModel]:
@@ -902,5 +878,14 @@ def fs_link(
     edges, model = fs_edges(frame, config)
     if frame.height == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA), model
-    entities = _components(frame["record_id"].cast(pl.String), edges)
-    return entities.sort("record_id").cast(dict(OUTPUT_SCHEMA)), model
+    # The graph step the run uses, with no identifier links and no size cap.
+    records = frame.select(pl.col("record_id").cast(pl.String))
+    entities = dedupe(
+        records, edges, max_component=max(frame.height, 2), identifiers=()
+    )
+    return (
+        entities.select("record_id", "entity_id")
+        .sort("record_id")
+        .cast(dict(OUTPUT_SCHEMA)),
+        model,
+    )

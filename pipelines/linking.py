@@ -157,7 +157,8 @@ def link_records(
         for role, column in (model_identifiers or {}).items()
         if role in IDENTIFIER_COLUMNS and column in customers.columns
     }
-    encoded = customers.filter(_encoded(customers))
+    has_encoding = customers.select(_encoded(customers)).to_series()
+    encoded = customers.filter(has_encoding)
     carried = None
     if (
         encoded.height
@@ -166,8 +167,7 @@ def link_records(
         and new is not None
     ):
         scoring = (
-            customers.with_columns(new)
-            .filter(_encoded(customers))
+            encoded.with_columns(new.filter(has_encoding))
             .select("record_id", *COLUMNS, *renames, _NEW)
             .rename(renames)
         )

@@ -278,7 +278,13 @@ def _previous_linkage(ctx: GatewayContext, audience: Audience) -> _Previous:
     with transaction(ctx.read_sessions) as session:
         last = segments_repo.latest_run(session, audience.name)
         state = segments_repo.run_linkage(session, last.id) if last else None
-        keys = segments_repo.run_identifier_entities(session, last.id) if last else []
+        # Identifier pseudonyms are only the fallback for a last run that
+        # kept no record state: at a million people they are millions of rows.
+        keys = (
+            segments_repo.run_identifier_entities(session, last.id)
+            if last and state is None
+            else []
+        )
         revoked = frozenset(
             revocations_repo.revoked_entities(session, audience.purpose)
         )

@@ -36,7 +36,7 @@ from gateway.ingest.validate import (
 )
 from gateway.ingest.vault import VaultWriter
 from gateway.linkage.encoder import NO_ENCODING, linkage_fields, linkage_values
-from gateway.linkage.pool import Pending
+from gateway.linkage.pool import EncodingPool, Pending
 from gateway.policy.models import Dataset, Purpose
 from gateway.storage import idempotency_repo, records_repo
 from gateway.storage.db import transaction
@@ -419,21 +419,24 @@ class _Encodings:
     """A batch's linkage encodings, being made while the request goes on."""
 
     def __init__(
-        self, ctx: GatewayContext, forms: list[StoredForm], pending: Pending | None
+        self,
+        linkage: EncodingPool | None,
+        forms: list[StoredForm],
+        pending: Pending | None,
     ) -> None:
-        self._ctx = ctx
+        self._linkage = linkage
         self._index = {id(form): n for n, form in enumerate(forms)}
         self._pending = pending
         self._made: list[bytes | None] | None = None
 
     def columns(self, record_id: str, form: StoredForm) -> dict[str, Any]:
         """The record row's linkage columns for one of the batch's forms."""
-        if self._pending is None:
+        if self._pending is None or self._linkage is None:
             return NO_ENCODING
         if self._made is None:
             self._made = self._pending()
         packed = self._made[self._index[id(form)]]
-        return self._ctx.linkage.columns(record_id, packed)
+        return self._linkage.columns(record_id, packed)
 
 
 def _start_linkage(
@@ -448,9 +451,9 @@ def _start_linkage(
     """
     roles = linkage_fields(dataset)
     if not roles or not forms:
-        return _Encodings(ctx, forms, None)
+        return _Encodings(None, forms, None)
     values = [linkage_values(roles, form.vault) for form in forms]
-    return _Encodings(ctx, forms, ctx.linkage.start(values))
+    return _Encodings(ctx.linkage, forms, ctx.linkage.start(values))
 
 
 def _add_linkage(
