@@ -17,7 +17,11 @@ The model, per comparison, from most to least specific:
   hashes are equal names, so the hash's frequency is the name's); Dice of
   the field's filters at least 0.9; at least 0.7; phonetic codes equal;
   anything else. Dice is computed in SQL on DuckDB ``BIT`` columns,
-  ``2.0*bit_count(a & b)/(bit_count(a)+bit_count(b))``;
+  ``2.0*bit_count(a & b)/(bit_count(a)+bit_count(b))``. For the first
+  name each level below "exact" is split in two: one of the two names at
+  least ten times rarer in the data than the other (a misspelling
+  scatters: "jhon" against "john"), or not (two real names: "jenna" and
+  "jenny", twins) (`_split_by_rarity`);
 * address, one comparison over street, city and postcode (same street and
   postcode; same street; street Dice >= 0.9 or >= 0.7 in the same postcode
   or city; street Dice >= 0.9 elsewhere; same postcode; same city; same
@@ -42,15 +46,24 @@ rule, P(agreements | non-match) = P(same address) x P(the rest | same
 address): for pairs at one address, surname and birth date get a second set
 of levels whose u is fitted by EM on the pairs at one street and postcode
 (housemates and duplicates), m held at the population model's
-(`_with_household`). Without an identifier, the birth date's "else" level
-is capped at what independent clerical errors in year, month and day
-explain (`_birth_else_from_parts`): otherwise a father and son of one name
-at one address teach EM that duplicates' birth dates often differ.
+(`_with_household`); the birth date's only for pairs at one address that
+share a surname. The data decide how much these levels say: EM first
+estimates how many of those pairs are housemates from birth dates that
+differ beyond a typo, then, with that share held, how housemates compare;
+in a population without households (FEBRL: 1 % of its pairs at one
+address) the fitted u stay the population's and the levels add nothing.
+Without an identifier, the birth date's m is learned on pairs of one name
+at one street, fathers and sons of one name among them: the share of
+such namesakes that the household fit expects is taken out of its "else"
+level (`_birth_else_without_namesakes`).
 
 Known limits: twins at one address with similar first names ("jenna" /
-"jenny") look exactly like a duplicate with a typo, and are merged; two
-namesakes at one address with no birth date on file are merged.
-`bench/namesakes.py` measures these; `bench/fs_dedupe.py` FEBRL 2 and 3.
+"jenny") look like a duplicate with a typo, and are merged when both names
+are common; two namesakes at one address with no birth date on file are
+merged; without an identifier, swapped first and last names are missed
+(each field has its own key, so a first name cannot be compared with a
+surname). `bench/namesakes.py` measures the first two; `bench/fs_dedupe.py`
+FEBRL 2 and 3.
 """
 
 import itertools
@@ -83,6 +96,9 @@ _NEW = "fs_new"  # the `new` flag inside DuckDB, under a name no input column ha
 _INPUT_TABLE = "fs_input"
 _TRAIN_TABLE = "fs_train"
 _NAMES = ("first_name", "last_name")
+_RARER_FIELDS = ("first_name",)
+_RARER = ", one far rarer"
+_RARITY = 10  # how many times rarer one value must be (`_split_by_rarity`)
 _EM_ITERATIONS = 25  # Splink's default
 
 
@@ -97,10 +113,11 @@ class FsConfig:
         prior_recall: Assumed recall of the deterministic rules used to
             estimate the prior probability that two random records match.
         households: Model households (same-address levels, and without an
-            identifier the birth date's "else" cap): keeps namesakes, twins
-            and families apart, but costs recall on heavily mistyped data
-            without an identifier (FEBRL 3 without soc_sec_id: README).
-            A model given to `fs_edges` decides for itself.
+            identifier the namesakes' share taken out of the birth date's
+            "else"): keeps namesakes, twins and families apart; fitted to
+            the data, so it adds next to nothing where there are no
+            households (FEBRL). A model given to `fs_edges` decides for
+            itself.
         train_records: The model is learned on a random sample of at most
             this many records (EM needs tens of thousands of pairs, not
             hundreds of millions; the sample keeps pairs of duplicates in
@@ -202,19 +219,50 @@ def _else() -> dict[str, Any]:
     return _level("ELSE", "else")
 
 
-def _text_comparison(field: str) -> dict[str, Any]:
+def _text_comparison(field: str, *, rarer: bool = False) -> dict[str, Any]:
     bf, h = f"{field}_bf", f"{field}_h"
-    levels = [
-        _level(f"{bf}_l IS NULL OR {bf}_r IS NULL", "null", null=True),
-        _exact(h, tf=field in _NAMES),
+    differ = [
         _level(f"{_dice(bf)} >= 0.9", "dice>=0.9"),
         _level(f"{_dice(bf)} >= 0.7", "dice>=0.7"),
     ]
     if field in _NAMES:
         ph = f"{field}_ph_h"
-        levels.append(_level(f"{ph}_l = {ph}_r", "phonetic"))
-    levels.append(_else())
-    return {"output_column_name": field, "comparison_levels": levels}
+        differ.append(_level(f"{ph}_l = {ph}_r", "phonetic"))
+    differ.append(_else())
+    if rarer and field in _RARER_FIELDS:
+        differ = [lv for level in differ for lv in _split_by_rarity(field, level)]
+    return {
+        "output_column_name": field,
+        "comparison_levels": [
+            _level(f"{bf}_l IS NULL OR {bf}_r IS NULL", "null", null=True),
+            _exact(h, tf=field in _NAMES),
+            *differ,
+        ],
+    }
+
+
+def _count_column(field: str) -> str:
+    return f"{field}_n"
+
+
+def _split_by_rarity(field: str, level: dict[str, Any]) -> list[dict[str, Any]]:
+    """The level for pairs whose two values differ in frequency tenfold, then the level.
+
+    A misspelling scatters: the mistyped value is far rarer in the data
+    than the value it misspells ("jhon" against "john"), while two people's
+    different names are both established ("jenna" and "jenny", twins).
+    How much rarer is a fact of the data (the records with each keyed
+    hash), and EM weighs it: m and u of each half are learned like any
+    level's.
+    """
+    n = _count_column(field)
+    rare = f"least({n}_l, {n}_r) * {_RARITY} < greatest({n}_l, {n}_r)"
+    cond = level["sql_condition"]
+    split = _level(
+        rare if cond == "ELSE" else f"({cond}) AND {rare}",
+        level["label_for_charts"] + _RARER,
+    )
+    return [split, level]
 
 
 def _exact(column: str, *, tf: bool) -> dict[str, Any]:
@@ -321,6 +369,12 @@ def _load(
         *(f"CAST({c} AS BIT) AS {c}" for c in FILTER_COLUMNS),
         *HASH_COLUMNS,
         *ids,
+        # Records sharing each name (`_split_by_rarity`), over the whole
+        # frame: the training sample and the new records see the same counts.
+        *(
+            f"count(*) OVER (PARTITION BY {f}_h) AS {_count_column(f)}"
+            for f in _RARER_FIELDS
+        ),
     ]
     picked = frame.select(["record_id", *FILTER_COLUMNS, *HASH_COLUMNS, *ids])
     if new is not None:
@@ -373,14 +427,18 @@ BLOCKING_ON_PARTS: tuple[tuple[str, ...], ...] = (
 
 
 def _settings(
-    ids: tuple[str, ...], new: str | None = None, *, household: bool = False
+    ids: tuple[str, ...],
+    new: str | None = None,
+    *,
+    homes: frozenset[str] = frozenset(),
+    rarer: bool = True,
 ) -> dict[str, Any]:
     blocking = [*(list(rule) for rule in BLOCKING_ON_PARTS), *([c] for c in ids)]
     # Incremental: only pairs with a new record on at least one side.
     only_new = f" AND (l.{_NEW} OR r.{_NEW})" if new is not None else ""
     comparisons = [
-        _text_comparison("first_name"),
-        _text_comparison("last_name"),
+        _text_comparison("first_name", rarer=rarer),
+        _text_comparison("last_name", rarer=rarer),
         _address_comparison(),
         _birth_comparison(),
         *(_identifier_comparison(c) for c in ids),
@@ -389,8 +447,7 @@ def _settings(
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "comparisons": [
-            _at_home(c) if household and c["output_column_name"] in _HOME else c
-            for c in comparisons
+            _at_home(c) if c["output_column_name"] in homes else c for c in comparisons
         ],
         "blocking_rules_to_generate_predictions": [
             _rule(cols) + only_new for cols in blocking
@@ -433,6 +490,16 @@ _SAME_ADDRESS = (
     f"((street_h_l = street_h_r OR {_dice('street_bf')} >= 0.9) AND "
     "(postal_code_h_l = postal_code_h_r OR city_h_l = city_h_r))"
 )
+# Birth dates are refitted at home only for pairs sharing a surname (any
+# level but "else"): twins share one, and two people at one address with
+# unrelated surnames (lodgers, a couple) are as unrelated in birth date as
+# strangers. Fitted on every pair at one address, the housemates' birth
+# date absorbed FEBRL 3's duplicates whose first and last names are both
+# wrong (swapped), as if people at one address usually shared a birthday.
+_SAME_FAMILY = (
+    f"({_SAME_ADDRESS} AND (last_name_h_l = last_name_h_r OR "
+    f"{_dice('last_name_bf')} >= 0.7 OR last_name_ph_h_l = last_name_ph_h_r))"
+)
 # Refitted at home: the surname (shared by a household) and the birth date
 # (shared by twins). The first name is evidence in that fit but keeps its
 # population-wide u: housemates' first names are as unrelated as
@@ -446,41 +513,62 @@ _HOME_PSEUDO_PAIRS = 10.0  # prior weight of the population-wide u
 _HOUSEHOLD_MAX = 50  # records at one address, at most, to count as a household
 
 
-def _birth_else_from_parts(model: FsModel) -> FsModel:
-    """Cap m of the birth date's "else" level at what clerical errors explain.
+def _two_part_errors(model: FsModel) -> float | None:
+    """The birth date's "else" m that independent clerical errors explain.
 
-    EM learns the birth date's m on pairs agreeing on names and street
-    (`_EM_SESSIONS`), and a father and son of one name at one address are
-    such a pair: left alone, they teach the model that a duplicate's birth
-    date often differs in every part. A clerical error changes one part
-    (year, month or day; a transposed pair of digits stays inside one), so
-    for a duplicate each part goes wrong on its own: the one-part levels
-    give each part's error rate, and a date wrong in the year and in the
-    month or day, which "else" needs, happens at most at the product. The
-    removed mass is namesakes', and the other levels are rescaled to sum
-    to one.
+    A clerical error changes one part (year, month or day; a transposed
+    pair of digits stays inside one), so for a duplicate each part goes
+    wrong on its own: the one-part levels give each part's error rate, and
+    a date wrong in the year and in the month or day, which "else" needs,
+    happens at the product. None when the model lacks a level it needs.
     """
     m = {p.level: p.m for p in model.levels if p.comparison == "birth_date"}
-    needed = ("exact", "year+month", "month+day", "year", "else")
+    needed = ("exact", "year+month", "month+day", "year")
     if any(m.get(level) is None for level in needed):
-        return model
-    exact, ym, md, year = (m[lv] or 0.0 for lv in needed[:4])
+        return None
+    exact, ym, md, year = (m[lv] or 0.0 for lv in needed)
+    if exact + md <= 0.0 or exact + ym <= 0.0:
+        return None
     p_year = md / (exact + md)
     p_day = ym / (exact + ym)
     p_month = min(year / (1.0 - p_year), 1.0)
-    two_parts = p_year * (1.0 - (1.0 - p_month) * (1.0 - p_day))
-    old = m["else"] or 0.0
-    if old <= two_parts or two_parts <= 0.0:
+    return p_year * (1.0 - (1.0 - p_month) * (1.0 - p_day))
+
+
+def _birth_else_without_namesakes(model: FsModel, namesakes: float) -> FsModel:
+    """Take out of m of the birth date's "else" what namesakes at home put in.
+
+    Without an identifier, EM learns the birth date's m on pairs agreeing
+    on names and street (`_EM_SESSIONS`), and a father and son of one name
+    at one address are such a pair, with unrelated birth dates: a share
+    `namesakes` of that block (estimated by `_with_household` from the
+    housemates it finds) makes "else" look that much likelier for a
+    duplicate. That share is removed from "else", down to no less than
+    what independent clerical errors explain (`_two_part_errors`): a
+    population whose duplicates' dates are often wholly wrong (FEBRL 3:
+    5 % of its true pairs) and that has no housemates keeps what EM
+    learned. The other levels are rescaled to sum to one.
+    """
+    floor = _two_part_errors(model)
+    old = next(
+        (
+            p.m
+            for p in model.levels
+            if (p.comparison, p.level) == ("birth_date", "else")
+        ),
+        None,
+    )
+    if floor is None or old is None or namesakes <= 0.0 or old <= floor:
         return model
-    scale = 1.0 / (1.0 - old + two_parts)
+    new = max(floor, (old - namesakes) / (1.0 - namesakes))
+    if new >= old:
+        return model
+    scale = 1.0 / (1.0 - old + new)
     levels = tuple(
         p
         if p.comparison != "birth_date" or p.m is None
         else LevelParams(
-            p.comparison,
-            p.level,
-            (two_parts if p.level == "else" else p.m) * scale,
-            p.u,
+            p.comparison, p.level, (new if p.level == "else" else p.m) * scale, p.u
         )
         for p in model.levels
     )
@@ -492,17 +580,22 @@ def _at_home(comparison: dict[str, Any]) -> dict[str, Any]:
 
     By the chain rule, P(agreements | non-match) = P(same address) x
     P(the rest | same address): the address comparison counts the first
-    factor, these levels the second, with their own u.
+    factor, these levels the second, with their own u. The birth date's
+    copy holds for pairs at one address sharing a surname (`_SAME_FAMILY`).
     """
+    where = {
+        "last_name": _SAME_ADDRESS,
+        "birth_date": _SAME_FAMILY,
+    }[comparison["output_column_name"]]
     levels = comparison["comparison_levels"]
     null = [lv for lv in levels if lv.get("is_null_level")]
     rest = [lv for lv in levels if not lv.get("is_null_level")]
     home = [
         {
             **lv,
-            "sql_condition": _SAME_ADDRESS
+            "sql_condition": where
             if lv["sql_condition"] == "ELSE"
-            else f"({_SAME_ADDRESS}) AND ({lv['sql_condition']})",
+            else f"({where}) AND ({lv['sql_condition']})",
             "label_for_charts": lv["label_for_charts"] + _AT_HOME,
         }
         for lv in rest
@@ -534,18 +627,43 @@ def _with_household(
     con: duckdb.DuckDBPyConnection,
     model: FsModel,
     comparisons: list[dict[str, Any]],
+    *,
+    birth_from_names: bool,
 ) -> FsModel:
     """Add the same-address levels: m as elsewhere, u fitted on same-address pairs.
 
     The pairs at one street and postcode (small blocks: households) mix
-    duplicates and housemates. With every m held at the model's value, EM
-    fits the share of duplicates and the u of each level among the
-    housemates; each u is shrunk towards the population-wide u by
-    `_HOME_PSEUDO_PAIRS` pairs, so a level no housemate reached keeps a
-    finite weight.
+    duplicates and housemates; with every m held at the model's value, EM
+    separates them in two stages (`_home_em`):
+
+    1. How many housemates there are, and how often they share a surname:
+       only the surname's u is fitted, the birth date's is the population's
+       (housemates born independently). Housemates are then told from
+       duplicates by birth dates that differ beyond a typo, which a
+       duplicate's seldom do: the share is the data's, near 0 in a
+       population without households (FEBRL: 1 % and 0.1 % of its pairs
+       at one address) and most of them in one of families (namesakes
+       bench: 83 %).
+    2. With that share held, the birth date's u among housemates sharing a
+       surname (`_SAME_FAMILY`: twins, parents of an age) and the
+       surname's again. With the share free, the housemate class of a
+       population without households took in its duplicates the model fits
+       worst (swapped names, a date wholly wrong), and the household levels
+       then discounted any duplicate at one address.
+
+    Each u is shrunk towards the population-wide u by `_HOME_PSEUDO_PAIRS`
+    pairs: with few housemates the levels stay the population's, so the
+    household levels add nothing where there are no households.
+    `birth_from_names`: the birth date's m was learned on pairs of one name
+    at one street (no identifier); the namesakes at home that stage 1
+    expects are taken out of its "else" (`_birth_else_without_namesakes`).
     """
     home = [c for c in comparisons if c["output_column_name"] in _HOME_EVIDENCE]
-    columns = [*FILTER_COLUMNS, *HASH_COLUMNS]
+    columns = [
+        *FILTER_COLUMNS,
+        *HASH_COLUMNS,
+        *(_count_column(f) for f in _RARER_FIELDS),
+    ]
     select = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
     cases = ", ".join(f"{_level_case(c)} AS g{i}" for i, c in enumerate(home))
     group = ", ".join(f"g{i}" for i in range(len(home)))
@@ -564,45 +682,87 @@ def _with_household(
         f"AND l.unique_id < r.unique_id)) GROUP BY {group}"
     ).fetchnumpy()
     n = np.asarray(counts["n"], dtype=float) if len(counts["n"]) else np.zeros(0)
-    m_of, u0_of = [], []
-    for c in home:
-        name = c["output_column_name"]
-        params = [p for p in model.levels if p.comparison == name]
-        m_of.append(np.array([p.m or 1e-6 for p in params]))
-        u0_of.append(np.array([p.u or 1e-6 for p in params]))
+    names = [c["output_column_name"] for c in home]
     g = [np.asarray(counts[f"g{i}"], dtype=int) for i in range(len(home))]
-    u_of = [u0.copy() for u0 in u0_of]
+
+    def params_of(model: FsModel) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        levels = [[p for p in model.levels if p.comparison == nm] for nm in names]
+        return (
+            [np.array([p.m or 1e-6 for p in ps]) for ps in levels],
+            [np.array([p.u or 1e-6 for p in ps]) for ps in levels],
+        )
+
+    m_of, u0_of = params_of(model)
+    u_of = u0_of
     if n.sum() >= 1:
-        # From the population-wide model: duplicates start as matches and
-        # housemates as non-matches, which is where EM should end up.
-        share = 0.5
-        for _ in range(_HOME_EM_ITERATIONS):
-            pm = np.full(n.shape, share)
-            pu = np.full(n.shape, 1.0 - share)
-            for i in range(len(home)):
-                known = g[i] >= 0
-                pm[known] *= m_of[i][g[i][known]]
-                pu[known] *= u_of[i][g[i][known]]
-            match = pm / (pm + pu)
-            share = float((n * match).sum() / n.sum())
-            other = n * (1.0 - match)
-            for i, u0 in enumerate(u0_of):
-                if home[i]["output_column_name"] not in _HOME:
-                    continue  # evidence only: its u stays the population's
-                known = g[i] >= 0
-                seen = np.bincount(g[i][known], other[known], minlength=len(u0))
-                u_of[i] = (seen + _HOME_PSEUDO_PAIRS * u0) / (
-                    seen.sum() + _HOME_PSEUDO_PAIRS
-                )
-    extra = []
-    for c, u in zip(home, u_of, strict=True):
-        name = c["output_column_name"]
-        if name not in _HOME:
-            continue
-        params = [p for p in model.levels if p.comparison == name]
-        for p, u_home in zip(params, u, strict=True):
-            extra.append(LevelParams(name, p.level + _AT_HOME, p.m, float(u_home)))
+        first, last, birth = (names.index(nm) for nm in _HOME_EVIDENCE)
+        everywhere = np.ones(n.shape, dtype=bool)
+        # Pairs sharing a surname: any level of it but null and "else".
+        family = (g[last] >= 0) & (g[last] < len(u0_of[last]) - 1)
+        share, u_of = _home_em(n, g, m_of, u0_of, {last: everywhere}, None)
+        if birth_from_names:
+            # Housemates of one name: as many as chance gives housemates
+            # sharing a surname (the population's u for the first name),
+            # against duplicates of one name at home.
+            namesakes = (1.0 - share) * u0_of[first][0] * u_of[last][0]
+            duplicates = share * m_of[first][0] * m_of[last][0]
+            model = _birth_else_without_namesakes(
+                model, namesakes / (namesakes + duplicates)
+            )
+            m_of, _ = params_of(model)
+        refit = {last: everywhere, birth: family}
+        _, u_of = _home_em(n, g, m_of, u0_of, refit, share)
+    extra = [
+        LevelParams(name, p.level + _AT_HOME, p.m, float(u_home))
+        for i, name in enumerate(names)
+        if name in _HOME
+        for p, u_home in zip(
+            [p for p in model.levels if p.comparison == name], u_of[i], strict=True
+        )
+    ]
     return FsModel(prior=model.prior, levels=(*model.levels, *extra))
+
+
+def _home_em(
+    n: np.ndarray,
+    g: list[np.ndarray],
+    m_of: list[np.ndarray],
+    u0_of: list[np.ndarray],
+    refit: dict[int, np.ndarray],
+    fixed_share: float | None,
+) -> tuple[float, list[np.ndarray]]:
+    """EM on the pairs at one address: the share of duplicates and housemates' u.
+
+    `n` counts the pairs of each pattern, `g[i]` its level index in the
+    i-th comparison (-1: null). Every m is held; u of comparison i is
+    fitted where `refit[i]` holds (the population's `u0_of[i]` elsewhere
+    and for the other comparisons); the share of duplicates too, unless
+    `fixed_share` holds it. Returns the share and the u of every comparison.
+    """
+    share = 0.5 if fixed_share is None else fixed_share
+    u_of = [u0.copy() for u0 in u0_of]
+    for _ in range(_HOME_EM_ITERATIONS):
+        pm = np.full(n.shape, share)
+        pu = np.full(n.shape, 1.0 - share)
+        for i, levels in enumerate(g):
+            known = levels >= 0
+            index = np.maximum(levels, 0)
+            u_pair = u0_of[i][index]
+            if i in refit:
+                u_pair = np.where(refit[i], u_of[i][index], u_pair)
+            pm[known] *= m_of[i][levels[known]]
+            pu[known] *= u_pair[known]
+        match = pm / (pm + pu)
+        if fixed_share is None:
+            share = float((n * match).sum() / n.sum())
+        other = n * (1.0 - match)
+        for i, where in refit.items():
+            use = (g[i] >= 0) & where
+            seen = np.bincount(g[i][use], other[use], minlength=len(u0_of[i]))
+            u_of[i] = (seen + _HOME_PSEUDO_PAIRS * u0_of[i]) / (
+                seen.sum() + _HOME_PSEUDO_PAIRS
+            )
+    return share, u_of
 
 
 # EM blocks, each estimating m for the comparisons its rule does not use:
@@ -749,7 +909,7 @@ def _train(
     # whatever their names and dates: the cleanest sample of how a
     # duplicate's birth date varies. Without one, pairs of one name at one
     # street stand in, namesakes of two generations included (see
-    # `_birth_else_from_parts`).
+    # `_birth_else_without_namesakes`).
     sessions = (*_EM_SESSIONS[:2], *(ids or _EM_SESSIONS[2:]))
     for columns in sessions:
         linker = _em_session(linker, columns, table)
@@ -820,11 +980,16 @@ def fs_edges(
             )
             model = _model(linker.misc.save_model_to_json())
             if config.households:
-                if not ids:
-                    model = _birth_else_from_parts(model)
-                model = _with_household(con, model, _settings(ids)["comparisons"])
-        household = any(p.level.endswith(_AT_HOME) for p in model.levels)
-        settings = _apply(model, _settings(ids, new, household=household))
+                model = _with_household(
+                    con, model, _settings(ids)["comparisons"], birth_from_names=not ids
+                )
+        # What the model has decides: a model saved before a level was added
+        # scores as it did.
+        homes = frozenset(
+            p.comparison for p in model.levels if p.level.endswith(_AT_HOME)
+        )
+        rarer = any(_RARER in p.level for p in model.levels)
+        settings = _apply(model, _settings(ids, new, homes=homes, rarer=rarer))
         linker = Linker(
             db_api.register(_INPUT_TABLE), settings, log_level=logging.ERROR
         )

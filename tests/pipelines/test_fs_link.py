@@ -6,8 +6,17 @@ from typing import NamedTuple
 import polars as pl
 import pytest
 
+import pipelines.fs_link as fs_link_module
 from gateway.linkage.fields import COLUMNS, encoded_frame
-from pipelines.fs_link import EDGE_SCHEMA, FsConfig, FsModel, fs_edges, fs_link
+from pipelines.fs_link import (
+    EDGE_SCHEMA,
+    FsConfig,
+    FsModel,
+    LevelParams,
+    _birth_else_without_namesakes,
+    fs_edges,
+    fs_link,
+)
 
 KEY = bytes(range(32))
 PEOPLE = 800
@@ -312,3 +321,121 @@ def test_a_population_without_duplicates_trains_and_links_nobody() -> None:
     entities, model = fs_link(encoded_frame(rows, KEY))
     assert entities["entity_id"].n_unique() == len(rows)
     assert 0.0 < model.prior < 1e-3
+
+
+def _recall(rows: list[Row], truth: dict[str, str], entities: pl.DataFrame) -> float:
+    """Share of people whose records all end up in one entity."""
+    entity = dict(zip(entities["record_id"], entities["entity_id"], strict=True))
+    by_person: dict[str, set[str]] = {}
+    for row in rows:
+        record = str(row["record_id"])
+        by_person.setdefault(truth[record], set()).add(entity[record])
+    return sum(len(found) == 1 for found in by_person.values()) / len(by_person)
+
+
+def test_households_add_nothing_where_nobody_shares_a_home() -> None:
+    # FEBRL-like: everybody at their own address, and duplicates with the
+    # errors the model fits worst (first and last names swapped, a date
+    # wholly wrong). A household model whose housemates are fitted freely
+    # takes those duplicates for housemates sharing a surname and a
+    # birthday, and then discounts every duplicate at one address.
+    rows, truth = _population(13)
+    draw = random.Random(13)  # noqa: S311 - test data, not secrets
+    for row in rows[1::2]:
+        if draw.random() < 0.2:
+            row["first_name"], row["last_name"] = row["last_name"], row["first_name"]
+        elif draw.random() < 0.1:
+            row["birth_date"] = (
+                f"{draw.randint(1940, 2005)}-{draw.randint(1, 12):02d}-11"
+            )
+    frame = encoded_frame(rows, KEY)
+    with_homes, model = fs_link(frame)
+    without, _ = fs_link(frame, FsConfig(households=False))
+    assert _recall(rows, truth, with_homes) >= _recall(rows, truth, without) - 0.005
+    for comparison in ("last_name", "birth_date"):
+        home = model.level(comparison, "exact (same address)").u
+        population = model.level(comparison, "exact").u
+        assert home is not None
+        assert population is not None
+        assert home < 3 * population + 0.01, comparison
+
+
+def _families(seed: int) -> tuple[list[Row], dict[str, str]]:
+    """Households of two to four people of one surname at one address, some twice."""
+    draw = random.Random(seed)  # noqa: S311 - test data, not secrets
+    firsts = [_word(draw, 7) for _ in range(120)]
+    cities = [_word(draw, 9) for _ in range(10)]
+    rows: list[Row] = []
+    truth: dict[str, str] = {}
+    for h in range(500):
+        last = _word(draw, 8)
+        home = _person(draw, ([""], [last]), cities)
+        for k, first in enumerate(draw.sample(firsts, draw.randint(2, 4))):
+            year = draw.randint(1940, 2005)
+            person = {
+                **home,
+                "first_name": first,
+                "birth_date": f"{year}-{draw.randint(1, 12):02d}-{k + 1:02d}",
+            }
+            copies = 2 if draw.random() < 0.3 else 1
+            for c in range(copies):
+                row = dict(person)
+                if c and draw.random() < 0.3:
+                    row["street"] = _typo(draw, str(row["street"]))
+                record = f"r{len(rows)}"
+                rows.append({"record_id": record, **row})
+                truth[record] = f"h{h}p{k}"
+    return rows, truth
+
+
+def test_households_are_learned_where_families_share_a_home() -> None:
+    rows, truth = _families(17)
+    entities, model = fs_link(encoded_frame(rows, KEY))
+    # Housemates share a surname: at home, an equal surname says little.
+    home = model.level("last_name", "exact (same address)").u
+    assert home is not None
+    assert home > 0.5
+    people: dict[str, set[str]] = {}
+    for record, found in zip(entities["record_id"], entities["entity_id"], strict=True):
+        people.setdefault(found, set()).add(truth[record])
+    assert sum(len(p) > 1 for p in people.values()) <= 2
+    assert _recall(rows, truth, entities) >= 0.98
+
+
+def test_namesakes_share_comes_out_of_the_birth_dates_else() -> None:
+    m = {
+        "exact": 0.9,
+        "year+month": 0.01,
+        "month+day": 0.02,
+        "year": 0.01,
+        "decade": 0.01,
+        "else": 0.05,
+    }
+    model = FsModel(
+        prior=0.001,
+        levels=tuple(LevelParams("birth_date", lv, v, 0.1) for lv, v in m.items()),
+    )
+    assert _birth_else_without_namesakes(model, 0.0) == model
+
+    def fitted(share: float) -> dict[str, float]:
+        levels = _birth_else_without_namesakes(model, share).levels
+        return {p.level: p.m or 0.0 for p in levels}
+
+    some = fitted(0.04)
+    assert sum(some.values()) == pytest.approx(1.0)
+    assert some["else"] == pytest.approx(
+        (0.05 - 0.04) / 0.96 / (0.95 + 0.0104), rel=0.01
+    )
+    # Never below what two independent clerical errors give.
+    assert 0.0 < fitted(0.9)["else"] < some["else"]
+
+
+def test_a_model_without_the_rarity_levels_still_scores(
+    encoded: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(fs_link_module, "_RARER_FIELDS", ())
+        before, old = fs_edges(encoded)
+    assert not [p for p in old.levels if "rarer" in p.level]
+    after, _ = fs_edges(encoded, model=old)
+    assert after.equals(before)
