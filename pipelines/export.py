@@ -17,7 +17,7 @@ from gateway.audit import AuditEvent, append_events
 from gateway.audit.checkpoints import CheckpointSigner
 from gateway.ids import uuid7
 from gateway.storage import segments_repo
-from gateway.storage.bulk import copy_rows
+from gateway.storage.bulk import bulk_cache, copy_rows
 from gateway.storage.db import transaction
 from gateway.storage.models import RunEntityKeyRow, SegmentMemberRow, SegmentRow
 
@@ -146,24 +146,29 @@ def store_run(
             segment_rows,
         )
         members = member_rows(run.memberships, ids)
-        copy_rows(
-            session,
-            SegmentMemberRow.__table__,
-            ("segment_id", "position", "entity_id"),
-            members.iter_rows(),
+        # Entity keys in primary-key order: each insert then lands on the
+        # last page of the key's B-tree instead of anywhere in it.
+        keys = run.entity_keys.unique(["identifier_key", "entity_id"]).sort(
+            "identifier_key", "entity_id"
         )
-        keys = run.entity_keys.unique(["identifier_key", "entity_id"])
-        copy_rows(
-            session,
-            RunEntityKeyRow.__table__,
-            ("run_id", "identifier_key", "entity_id", "subject_id"),
-            (
-                (run.run_id, key, entity, subject)
-                for key, entity, subject in keys.select(
-                    "identifier_key", "entity_id", "subject_id"
-                ).iter_rows()
-            ),
-        )
+        with bulk_cache(session):
+            copy_rows(
+                session,
+                SegmentMemberRow.__table__,
+                ("segment_id", "position", "entity_id"),
+                members.iter_rows(),
+            )
+            copy_rows(
+                session,
+                RunEntityKeyRow.__table__,
+                ("run_id", "identifier_key", "entity_id", "subject_id"),
+                (
+                    (run.run_id, key, entity, subject)
+                    for key, entity, subject in keys.select(
+                        "identifier_key", "entity_id", "subject_id"
+                    ).iter_rows()
+                ),
+            )
         if run.linkage is not None:
             segments_repo.replace_run_linkage(
                 session, run.linkage.row(run.run_id, run.audience)
