@@ -6,10 +6,12 @@ by keyset pagination (no ORM objects, no row-at-a-time loading). Nothing here
 touches the vault: the pipelines never see a clear value.
 """
 
+import queue
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Engine, Text, case, cast, null, select
@@ -22,6 +24,8 @@ from gateway.policy.models import Audience, Dataset, PolicySet
 from gateway.storage.models import ConsentEventRow, RecordRow, SubjectKeyRow
 
 CHUNK_ROWS = 50_000
+READ_AHEAD = 2  # chunks read while the last one is decoded (`read_ahead`)
+_T = TypeVar("_T")
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
 
 # What each policy field type becomes in a frame; everything else is text.
@@ -32,7 +36,6 @@ _POLARS_TYPES: Mapping[str, pl.DataType] = {
 }
 RAW_SCHEMA: Mapping[str, pl.DataType] = {
     "record_id": pl.Utf8(),
-    "client_id": pl.Utf8(),
     "subject_id": pl.Utf8(),
     "identifiers": pl.Utf8(),
     "data": pl.Utf8(),
@@ -109,7 +112,8 @@ def decode(
     With a `sealer`, a dataset with linkage roles also gets its records'
     per-field encodings, opened (the columns of `gateway.linkage.fields`,
     null where a record has none); otherwise the sealed blobs are dropped.
-    ``version`` is the record's version (it grows with every update).
+    ``version`` is the record's version (it grows with every update). No
+    stage reads the partner's client id, so it is not here.
 
     Datetime fields (stored as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``) become UTC
     datetimes; a field absent from a record is null.
@@ -119,12 +123,13 @@ def decode(
     frame = raw.with_columns(
         pl.col("identifiers").str.json_decode(
             pl.Struct({name: pl.Utf8() for name in names})
-        ),
+        )
+        if names
+        else pl.col("identifiers"),
         pl.col("data").str.json_decode(pl.Struct(dict(data_types))),
     )
     frame = frame.select(
         "record_id",
-        "client_id",
         "subject_id",
         *(pl.col("identifiers").struct.field(n).alias(f"{n}_key") for n in names),
         *(pl.col("data").struct.field(n) for n in data_types),
@@ -253,6 +258,8 @@ def read_raw(
     purpose: str,
     chunk_rows: int = CHUNK_ROWS,
     linkage_kid: str | None = None,
+    *,
+    identifiers: bool = True,
 ) -> Iterator[pl.DataFrame]:
     """A dataset's records stored for `purpose`, in chunks, by keyset on id.
 
@@ -261,7 +268,9 @@ def read_raw(
     Encodings made under another linkage key than `linkage_kid` (before a
     rotation, until the backfill re-encodes them) are read as missing: two
     encodings under different keys must never be compared. Without
-    `linkage_kid`, none are read.
+    `linkage_kid`, none are read. `identifiers` False: the identifier
+    pseudonyms are read as null (a dataset whose only identifier is its
+    subject key, already in ``subject_id``).
     """
     after = ""
     link_fields: Any = null()
@@ -270,9 +279,8 @@ def read_raw(
         link_fields = case((current, RecordRow.link_fields), else_=null())
     columns = (
         RecordRow.id,
-        RecordRow.client_id,
         RecordRow.subject_id,
-        cast(RecordRow.identifiers, Text),
+        cast(RecordRow.identifiers, Text) if identifiers else null(),
         cast(RecordRow.data, Text),
         RecordRow.version,
         link_fields,
@@ -321,6 +329,60 @@ def read_erased(engine: Engine) -> pl.DataFrame:
     return pl.DataFrame({"subject_id": ids}, schema={"subject_id": pl.Utf8})
 
 
+_DONE = object()  # the reader's last item (`read_ahead`)
+
+
+def _offer(ready: "queue.Queue[Any]", stop: threading.Event, item: object) -> bool:
+    """Put `item` when there is room; False when the consumer has gone."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.1)
+        except queue.Full:
+            continue
+        return True
+    return False
+
+
+def _read_into(
+    chunks: Iterator[Any], ready: "queue.Queue[Any]", stop: threading.Event
+) -> None:
+    try:
+        for chunk in chunks:
+            if not _offer(ready, stop, (chunk, None)):
+                return
+    except BaseException as err:  # noqa: BLE001 - handed to the consumer
+        _offer(ready, stop, (None, err))
+        return
+    _offer(ready, stop, (_DONE, None))
+
+
+def read_ahead(chunks: Iterator[_T], depth: int = READ_AHEAD) -> Iterator[_T]:
+    """`chunks`, read `depth` ahead in a thread of their own.
+
+    The database steps through rows with Python's lock released and Polars
+    decodes with it released too: reading the next chunk while this one is
+    decoded keeps both cores busy. An error while reading is raised here, in
+    order; when the consumer stops early, the reader stops at its next chunk.
+    """
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=_read_into, args=(chunks, ready, stop), name="read-ahead", daemon=True
+    )
+    reader.start()
+    try:
+        while True:
+            chunk, err = ready.get()
+            if err is not None:
+                raise err
+            if chunk is _DONE:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        reader.join()
+
+
 def extract(
     engine: Engine,
     policies: PolicySet,
@@ -341,10 +403,17 @@ def extract(
         # Opened a chunk at a time: the sealed blobs of one chunk, never of
         # the whole dataset, are in memory beside the opened columns.
         linked = kid if linkage_fields(dataset) else None
-        chunks = [
-            decode(raw, dataset, sealer)
-            for raw in read_raw(engine, name, purpose.name, chunk_rows, linked)
-        ]
+        raws = read_ahead(
+            read_raw(
+                engine,
+                name,
+                purpose.name,
+                chunk_rows,
+                linked,
+                identifiers=bool(identifier_names(dataset)),
+            )
+        )
+        chunks = [decode(raw, dataset, sealer) for raw in raws]
         frames[name] = (
             pl.concat(chunks, rechunk=False)
             if chunks

@@ -1,8 +1,11 @@
 """extract: consented, pseudonymous frames from a real database, both backends."""
 
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -12,7 +15,12 @@ from gateway.linkage.sealed import Sealer, pack
 from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import SubjectKeyRow
-from pipelines.extract import consented_subjects, extract, open_encodings
+from pipelines.extract import (
+    consented_subjects,
+    extract,
+    open_encodings,
+    read_ahead,
+)
 from tests.databases import BOTH
 from tests.factories import consent, customer, make_client, send_consents, send_records
 
@@ -159,3 +167,35 @@ def test_sealed_encodings_open_and_a_moved_blob_reads_as_none() -> None:
     assert opened["last_name_h"].null_count() == 2  # r2 holds r1's blob, r3 none
     assert opened["last_name_h"][0] is not None
     assert opened["city_bf"][0] is not None
+
+
+def test_read_ahead_yields_every_chunk_in_order() -> None:
+    assert list(read_ahead(iter(range(25)), depth=2)) == list(range(25))
+
+
+def test_read_ahead_raises_a_read_error_after_the_chunks_before_it() -> None:
+    def chunks() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise OSError("disk gone")
+
+    ahead = read_ahead(chunks())
+    assert [next(ahead), next(ahead)] == [1, 2]
+    with pytest.raises(OSError, match="disk gone"):
+        next(ahead)
+
+
+def test_read_ahead_stops_reading_when_the_consumer_stops() -> None:
+    read: list[int] = []
+
+    def chunks() -> Iterator[int]:
+        for i in range(1_000):
+            read.append(i)
+            yield i
+
+    ahead = read_ahead(chunks(), depth=2)
+    assert next(ahead) == 0
+    ahead.close()  # the consumer goes away after one chunk
+    assert not any(t.name == "read-ahead" for t in threading.enumerate())
+    # It read at most the chunks that fit ahead, not the whole source.
+    assert len(read) <= 5
