@@ -171,7 +171,7 @@ def _drop_events(
 
     Each dropped row is counted under the first reason that applies.
     """
-    required = ("record_id", "entity_id", "event_type", "occurred_at")
+    required = ("entity_id", "event_type", "occurred_at")
     missing = pl.any_horizontal(pl.col(*required).is_null())
     bad_type = ~missing & ~pl.col("event_type").is_in(event_types)
     future = ~missing & ~bad_type & (pl.col("occurred_at") > pl.lit(as_of))

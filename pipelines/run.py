@@ -8,6 +8,8 @@ reports progress and times them.
 
 import io
 import json
+import resource
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,7 +91,15 @@ class RunConfig:
 
 @dataclass
 class _Clock:
+    """Each stage's seconds, and the process's peak memory when it ended.
+
+    The peak is the process's high-water mark so far (what sizes a machine
+    for a run): a stage that raised it ends with a higher figure than the
+    stage before it.
+    """
+
     timings: dict[str, float] = field(default_factory=dict)
+    peak_rss_mib: dict[str, int] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str, progress: Progress) -> Iterator[None]:
@@ -97,6 +107,13 @@ class _Clock:
         start = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - start, 3)
+        self.peak_rss_mib[name] = _peak_rss_mib()
+
+
+def _peak_rss_mib() -> int:
+    # Linux reports ru_maxrss in KiB, macOS in bytes.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // (1024 * 1024) if sys.platform == "darwin" else peak // 1024
 
 
 def _segment_config(
@@ -148,6 +165,14 @@ def run_audience(
     # From here on, frames are keyed by role and columns named by role: the
     # stages never name a dataset or a field (the policies do).
     frames = by_role(extracted.frames, ctx.policies, audience)
+    # Only the role frames from here on: the extracted ones would otherwise
+    # hold every column they dropped through the linkage stage, the run's
+    # memory peak.
+    extracted.frames.clear()
+    if EVENTS in frames:
+        # No stage reads an event's record id or version (only profiles'
+        # versions serve incremental linkage): `frames.EVENTS_SCHEMA`.
+        frames[EVENTS] = frames[EVENTS].drop("record_id", "version", strict=False)
     levels = Levels.of(ctx.policies, audience)
     with clock.stage("dedupe", progress):
         previous = _previous_linkage(ctx, audience)
@@ -166,7 +191,6 @@ def run_audience(
         # The raw events are in `events` now, by entity; their identifiers are
         # their subjects', which the customer records carry too.
         frames.pop(EVENTS, None)
-        extracted.frames.clear()
     with clock.stage("quality", progress):
         customers, events, quality = assess(customers, events, as_of, levels=levels)
     with clock.stage("features", progress):
@@ -259,6 +283,7 @@ def run_audience(
                 result.metrics,
             )
     summary["timings_s"] = clock.timings
+    summary["peak_rss_mib"] = clock.peak_rss_mib
     if out is not None:
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -150,6 +150,11 @@ def test_pipeline_end_to_end(
         assert label.startswith(level1[entity] + ".")
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["run_id"] == summary["run_id"]
+    # Every stage's peak memory so far: a high-water mark never falls.
+    peaks = on_disk["peak_rss_mib"]
+    assert list(peaks) == list(on_disk["timings_s"])
+    assert all(isinstance(v, int) and v > 0 for v in peaks.values())
+    assert list(peaks.values()) == sorted(peaks.values())
     report = (out / "report.html").read_text()
     assert "<script" not in report
     assert "http://" not in report
