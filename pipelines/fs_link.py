@@ -128,7 +128,7 @@ class FsConfig:
             the same proportion as the whole), then scores every record.
         memory_limit: DuckDB's memory limit; beyond it, it spills to a
             private temporary directory removed afterwards. DuckDB's
-            process memory runs about 0.8 GB past it. At 1.2M records,
+            process memory runs about 0.8 GB past it. At a million records,
             3 GB / 2 GB / 1.5 GB took 53 / 56 / 63 s and peaked 3.7 / 2.8 /
             2.4 GB over the frame (measured): 1.5 GB keeps the whole
             pipeline at a million customers well under 6 GiB.
