@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import pipelines.fs_link as fs_link_module
-from gateway.linkage.fields import COLUMNS, encoded_frame
+from gateway.linkage.fields import COLUMNS, dice, encoded_frame
 from pipelines.fs_link import (
     EDGE_SCHEMA,
     FsConfig,
@@ -439,3 +439,68 @@ def test_a_model_without_the_rarity_levels_still_scores(
     assert not [p for p in old.levels if "rarer" in p.level]
     after, _ = fs_edges(encoded, model=old)
     assert after.equals(before)
+
+
+def test_dice_in_sql_on_integer_words_equals_dice_on_the_filters() -> None:
+    """The SQL Dice over 128-bit words is the filters' Dice, sign bits included."""
+    import duckdb  # noqa: PLC0415 - only this test talks to DuckDB directly
+
+    rng = random.Random(11)  # noqa: S311 - test data, not secrets
+
+    def bloom() -> bytes:
+        bits = bytearray(64)
+        for _ in range(rng.randint(1, 300)):
+            position = rng.randrange(512)
+            bits[position // 8] |= 1 << (position % 8)
+        return bytes(bits)
+
+    filters: list[bytes | None] = [bloom() for _ in range(60)]
+    # Every word's top bit set (negative halves), a single top bit, no filter.
+    filters += [b"\xff" * 64, (b"\x80" + b"\x00" * 7) * 8, None]
+    frame = pl.DataFrame(
+        {
+            "record_id": [str(i) for i in range(len(filters))],
+            **{
+                column: pl.Series(filters, dtype=pl.Binary)
+                for column in fs_link_module.FILTER_COLUMNS
+            },
+        }
+    )
+    con = duckdb.connect()
+    halves = frame.select("record_id", *fs_link_module._filter_halves(frame))
+    con.register("raw", halves.to_arrow())
+    con.execute(
+        "CREATE TABLE t AS SELECT record_id, "  # noqa: S608 - fixed names, no data
+        + ", ".join(fs_link_module._filter_sql())
+        + " FROM raw"
+    )
+    both = ", ".join(
+        f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in fs_link_module._filter_columns()
+    )
+    rows = con.sql(
+        f"SELECT a, b, {fs_link_module._dice('street_bf')} FROM ("  # noqa: S608 - fixed names
+        f"SELECT l.record_id AS a, r.record_id AS b, {both} "
+        "FROM t l JOIN t r ON l.record_id < r.record_id)"
+    ).fetchall()
+    con.close()
+    assert len(rows) == len(filters) * (len(filters) - 1) // 2
+    for a, b, got in rows:
+        left, right = filters[int(a)], filters[int(b)]
+        if left is None or right is None:
+            assert got is None
+        else:
+            assert got == pytest.approx(dice(left, right), abs=1e-12)
+
+
+def test_filters_of_another_size_are_refused() -> None:
+    frame = pl.DataFrame(
+        {
+            "record_id": ["a"],
+            **{
+                column: pl.Series([b"\x01" * 32], dtype=pl.Binary)
+                for column in fs_link_module.FILTER_COLUMNS
+            },
+        }
+    )
+    with pytest.raises(ValueError, match="64-byte filters"):
+        fs_link_module._filter_halves(frame)
