@@ -708,29 +708,24 @@ class Run:
                     )
                 )
         _log("frequency alignments done", self.started)
-        surname_bf = self.column("last_name_bf")
-        cells, mined = self.bigram(surname_bf, BigramAttack())
-        rows.append(
-            Row(
-                "surname filters as stored (keyed diffusion), bigram pattern mining",
-                cells,
-                note=f"{mined} bigrams mined",
-            )
-        )
         # The same filters without the diffusion layer (FieldSpec(diffusion=1):
         # the keyed permutation only), to show what the layer is for.
         plain_encoder = FieldEncoder(self.key, FieldSpec(diffusion=1))
         surname_plain = [
             plain_encoder.bloom("last_name", p["last_name"]) or b"" for p in self.people
         ]
-        cells, mined = self.bigram(surname_plain, BigramAttack())
-        rows.append(
-            Row(
-                "surname filters without diffusion, bigram pattern mining",
-                cells,
-                note=f"{mined} bigrams mined",
+        for label, filters in (
+            ("as stored (keyed diffusion)", self.column("last_name_bf")),
+            ("without diffusion", surname_plain),
+        ):
+            cells, mined = self.bigram(filters, BigramAttack())
+            rows.append(
+                Row(
+                    f"surname filters {label}, bigram pattern mining",
+                    cells,
+                    note=f"{mined} bigrams mined",
+                )
             )
-        )
         _log("bigram attacks done", self.started)
         clks = ClkEncoder(self.key).encode_many(self.people)
         rows.append(

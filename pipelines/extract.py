@@ -25,8 +25,8 @@ from gateway.storage.models import ConsentEventRow, RecordRow, SubjectKeyRow
 
 CHUNK_ROWS = 50_000
 READ_AHEAD = 2  # chunks read while the last one is decoded (`read_ahead`)
-_T = TypeVar("_T")
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
+_T = TypeVar("_T")
 
 # What each policy field type becomes in a frame; everything else is text.
 _POLARS_TYPES: Mapping[str, pl.DataType] = {

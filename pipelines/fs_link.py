@@ -215,10 +215,15 @@ def _dice(column: str) -> str:
     # columns cost six times as much (25 s against 3.9 s for 17 million
     # pairs, measured): the largest cost of linking a million records.
     common = " + ".join(
-        f"CAST(bit_count({column}_q{i}_l & {column}_q{i}_r) AS INTEGER)"
+        f"CAST(bit_count({_word(column, i)}_l & {_word(column, i)}_r) AS INTEGER)"
         for i in range(_WORDS)
     )
     return f"2.0 * ({common}) / ({column}_l + {column}_r)"
+
+
+def _word(column: str, index: int) -> str:
+    """The input table's column holding 128-bit word `index` of a filter."""
+    return f"{column}_q{index}"
 
 
 def _level(sql: str, label: str, *, null: bool = False) -> dict[str, Any]:
@@ -373,7 +378,7 @@ def _filter_columns() -> list[str]:
     return [
         name
         for column in FILTER_COLUMNS
-        for name in (column, *(f"{column}_q{i}" for i in range(_WORDS)))
+        for name in (column, *(_word(column, i) for i in range(_WORDS)))
     ]
 
 
@@ -418,7 +423,7 @@ def _filter_sql() -> list[str]:
         items.extend(
             f"CAST({column}_w{2 * i} AS HUGEINT) * 18446744073709551615 + "
             f"(CAST({column}_w{2 * i + 1} AS HUGEINT) & 18446744073709551615) + "
-            f"CAST({column}_w{2 * i} AS HUGEINT) AS {column}_q{i}"
+            f"CAST({column}_w{2 * i} AS HUGEINT) AS {_word(column, i)}"
             for i in range(_WORDS)
         )
     return items
@@ -432,10 +437,9 @@ def _load(
 ) -> None:
     # Each filter becomes its bit count, under the filter's own name (null
     # when there is no filter, so the null levels read as before), and four
-    # 128-bit words (`_dice`).
-    # Records are numbered inside DuckDB: Splink's tables of candidate pairs
-    # (tens of millions at a million records) then hold two integers per
-    # pair, not two record ids; `_IDS_TABLE` names them back at the end.
+    # 128-bit words (`_dice`). Records are numbered: Splink's tables of
+    # candidate pairs (tens of millions at a million records) then hold two
+    # integers per pair, not two record ids; `_IDS_TABLE` names them back.
     columns = [
         "fs_row AS unique_id",
         *_filter_sql(),
