@@ -12,17 +12,17 @@ the pairs above the threshold leave, as record ids and a probability.
 
 The model, per comparison, from most to least specific:
 
-* first and last name: keyed hashes equal (with a term-frequency
-  adjustment: "smith" = "smith" is weaker evidence than a rare name; equal
-  hashes are equal names, so the hash's frequency is the name's); Dice of
-  the field's filters at least 0.9; at least 0.7; phonetic codes equal;
-  anything else. Dice is computed in SQL, ``2.0*bit_count(a & b)/(|a|+|b|)``,
-  on each filter as four 128-bit integers with its bit count precomputed
-  (DuckDB's ``BIT`` type does the same six times slower). For the first
-  name each level below "exact" is split in two: one of the two names at
-  least ten times rarer in the data than the other (a misspelling
-  scatters: "jhon" against "john"), or not (two real names: "jenna" and
-  "jenny", twins) (`_split_by_rarity`);
+* first and last name: keyed hashes equal (with a term-frequency adjustment:
+  "smith" = "smith" is weaker evidence than a rare name; equal hashes are
+  equal names, so the hash's frequency is the name's); Dice of the field's
+  filters at least 0.9; at least 0.7; phonetic codes equal; Dice at least
+  0.5; anything else. Dice is computed in SQL,
+  ``2.0*bit_count(a & b)/(|a|+|b|)``, on each filter as four 128-bit
+  integers with its bit count precomputed (DuckDB's ``BIT`` type does the
+  same six times slower). For the first name each level below "exact" is
+  split in two: one of the two names at least ten times rarer in the data
+  than the other (a misspelling scatters: "jhon" against "john"), or not
+  (two real names: "jenna" and "jenny", twins) (`_split_by_rarity`);
 * address, one comparison over street, city and postcode (same street and
   postcode; same street; street Dice >= 0.9 or >= 0.7 in the same postcode
   or city; street Dice >= 0.9 elsewhere; same postcode; same city; same
@@ -101,6 +101,7 @@ _NAMES = ("first_name", "last_name")
 _RARER_FIELDS = ("first_name",)
 _RARER = ", one far rarer"
 _RARITY = 10  # how many times rarer one value must be (`_split_by_rarity`)
+_LOOSE = "dice>=0.5"  # a name's loosest similarity level (`_text_comparison`)
 _EM_ITERATIONS = 25  # Splink's default
 _FILTER_BYTES = 64  # the filters of `gateway.linkage.fields`: 512 bits
 _WORDS = _FILTER_BYTES // 16  # compared as 128-bit integers (`_dice`)
@@ -237,7 +238,9 @@ def _else() -> dict[str, Any]:
     return _level("ELSE", "else")
 
 
-def _text_comparison(field: str, *, rarer: bool = False) -> dict[str, Any]:
+def _text_comparison(
+    field: str, *, rarer: bool = False, loose: bool = True
+) -> dict[str, Any]:
     bf, h = f"{field}_bf", f"{field}_h"
     differ = [
         _level(f"{_dice(bf)} >= 0.9", "dice>=0.9"),
@@ -246,6 +249,12 @@ def _text_comparison(field: str, *, rarer: bool = False) -> dict[str, Any]:
     if field in _NAMES:
         ph = f"{field}_ph_h"
         differ.append(_level(f"{ph}_l = {ph}_r", "phonetic"))
+        if loose:
+            # One letter changed in a short name ("dazid" / "david") leaves
+            # about two thirds of the bigrams: without this level such a
+            # typo fell to "else", with the surname of one housemate and
+            # the birth date of another.
+            differ.append(_level(f"{_dice(bf)} >= 0.5", _LOOSE))
     differ.append(_else())
     if rarer and field in _RARER_FIELDS:
         differ = [lv for level in differ for lv in _split_by_rarity(field, level)]
@@ -518,13 +527,14 @@ def _settings(
     *,
     homes: frozenset[str] = frozenset(),
     rarer: bool = True,
+    loose: bool = True,
 ) -> dict[str, Any]:
     blocking = [*(list(rule) for rule in BLOCKING_ON_PARTS), *([c] for c in ids)]
     # Incremental: only pairs with a new record on at least one side.
     only_new = f" AND (l.{_NEW} OR r.{_NEW})" if new is not None else ""
     comparisons = [
-        _text_comparison("first_name", rarer=rarer),
-        _text_comparison("last_name", rarer=rarer),
+        _text_comparison("first_name", rarer=rarer, loose=loose),
+        _text_comparison("last_name", rarer=rarer, loose=loose),
         _address_comparison(),
         _birth_comparison(),
         *(_identifier_comparison(c) for c in ids),
@@ -564,16 +574,21 @@ def _model(settings: dict[str, Any]) -> FsModel:
     )
 
 
-# Same household: one street (or one typo away: Dice at least 0.9, the
-# model's closest level) in one postcode or city (the postcode may be
-# missing on one side). Within it, people share a surname, sometimes a
-# birth date (twins) or a first name (father and son), far more often than
-# two random people: the u of those comparisons is re-estimated on pairs at
-# one street and postcode (`_with_household`) and used for all such pairs.
-# Bigram Dice cannot always tell a typo from another house number ("217
-# daniel summit" / "87 daniel summit": 0.89), hence the closest level only.
+# Same household: one street (or a typo away: Dice at least 0.7, as the
+# address comparison's "street~0.7+area" level) in one postcode or city
+# (the postcode may be missing on one side). Within it, people share a
+# surname, sometimes a birth date (twins) or a first name (father and son),
+# far more often than two random people: the u of those comparisons is
+# re-estimated on pairs at one street and postcode (`_with_household`) and
+# used for all such pairs. Bigram Dice cannot always tell a typo from
+# another house number ("217 daniel summit" / "87 daniel summit": 0.89), so
+# neighbours on one street count as housemates; with Dice at least 0.9
+# instead, twins one of whose records has a mistyped street ("76 kaern
+# ridge") were scored as strangers sharing a birth date and a rare surname,
+# and linked at 0.9996 (`bench/namesakes.py`, seed 1: 33 false twin pairs
+# against 15).
 _SAME_ADDRESS = (
-    f"((street_h_l = street_h_r OR {_dice('street_bf')} >= 0.9) AND "
+    f"((street_h_l = street_h_r OR {_dice('street_bf')} >= 0.7) AND "
     "(postal_code_h_l = postal_code_h_r OR city_h_l = city_h_r))"
 )
 # Birth dates are refitted at home only for pairs sharing a surname (any
@@ -1075,7 +1090,10 @@ def fs_edges(
             p.comparison for p in model.levels if p.level.endswith(_AT_HOME)
         )
         rarer = any(_RARER in p.level for p in model.levels)
-        settings = _apply(model, _settings(ids, new, homes=homes, rarer=rarer))
+        loose = any(p.level.startswith(_LOOSE) for p in model.levels)
+        settings = _apply(
+            model, _settings(ids, new, homes=homes, rarer=rarer, loose=loose)
+        )
         linker = Linker(
             db_api.register(_INPUT_TABLE), settings, log_level=logging.ERROR
         )
