@@ -9,9 +9,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from gateway import __version__
-from gateway.api import problems
+from gateway.api import problems, ratelimit
 from gateway.api.metrics import Metrics
-from gateway.api.ratelimit import RateLimiter
 from gateway.api.routes import (
     audit,
     consents,
@@ -83,7 +82,7 @@ def create_app(ctx: GatewayContext | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.metrics = Metrics()
-    app.state.rate_limiter = RateLimiter(ctx.settings.rate_limit_per_minute)
+    ratelimit.install(app, ctx)
     problems.install(app)
     for router in (
         token.router,

@@ -24,7 +24,18 @@ class Settings(BaseSettings):
     max_batch_records: int = 1000
     max_json_depth: int = 32
     token_ttl_seconds: int = 900
-    rate_limit_per_minute: int = 6000
+    # Rate limits over a sliding minute: per authenticated client, and per
+    # source address (hashed) for calls without valid credentials (failed
+    # `POST /v1/token`, a missing or bad bearer). Shared by every worker
+    # through Redis when `redis_url` is set, per process otherwise.
+    rate_limit_per_minute: int = Field(default=6000, ge=1)
+    rate_limit_unauthenticated_per_minute: int = Field(default=60, ge=1)
+    redis_url: str | None = Field(default=None, repr=False)
+    # Namespace of the limiter's Redis keys (several gateways, or tests, may
+    # share one Redis).
+    rate_limit_key_prefix: str = Field(
+        default="gateway", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
     log_level: str = "INFO"
     # Helper processes per server process that make linkage encodings beside
     # the requests (0: in the request's thread).

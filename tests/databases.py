@@ -97,6 +97,7 @@ def settings_for(database: Database, home: Path, **overrides: object) -> Setting
         "policies": POLICIES,
         "keyring": home / "keys" / "keyring.json",
         "rate_limit_per_minute": 1_000_000,
+        "rate_limit_unauthenticated_per_minute": 1_000_000,
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ from gateway.api.body import read_json
 from gateway.api.ratelimit import RateLimiter
 from gateway.auth.clients import authenticate, require_role
 from gateway.context import GatewayContext
-from gateway.errors import AuthenticationError, RateLimitedError
+from gateway.errors import AuthenticationError
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
 
@@ -31,15 +31,31 @@ def _bearer(request: Request) -> str:
     return credential.strip()
 
 
-def get_client(request: Request, ctx: CtxDep) -> ClientRow:
-    """The authenticated, unrevoked client, within its rate limit."""
-    credential = _bearer(request)
-    with transaction(ctx.read_sessions) as session:
-        client = authenticate(session, ctx, credential)
-    request.state.client_id = client.id
+def get_limiter(request: Request) -> RateLimiter:
+    """The limiter built at start-up."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    if not limiter.allow(client.id, ctx.clock()):
-        raise RateLimitedError("slow down: over the per-minute request limit")
+    return limiter
+
+
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+
+
+def get_client(request: Request, ctx: CtxDep, limiter: LimiterDep) -> ClientRow:
+    """The authenticated, unrevoked client, within its rate limit.
+
+    Without valid credentials the call counts against its source address (a
+    429 once that is over its limit, a 401 before); with them, against the
+    client: bad credentials never use up a real client's allowance.
+    """
+    try:
+        credential = _bearer(request)
+        with transaction(ctx.read_sessions) as session:
+            client = authenticate(session, ctx, credential)
+    except AuthenticationError:
+        limiter.check_unauthenticated(request)
+        raise
+    request.state.client_id = client.id
+    limiter.check_client(request, client.id)
     return client
 
 

@@ -36,6 +36,7 @@ def _env(database: Database, home: Path) -> dict[str, str]:
         "GATEWAY_DATABASE_URL": database.url,
         "GATEWAY_POLICIES": str(POLICIES),
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000",
+        "GATEWAY_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE": "10000000",
     }
 
 
