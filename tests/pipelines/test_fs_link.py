@@ -4,6 +4,7 @@ import string
 from collections.abc import Iterator
 from typing import NamedTuple
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -539,3 +540,26 @@ def test_a_model_without_the_loose_name_level_still_scores(
     assert not [p for p in old.levels if p.level.startswith("dice>=0.5")]
     after, _ = fs_edges(encoded, model=old)
     assert after.equals(before)
+
+
+@pytest.mark.parametrize(
+    ("counts", "rarer"),
+    [
+        ((1, 5), True),  # a one-off against an established value
+        ((3, 40), True),  # ten times rarer
+        ((4, 30), False),
+        ((2, 5), False),  # both established: two real names
+        ((1, 1), False),  # both one-offs: nothing says which is the typo
+    ],
+)
+def test_a_value_looks_misspelt_when_far_rarer_or_unique(
+    counts: tuple[int, int], rarer: bool
+) -> None:
+    split, _ = fs_link_module._split_by_rarity(
+        "first_name", {"sql_condition": "ELSE", "label_for_charts": "else"}
+    )
+    row = duckdb.sql(
+        f"SELECT {split['sql_condition']} FROM (SELECT {counts[0]} AS "  # noqa: S608 - test literals
+        f"first_name_n_l, {counts[1]} AS first_name_n_r)"
+    ).fetchall()
+    assert row == [(rarer,)]
