@@ -6,9 +6,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.auth.refusals import audit_refusal
 from gateway.errors import GatewayError
+from gateway.ingest.validate import reportable_name
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("gateway.api")
@@ -30,9 +33,17 @@ def problem_response(
     return JSONResponse(body, status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _gateway_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, GatewayError):  # registered for this type only
         raise exc
+    if exc.status in (401, 403):
+        # Here, after the rate limiter: a call over its limit is a 429, never
+        # audited; `gateway.auth.refusals` decides which refusals are.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        caller = getattr(request.state, "client_id", None)
+        await run_in_threadpool(
+            audit_refusal, request.app.state.ctx, exc, caller, request.method, route
+        )
     if exc.status >= 500:
         logger.error("request failed", extra={"error": exc.slug})
         return problem_response(exc.status, exc.slug, exc.title)
@@ -40,7 +51,15 @@ async def _gateway_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc if part not in ("body", "query", "path"))
+    # A key of the body is echoed only when shaped like a field name: an
+    # unknown key may be a value put where a key belongs (`{"jean@x.fr": 1}`).
+    # Query, path and header names are the route's own.
+    in_body = bool(loc) and loc[0] == "body"
+    return ".".join(
+        reportable_name(part) if in_body and isinstance(part, str) else str(part)
+        for part in loc
+        if part not in ("body", "query", "path")
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

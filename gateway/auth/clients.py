@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import AuditEvent, append_events
 from gateway.auth.apikeys import api_key_matches, hash_api_key, key_id_of, new_api_key
+from gateway.auth.refusals import CredentialRefusedError, RoleRefusedError
 from gateway.auth.tokens import issue_token, looks_like_token, verify_token
 from gateway.context import GatewayContext
 from gateway.errors import (
@@ -16,7 +17,6 @@ from gateway.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from gateway.storage import clients_repo
 from gateway.storage.models import ClientRow
@@ -140,18 +140,33 @@ def revoke_client(
     return row.id
 
 
+# One message for every credential refused: the caller learns nothing about
+# which part was wrong, or whether the client exists (the audit log does).
+REFUSED = "invalid or revoked credentials"
+
+
 def _active(row: ClientRow | None) -> ClientRow:
-    if row is None or row.revoked_at is not None:
-        raise AuthenticationError("invalid or revoked credentials")
+    if row is None:
+        raise AuthenticationError(REFUSED)
+    if row.revoked_at is not None:
+        raise CredentialRefusedError(REFUSED, client_id=row.id, reason="revoked")
     return row
 
 
 def client_for_key(session: Session, api_key: str) -> ClientRow:
-    """The active client owning this API key (constant-time hash comparison)."""
+    """The active client owning this API key (constant-time hash comparison).
+
+    Raises:
+        AuthenticationError: A malformed key or an unknown key id (anonymous).
+        CredentialRefusedError: A real key id with the wrong secret, or a revoked
+            client's key (audited under that client).
+    """
     key_id = key_id_of(api_key)
     row = clients_repo.by_key_id(session, key_id) if key_id else None
-    if row is None or not api_key_matches(api_key, row.key_hash):
-        raise AuthenticationError("invalid or revoked credentials")
+    if row is None:
+        raise AuthenticationError(REFUSED)
+    if not api_key_matches(api_key, row.key_hash):
+        raise CredentialRefusedError(REFUSED, client_id=row.id, reason="bad_secret")
     return _active(row)
 
 
@@ -173,7 +188,11 @@ def token_for(
     """OAuth2 client credentials: an access token and its lifetime in seconds."""
     row = client_for_key(session, secret)
     if row.id != client_id:
-        raise AuthenticationError("invalid client credentials")
+        # A valid key sent under another client's id: whoever holds the key
+        # of `row` tried to pass for someone else.
+        raise CredentialRefusedError(
+            "invalid client credentials", client_id=row.id, reason="client_mismatch"
+        )
     ttl = ctx.settings.token_ttl_seconds
     return issue_token(ctx.keyring, row.id, row.role, ctx.clock(), ttl), ttl
 
@@ -181,4 +200,6 @@ def token_for(
 def require_role(client: ClientRow, *roles: str) -> None:
     """Refuse a client outside the given roles."""
     if client.role not in roles:
-        raise PermissionDeniedError("this route is not for this client's role")
+        raise RoleRefusedError(
+            "this route is not for this client's role", client_id=client.id
+        )

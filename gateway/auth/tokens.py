@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 
+from gateway.auth.refusals import CredentialRefusedError
 from gateway.crypto.keyring import KeyPurpose, Keyring
 from gateway.errors import AuthenticationError, KeyringError
 
@@ -103,8 +104,13 @@ def verify_token(keyring: Keyring, token: str, now: datetime) -> TokenClaims:
         and type(iat) is int
         and type(exp) is int
     )
-    if not well_typed or _epoch(now) >= exp:
+    if not well_typed:
         raise AuthenticationError("invalid or expired token")
+    if _epoch(now) >= exp:
+        # The signature holds, so the subject is ours to name in the audit log.
+        raise CredentialRefusedError(
+            "invalid or expired token", client_id=sub, reason="token_expired"
+        )
     return TokenClaims(
         client_id=sub,
         role=role,

@@ -53,7 +53,7 @@ def reportable_name(key: str) -> str:
     A partner who puts a value where a key belongs (`{"jean@x.fr": 1}`) must
     not see it come back in an error.
     """
-    return key if FIELD_NAME_PATTERN.match(key) else UNNAMED
+    return key if FIELD_NAME_PATTERN.fullmatch(key) else UNNAMED
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ class InvalidRecord:
 
 def _source_id(raw: dict[str, Any]) -> tuple[str | None, FieldIssue | None]:
     value = raw.get("source_id")
-    if not isinstance(value, str) or not SOURCE_ID_PATTERN.match(value):
+    if not isinstance(value, str) or not SOURCE_ID_PATTERN.fullmatch(value):
         return None, FieldIssue(
             "source_id", "invalid", "required: 1-128 of A-Z a-z 0-9 . _ : / -"
         )

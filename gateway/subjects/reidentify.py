@@ -6,12 +6,14 @@ erasure. The justification is kept in the audit log, with any personal data
 it holds redacted first: the log must stay free of it.
 """
 
+import re
 from collections import defaultdict
 from typing import Any
 
 from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequestError
+from gateway.ingest.normalize import FieldInvalid, normalize_string
 from gateway.ingest.vault import open_entry
 from gateway.storage import subjects_repo
 from gateway.storage.db import transaction
@@ -20,6 +22,10 @@ from gateway.subjects.access import ciphers_of
 MIN_JUSTIFICATION = 10
 MAX_JUSTIFICATION = 2000
 MAX_SUBJECT_ID = 128
+# A subject pseudonym: the pseudonym key's id, a dot, 64 hex digits
+# (gateway.crypto.pseudonym). Anything else names nobody, and would be
+# written to the append-only audit log as sent.
+SUBJECT_ID = re.compile(r"[0-9a-f]{8}\.[0-9a-f]{64}")
 
 
 def check_justification(text: str) -> str:
@@ -28,7 +34,12 @@ def check_justification(text: str) -> str:
     Raises:
         InvalidRequestError: Missing, too short to say anything, or too long.
     """
-    stripped = text.strip() if isinstance(text, str) else ""
+    try:
+        stripped = normalize_string(text, MAX_JUSTIFICATION)
+    except FieldInvalid as exc:
+        if exc.reason == "control_character":
+            raise InvalidRequestError("justification: no control characters") from None
+        stripped = "" if exc.reason != "too_long" else text
     if len(stripped) < MIN_JUSTIFICATION:
         raise InvalidRequestError(
             f"justification: required, at least {MIN_JUSTIFICATION} characters"
@@ -49,7 +60,7 @@ def reidentify(
         InvalidRequestError: No justification, or a malformed subject id.
     """
     reason = check_justification(justification)
-    if not isinstance(subject_id, str) or not 0 < len(subject_id) <= MAX_SUBJECT_ID:
+    if not isinstance(subject_id, str) or not SUBJECT_ID.fullmatch(subject_id):
         raise InvalidRequestError("subject_id: a subject pseudonym")
     # Redacted before the transaction: detection loads its models once.
     kept = ctx.pii.redact_batch([reason])[0].text

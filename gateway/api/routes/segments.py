@@ -2,10 +2,12 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from gateway.api.deps import CtxDep, DestinationDep
+from gateway.auth.refusals import Refusal, record_refusal
+from gateway.errors import NotFoundError, PermissionDeniedError
 from gateway.export.revocations import revocations
 from gateway.export.service import MAX_LIMIT, list_segments, pull_members
 
@@ -42,13 +44,25 @@ def audience_segments(
 @router.get("/segments/{segment_id}/members", response_model=MembersOut)
 def segment_members(
     segment_id: str,
+    request: Request,
     ctx: CtxDep,
     client: DestinationDep,
     cursor: Annotated[str | None, Query(max_length=16)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
 ) -> dict[str, object]:
-    """A page of the segment's members; pass `next_cursor` back for the next."""
-    return pull_members(ctx, client, segment_id, cursor, limit)
+    """A page of the segment's members; pass `next_cursor` back for the next.
+
+    A segment of an audience this destination was not granted is answered
+    exactly as a segment that does not exist (404, "no such segment"): a 403
+    would confirm to one destination that another's segment id is real. The
+    refusal is audited all the same.
+    """
+    try:
+        return pull_members(ctx, client, segment_id, cursor, limit)
+    except PermissionDeniedError:
+        route = request.scope["route"].path  # the template, never the id
+        record_refusal(ctx, Refusal(client.id, 404, "grant", request.method, route))
+        raise NotFoundError("no such segment") from None
 
 
 class RevokedOut(BaseModel):

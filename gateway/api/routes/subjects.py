@@ -5,7 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from gateway.api.deps import CtxDep, DpoDep
+from gateway.api.body import validated
+from gateway.api.deps import CtxDep, DpoDep, JsonBody
 from gateway.subjects.access import access
 from gateway.subjects.erase import erase
 from gateway.subjects.reidentify import MAX_JUSTIFICATION, reidentify
@@ -35,19 +36,34 @@ class ReidentifyIn(BaseModel):
     ]
 
 
-@router.post("/access")
-def subject_access(body: SubjectIn, ctx: CtxDep, dpo: DpoDep) -> dict[str, Any]:
+def _body_of(model: type[BaseModel]) -> dict[str, Any]:
+    # The body is read by `JsonBody` (limits, content type, duplicate keys),
+    # so the OpenAPI document is told its schema here.
+    schema = model.model_json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+@router.post("/access", openapi_extra=_body_of(SubjectIn))
+def subject_access(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """Everything held about the subject, decrypted: also its portable copy."""
+    body = validated(SubjectIn, raw)
     return access(ctx, dpo.id, body.identifier_type, body.identifier)
 
 
-@router.post("/erase")
-def subject_erase(body: SubjectIn, ctx: CtxDep, dpo: DpoDep) -> dict[str, Any]:
+@router.post("/erase", openapi_extra=_body_of(SubjectIn))
+def subject_erase(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """Crypto-shred and delete the subject; the erasure receipt, with its proof."""
+    body = validated(SubjectIn, raw)
     return erase(ctx, dpo.id, body.identifier_type, body.identifier)
 
 
-@router.post("/reidentify")
-def subject_reidentify(body: ReidentifyIn, ctx: CtxDep, dpo: DpoDep) -> dict[str, Any]:
+@router.post("/reidentify", openapi_extra=_body_of(ReidentifyIn))
+def subject_reidentify(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """The identifiers behind a subject pseudonym; the justification is audited."""
+    body = validated(ReidentifyIn, raw)
     return reidentify(ctx, dpo.id, body.subject_id, body.justification)
