@@ -144,7 +144,16 @@ def ingest(
     purpose_name, records = _check_body(ctx, body)
     # A GPC request writes withdrawals: not the same request as its bare body.
     hashed = {"body": body, "sec_gpc": "1"} if gpc else body
-    digests = request_hashes(ctx, hashed) if idempotency_key else ("",)
+    # The dataset is part of the request: one key and body sent to another
+    # dataset must not replay the first dataset's receipt (records said
+    # accepted, nothing stored there). Digests of the body alone, as stored
+    # before the dataset counted, are still recognised as the same request.
+    digests = (
+        request_hashes(ctx, {"dataset": dataset.name, "request": hashed})
+        + request_hashes(ctx, hashed)
+        if idempotency_key
+        else ("",)
+    )
     digest = digests[0]
     for attempt in range(MAX_ATTEMPTS):
         try:

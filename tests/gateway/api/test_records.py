@@ -242,6 +242,22 @@ def test_idempotency_key_replays_and_refuses_other_body(
     assert other.headers["content-type"].startswith("application/problem+json")
 
 
+def test_an_idempotency_key_is_another_request_at_another_dataset(
+    client: TestClient, ctx: GatewayContext
+) -> None:
+    # Replaying the customers receipt for the events dataset would say
+    # records were accepted there while nothing was stored.
+    partner = make_client(ctx)
+    record = customer()
+    grant(client, partner, record)
+    key = {"Idempotency-Key": f"idem-ds-{record['source_id']}"}
+    first = send_records(client, partner, [record], headers=key)
+    assert _only(first.json())["status"] == "accepted"
+    elsewhere = send_records(client, partner, [record], dataset="events", headers=key)
+    assert elsewhere.status_code == 409
+    assert "Idempotent-Replayed" not in elsewhere.headers
+
+
 def test_concurrent_duplicates_store_one_record(
     client: TestClient, ctx: GatewayContext
 ) -> None:
