@@ -28,6 +28,13 @@ It prints median and min-max over the runs, the gateway/baseline ratio (median
 of per-run ratios, the official one), the gateway/normalized ratio, server CPU
 per record, and the targets. Every server
 process group and every database is torn down in `finally` blocks.
+
+Targets (issue 14, item 9): the rows an accepted record needs (record, vault
+entry, subject key, audit event, their indexes) cost about 65-70 us in bare
+sqlite3 with synchronous=FULL, against 20-25 us for the raw baseline's whole
+request, so the foundation's 0.5x is out of reach by construction; the
+targets are >= 0.15x raw on SQLite (1 worker, 1 client) and >= 0.30x on
+PostgreSQL with 2 workers and 4 clients, from the same run.
 """
 
 import argparse
@@ -69,7 +76,6 @@ PG_ADMIN = os.environ.get(
 )
 SEED = 424242
 BATCH = 500
-TARGET_RATIO = 0.5
 TARGET_SQLITE = 3000.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -81,12 +87,13 @@ class Config:
     backend: str  # sqlite | postgres
     workers: int
     clients: int
+    target_ratio: float | None  # gateway/baseline, median of per-run ratios
 
 
 CONFIGS = [
-    Config("sqlite", "SQLite, 1 worker, 1 client", "sqlite", 1, 1),
-    Config("pg", "PostgreSQL, 1 worker, 1 client", "postgres", 1, 1),
-    Config("pg4", "PostgreSQL, 2 workers, 4 clients", "postgres", 2, 4),
+    Config("sqlite", "SQLite, 1 worker, 1 client", "sqlite", 1, 1, 0.15),
+    Config("pg", "PostgreSQL, 1 worker, 1 client", "postgres", 1, 1, None),
+    Config("pg4", "PostgreSQL, 2 workers, 4 clients", "postgres", 2, 4, 0.30),
 ]
 
 
@@ -485,7 +492,12 @@ def report(results: list[Result], quick: bool, elapsed: float) -> None:
     for r in results:
         ratios = [g / b for g, b in zip(r.gateway, r.baseline, strict=True)]
         ratio = statistics.median(ratios)
-        checks = [f"ratio>={TARGET_RATIO} {'OK' if ratio >= TARGET_RATIO else 'MISS'}"]
+        target = r.config.target_ratio
+        checks = (
+            [f"ratio>={target} {'OK' if ratio >= target else 'MISS'}"]
+            if target is not None
+            else []
+        )
         if r.config.backend == "sqlite" and r.config.clients == 1:
             med = statistics.median(r.gateway)
             checks.append(
@@ -506,7 +518,8 @@ def report(results: list[Result], quick: bool, elapsed: float) -> None:
             f"{gw_norm:7.2f} {cpu:>23} {busy:3.0f}%  {', '.join(checks)}"
         )
     print(
-        f"targets: gateway/baseline ratio >= {TARGET_RATIO}; "
+        "targets: gateway/baseline ratio >= 0.15 on SQLite (1 worker, 1 client) "
+        "and >= 0.30 on PostgreSQL (2 workers, 4 clients); "
         f">= {TARGET_SQLITE:,.0f} rec/s on SQLite with one client. "
         "Client and servers share the machine's "
         f"{os.cpu_count()} cores."

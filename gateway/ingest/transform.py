@@ -37,6 +37,21 @@ def _scanned(spec: FieldSpec) -> bool | None:
     return None
 
 
+def _scanned_fields(dataset: Dataset) -> tuple[tuple[bool, tuple[str, ...]], ...]:
+    """The dataset's fields scanned through NLP, then those scanned by patterns."""
+    return tuple(
+        (
+            with_ner,
+            tuple(
+                name
+                for name, spec in dataset.fields.items()
+                if _scanned(spec) is with_ner
+            ),
+        )
+        for with_ner in (True, False)
+    )
+
+
 def redact_texts(
     analyzer: "PiiAnalyzer", dataset: Dataset, records: Sequence[ValidRecord]
 ) -> list[dict[str, Redacted]]:
@@ -46,12 +61,16 @@ def redact_texts(
     `nlp.pipe`), attributes through the pattern recognizers.
     """
     redacted: list[dict[str, Redacted]] = [{} for _ in records]
-    for with_ner in (True, False):
+    for with_ner, names in _scanned_fields(dataset):
+        if not names:
+            continue
+        # The dataset's scanned fields, not every value's spec: most datasets
+        # scan a field or two of a dozen.
         where = [
             (n, name)
             for n, record in enumerate(records)
-            for name in record.values
-            if _scanned(dataset.fields[name]) is with_ner
+            for name in names
+            if name in record.values
         ]
         if not where:
             continue

@@ -220,7 +220,11 @@ class PiiAnalyzer:
         if not recognizers:
             raise ValueError(f"no recognizer for {entity} in language {lang}")
         stripped = value.strip()
+        threshold = self.policy.score_threshold
         for recognizer in recognizers:
+            confirms = getattr(recognizer, "confirms", None)
+            if confirms is not None and confirms(stripped, threshold):
+                return True
             for result in recognizer.analyze(stripped, [entity], None):
                 whole = result.start == 0 and result.end == len(stripped)
                 if whole and result.score >= self.policy.score_threshold:

@@ -4,10 +4,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from gateway.storage.lookup import key_batches, member_of
+from gateway.storage.lookup import key_batches, member_of, member_of_param
 from gateway.storage.models import ConsentEventRow
 
 
@@ -76,22 +76,38 @@ def history_for(
     return [entry for _, entry in found]
 
 
+_EVENTS = ConsentEventRow.__table__
+
+
+def _facts_statement(dialect_name: str) -> Select[tuple[str, bool, bool, datetime]]:
+    return select(
+        _EVENTS.c.identifier_key,
+        _EVENTS.c.granted,
+        _EVENTS.c.explicit,
+        _EVENTS.c.event_time,
+    ).where(
+        member_of_param(dialect_name, _EVENTS.c.identifier_key, "keys"),
+        _EVENTS.c.purpose == bindparam("purpose"),
+    )
+
+
+# One statement per dialect, the keys bound at execution (`member_of_param`).
+_FACTS = {name: _facts_statement(name) for name in ("sqlite", "postgresql")}
+
+
 def facts_for(
     session: Session, identifier_keys: Iterable[str], purpose: str
 ) -> dict[str, list[ConsentFact]]:
-    """Every event for these identifiers and this purpose, grouped by identifier."""
+    """Every event for these identifiers and this purpose, grouped by identifier.
+
+    Every ingested batch asks for a few identifiers per record: the statement
+    is built once, the keys bound at execution.
+    """
     found: dict[str, list[ConsentFact]] = {}
+    stmt = _FACTS[session.get_bind().dialect.name]
     for chunk in key_batches(session, identifier_keys):
-        stmt = select(
-            ConsentEventRow.identifier_key,
-            ConsentEventRow.granted,
-            ConsentEventRow.explicit,
-            ConsentEventRow.event_time,
-        ).where(
-            member_of(session, ConsentEventRow.identifier_key, chunk),
-            ConsentEventRow.purpose == purpose,
-        )
-        for key, granted, explicit, event_time in session.execute(stmt):
+        params = {"keys": chunk, "purpose": purpose}
+        for key, granted, explicit, event_time in session.execute(stmt, params):
             found.setdefault(key, []).append(
                 ConsentFact(key, granted, explicit, event_time)
             )

@@ -1,14 +1,35 @@
 """SQL for records, their vault entries and the subjects' data keys."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.storage.bulk import insert_rows
-from gateway.storage.lookup import key_batches, member_of
+from gateway.storage.lookup import key_batches, member_of, member_of_param
 from gateway.storage.models import RecordRow, SubjectKeyRow, VaultEntryRow
+
+_RECORDS = RecordRow.__table__
+
+
+def _by_source_statement(dialect_name: str) -> Select[tuple[str, str, str, int]]:
+    return select(
+        _RECORDS.c.source_id,
+        _RECORDS.c.id,
+        _RECORDS.c.content_hash,
+        _RECORDS.c.version,
+    ).where(
+        _RECORDS.c.client_id == bindparam("client_id"),
+        _RECORDS.c.dataset == bindparam("dataset"),
+        member_of_param(dialect_name, _RECORDS.c.source_id, "source_ids"),
+    )
+
+
+# Built once per dialect: every ingested batch runs it (`member_of_param`).
+_BY_SOURCE = {name: _by_source_statement(name) for name in ("sqlite", "postgresql")}
 
 
 def existing_by_source(
@@ -16,30 +37,54 @@ def existing_by_source(
 ) -> dict[str, tuple[str, str, int]]:
     """Map source_id to (record id, content hash, version) for stored records."""
     found: dict[str, tuple[str, str, int]] = {}
+    stmt = _BY_SOURCE[session.get_bind().dialect.name]
     for chunk in key_batches(session, source_ids):
-        stmt = select(
-            RecordRow.source_id, RecordRow.id, RecordRow.content_hash, RecordRow.version
-        ).where(
-            RecordRow.client_id == client_id,
-            RecordRow.dataset == dataset,
-            member_of(session, RecordRow.source_id, chunk),
-        )
-        for source_id, record_id, content_hash, version in session.execute(stmt):
+        params = {"client_id": client_id, "dataset": dataset, "source_ids": chunk}
+        for source_id, record_id, content_hash, version in session.execute(
+            stmt, params
+        ):
             found[source_id] = (record_id, content_hash, version)
     return found
 
 
-def subject_keys(
-    session: Session, subject_ids: Iterable[str]
-) -> dict[str, SubjectKeyRow]:
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """A subject's data key as stored: wrapped by a master key, or destroyed."""
+
+    subject_id: str
+    master_kid: str
+    wrapped_key: bytes | None
+    destroyed_at: datetime | None
+
+
+_KEYS = SubjectKeyRow.__table__
+
+
+def _keys_statement(
+    dialect_name: str,
+) -> Select[tuple[str, str, bytes | None, datetime | None]]:
+    return select(
+        _KEYS.c.subject_id,
+        _KEYS.c.master_kid,
+        _KEYS.c.wrapped_key,
+        _KEYS.c.destroyed_at,
+    ).where(member_of_param(dialect_name, _KEYS.c.subject_id, "subject_ids"))
+
+
+# Built once per dialect: every ingested batch looks its subjects' keys up.
+_SUBJECT_KEYS = {name: _keys_statement(name) for name in ("sqlite", "postgresql")}
+
+
+def subject_keys(session: Session, subject_ids: Iterable[str]) -> dict[str, StoredKey]:
     """The stored data keys of these subjects."""
-    found: dict[str, SubjectKeyRow] = {}
+    found: dict[str, StoredKey] = {}
+    stmt = _SUBJECT_KEYS[session.get_bind().dialect.name]
     for chunk in key_batches(session, subject_ids):
-        stmt = select(SubjectKeyRow).where(
-            member_of(session, SubjectKeyRow.subject_id, chunk)
-        )
-        for row in session.scalars(stmt):
-            found[row.subject_id] = row
+        for subject_id, kid, wrapped, destroyed in session.execute(
+            stmt, {"subject_ids": chunk}
+        ):
+            wrapped_key = None if wrapped is None else bytes(wrapped)
+            found[subject_id] = StoredKey(subject_id, kid, wrapped_key, destroyed)
     return found
 
 

@@ -327,6 +327,24 @@ class RegionPhoneRecognizer(TextRecognizer):
             self.CONTEXT,
         )
 
+    def confirms(self, value: str, threshold: float) -> bool:
+        """Whether the strict reading alone finds `value`, whole, at `threshold`.
+
+        A shortcut for whole-value checks (a field typed phone): `find`'s
+        lenient pass only adds numbers that are not valid, and keeps a
+        strict result unless it scores higher, so a whole valid number found
+        here is one `find` returns too. False means "ask `find`", not "no".
+        """
+        if not self._HINT.search(value):
+            return False
+        for region in self.regions:
+            for match in phonenumbers.PhoneNumberMatcher(value, region, Leniency.VALID):
+                if match.start == 0 and _with_extension(value, match.end) == len(value):
+                    score = _phone_score(match, region)
+                    if score is not None and score >= threshold:
+                        return True
+        return False
+
     def find(self, text: str) -> list[RecognizerResult]:
         """Phone numbers, national ones read in each region in turn."""
         if not self._HINT.search(text):
