@@ -1094,16 +1094,7 @@ def fs_edges(
                 model = _with_household(
                     con, model, _settings(ids)["comparisons"], birth_from_names=not ids
                 )
-        # What the model has decides: a model saved before a level was added
-        # scores as it did.
-        homes = frozenset(
-            p.comparison for p in model.levels if p.level.endswith(_AT_HOME)
-        )
-        rarer = any(_RARER in p.level for p in model.levels)
-        loose = any(p.level.startswith(_LOOSE) for p in model.levels)
-        settings = _apply(
-            model, _settings(ids, new, homes=homes, rarer=rarer, loose=loose)
-        )
+        settings = _apply(model, _scoring_settings(model, ids, new))
         linker = Linker(
             db_api.register(_INPUT_TABLE), settings, log_level=logging.ERROR
         )
@@ -1124,6 +1115,29 @@ def fs_edges(
         con.close()
         spill.cleanup()
     return edges.cast(dict(EDGE_SCHEMA)), model
+
+
+def _scoring_settings(
+    model: FsModel, ids: tuple[str, ...], new: str | None
+) -> dict[str, Any]:
+    # What the model has decides: a model saved before a level was added
+    # scores as it did.
+    homes = frozenset(p.comparison for p in model.levels if p.level.endswith(_AT_HOME))
+    rarer = any(_RARER in p.level for p in model.levels)
+    loose = any(p.level.startswith(_LOOSE) for p in model.levels)
+    return _settings(ids, new, homes=homes, rarer=rarer, loose=loose)
+
+
+def model_fits(model: FsModel) -> bool:
+    """Whether this version can score with `model` (one saved by another may not)."""
+    ids = tuple(
+        c for c in IDENTIFIER_COLUMNS if any(p.comparison == c for p in model.levels)
+    )
+    try:
+        _apply(model, _scoring_settings(model, ids, None))
+    except ValueError:
+        return False
+    return True
 
 
 def _model_identifiers(model: FsModel, frame: pl.DataFrame) -> tuple[str, ...]:

@@ -20,7 +20,13 @@ from gateway.linkage.fields import COLUMNS, FILTER_COLUMNS, HASH_COLUMNS
 from gateway.policy.segmentation import EVENTS, PROFILE
 from pipelines.dedupe import dedupe
 from pipelines.frames import CUSTOMERS_SCHEMA, EVENTS_SCHEMA
-from pipelines.fs_link import IDENTIFIER_COLUMNS, FsConfig, FsModel, fs_edges
+from pipelines.fs_link import (
+    IDENTIFIER_COLUMNS,
+    FsConfig,
+    FsModel,
+    fs_edges,
+    model_fits,
+)
 
 # Frames are keyed by dataset role (`pipelines.roles.by_role`), not by name.
 CUSTOMERS = PROFILE
@@ -112,6 +118,9 @@ def _mode(
         return "full: no previous linkage", None
     if previous.linkage_kid != linkage_kid:
         return "full: the linkage key changed", None
+    if not model_fits(previous.model):
+        # Saved by a version with other comparisons: relearn rather than fail.
+        return "full: the stored model does not fit this version", None
     if previous.incremental_runs >= config.full_every:
         return f"full: {config.full_every} incremental runs since the last", None
     before = previous.records.select("record_id", pl.col("version").alias("before"))

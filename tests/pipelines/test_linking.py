@@ -1,12 +1,13 @@
 """Linking customer records: full relinks, incremental runs, and their figures."""
 
 import random
+from dataclasses import replace
 
 import polars as pl
 import pytest
 
 from gateway.linkage.fields import encoded_frame
-from pipelines.fs_link import FsConfig, FsModel
+from pipelines.fs_link import FsConfig, FsModel, LevelParams
 from pipelines.linking import (
     LinkConfig,
     Linked,
@@ -214,6 +215,23 @@ def test_a_full_relink_when_incremental_would_mislead(
         linkage_kid=kid,
     )
     assert now.figures["mode"] == reason
+    assert now.incremental_runs == 0
+
+
+def test_a_stored_model_of_another_version_means_a_full_relink(
+    first_run: tuple[list[dict[str, str]], dict[str, pl.DataFrame], Linked],
+) -> None:
+    rows, frames, linked = first_run
+    previous = _previous(linked, frames)
+    alien = LevelParams("first_name", "a level no version has", 0.5, 0.5)
+    model = FsModel(previous.model.prior, (*previous.model.levels, alien))
+    now = link_records(
+        {"profile": _frame(rows, {})},
+        CONFIG,
+        previous=replace(previous, model=model),
+        linkage_kid=previous.linkage_kid,
+    )
+    assert now.figures["mode"] == "full: the stored model does not fit this version"
     assert now.incremental_runs == 0
 
 
