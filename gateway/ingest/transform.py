@@ -52,14 +52,63 @@ def _scanned_fields(dataset: Dataset) -> tuple[tuple[bool, tuple[str, ...]], ...
     )
 
 
+# The entity type a field's value is redacted as when the record's free text
+# repeats it: by the field's type, else by its linkage role.
+_ENTITY_OF_TYPE = {
+    "email": "EMAIL_ADDRESS",
+    "phone": "PHONE_NUMBER",
+    "iban": "IBAN_CODE",
+    "date": "DATE_TIME",
+}
+_ENTITY_OF_ROLE = {
+    "first_name": "PERSON",
+    "last_name": "PERSON",
+    "street": "STREET_ADDRESS",
+    "city": "LOCATION",
+    "postal_code": "POSTAL_CODE",
+    "birth_date": "DATE_OF_BIRTH",
+}
+_PERSONAL = frozenset({"identifier", "direct_pii", "quasi_identifier"})
+
+
+def known_fields(dataset: Dataset) -> tuple[tuple[str, str], ...]:
+    """(field, entity type) of the dataset's personal fields a note may repeat.
+
+    A personal field without a type or role that says what it is (a
+    customer number) is left to detection.
+    """
+    known = []
+    for name, spec in dataset.fields.items():
+        if spec.field_class not in _PERSONAL:
+            continue
+        entity = _ENTITY_OF_ROLE.get(spec.role or "") or _ENTITY_OF_TYPE.get(spec.type)
+        if entity is not None:
+            known.append((name, entity))
+    return tuple(known)
+
+
+def known_values(
+    fields: Sequence[tuple[str, str]], values: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """(entity type, value) of each of `fields` that `values` holds."""
+    return [
+        (entity, str(values[name]))
+        for name, entity in fields
+        if values.get(name) not in (None, "")
+    ]
+
+
 def redact_texts(
     analyzer: "PiiAnalyzer", dataset: Dataset, records: Sequence[ValidRecord]
 ) -> list[dict[str, Redacted]]:
     """The scanned fields of many records, redacted, by record then field name.
 
     One batch per path for all the records: free text through NLP (one
-    `nlp.pipe`), attributes through the pattern recognizers.
+    `nlp.pipe`), attributes through the pattern recognizers. Each record's
+    own personal values (its name, e-mail, street...) are redacted from its
+    texts wherever they occur, found by detection or not.
     """
+    fields = known_fields(dataset)
     redacted: list[dict[str, Redacted]] = [{} for _ in records]
     for with_ner, names in _scanned_fields(dataset):
         if not names:
@@ -75,7 +124,8 @@ def redact_texts(
         if not where:
             continue
         texts = [str(records[n].values[name]) for n, name in where]
-        done = analyzer.redact_batch(texts, with_ner=with_ner)
+        known = [known_values(fields, records[n].values) for n, _ in where]
+        done = analyzer.redact_batch(texts, with_ner=with_ner, known=known)
         for (n, name), text in zip(where, done, strict=True):
             redacted[n][name] = text
     return redacted

@@ -35,9 +35,11 @@ from gateway.pii.redaction import Redactor
 from gateway.pii.spans import (
     Redacted,
     Span,
+    known_spans,
     prefer_names,
     resolve,
     split_name_parts,
+    with_known,
 )
 from gateway.policy.models import PII_ENTITIES, PiiPolicy
 
@@ -232,10 +234,26 @@ class PiiAnalyzer:
         return False
 
     def redact_batch(
-        self, texts: Sequence[str], language: str = AUTO, *, with_ner: bool = True
+        self,
+        texts: Sequence[str],
+        language: str = AUTO,
+        *,
+        with_ner: bool = True,
+        known: Sequence[Sequence[tuple[str, str]]] | None = None,
     ) -> list[Redacted]:
-        """Each text with its personal data replaced as the policy's operators say."""
+        """Each text with its personal data replaced as the policy's operators say.
+
+        `known`, one list per text: (entity type, value) pairs already known to
+        be personal data of the text's subject (the record's own name, e-mail,
+        street), redacted wherever they occur whether detection finds them or
+        not (`gateway.pii.spans.known_spans`).
+        """
         spans = self._run(texts, language, with_ner=with_ner)
+        if known is not None:
+            spans = [
+                with_known(found, known_spans(text, values)) if values else found
+                for text, found, values in zip(texts, spans, known, strict=True)
+            ]
         return [self._redactor.redact(t, s) for t, s in zip(texts, spans, strict=True)]
 
     def _check_language(self, language: str) -> None:

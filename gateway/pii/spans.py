@@ -51,6 +51,51 @@ def resolve(spans: list[Span]) -> list[Span]:
     return kept
 
 
+MIN_KNOWN = 3  # a known value shorter than this would match anywhere
+
+
+def known_spans(text: str, known: Sequence[tuple[str, str]]) -> list[Span]:
+    """Where values already known to belong to the record's person occur in `text`.
+
+    `known` holds (entity type, value) pairs: the record's own name, e-mail,
+    street... A note often names the person it is about, and detection
+    misses a name it has never seen; these values need no guessing. Case is
+    ignored; a value must stand as a whole word (not inside another one).
+    """
+    found = []
+    for entity, value in known:
+        value = value.strip()
+        if len(value) < MIN_KNOWN:
+            continue
+        pattern = rf"(?<!\w){re.escape(value)}(?!\w)"
+        found += [
+            Span(entity, m.start(), m.end(), 1.0)
+            for m in re.finditer(pattern, text, flags=re.IGNORECASE)
+        ]
+    return found
+
+
+def with_known(detected: list[Span], known: list[Span]) -> list[Span]:
+    """Resolved detected spans, with every known span covered whole.
+
+    A detected span overlapping a known one is merged into it (their union,
+    under the known span's type): a name detected in part ("Rappeler Jea"
+    of "Rappeler Jean") must not leave the rest of the known value in
+    clear.
+    """
+    spans = list(detected)
+    for span in resolve(known):
+        overlapping = [s for s in spans if s.start < span.end and span.start < s.end]
+        if not overlapping:
+            spans.append(span)
+            continue
+        start = min(span.start, *(s.start for s in overlapping))
+        end = max(span.end, *(s.end for s in overlapping))
+        spans = [s for s in spans if s not in overlapping]
+        spans.append(Span(span.entity_type, start, end, 1.0))
+    return sorted(spans, key=_by_start)
+
+
 _NAME_PART = re.compile(r"[^\s,;]+")
 # Lower-case words a name may hold, which belong to the surname after them
 # ("Marie de la Fontaine").

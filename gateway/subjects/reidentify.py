@@ -14,6 +14,7 @@ from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequestError
 from gateway.ingest.normalize import FieldInvalid, normalize_string
+from gateway.ingest.transform import known_fields, known_values
 from gateway.ingest.vault import open_entry
 from gateway.storage import subjects_repo
 from gateway.storage.db import transaction
@@ -21,7 +22,6 @@ from gateway.subjects.access import ciphers_of
 
 MIN_JUSTIFICATION = 10
 MAX_JUSTIFICATION = 2000
-MAX_SUBJECT_ID = 128
 # A subject pseudonym: the pseudonym key's id, a dot, 64 hex digits
 # (gateway.crypto.pseudonym). Anything else names nobody, and would be
 # written to the append-only audit log as sent.
@@ -62,31 +62,39 @@ def reidentify(
     reason = check_justification(justification)
     if not isinstance(subject_id, str) or not SUBJECT_ID.fullmatch(subject_id):
         raise InvalidRequestError("subject_id: a subject pseudonym")
-    # Redacted before the transaction: detection loads its models once.
-    kept = ctx.pii.redact_batch([reason])[0].text
-    with transaction(ctx.sessions) as session:
+    with transaction(ctx.read_sessions) as session:
         records = subjects_repo.records_of(session, [subject_id])
         ciphers = ciphers_of(session, ctx, (subject_id,))
         vault = subjects_repo.vault_of(session, (r.id for r in records))
         names = subjects_repo.client_names(session)
-        identifiers: dict[str, set[str]] = defaultdict(set)
-        shown = []
-        cipher = ciphers.get(subject_id)
-        for record in records:
-            entry = vault.get(record.id)
-            if cipher is not None and entry is not None:
-                plain = open_entry(cipher, record.id, subject_id, entry.ciphertext)
-                for name in record.identifiers:
-                    if name in plain:
-                        identifiers[name].add(plain[name])
-            shown.append(
-                {
-                    "record_id": record.id,
-                    "partner": names.get(record.client_id, record.client_id),
-                    "dataset": record.dataset,
-                    "source_id": record.source_id,
-                }
-            )
+    identifiers: dict[str, set[str]] = defaultdict(set)
+    held: set[tuple[str, str]] = set()
+    shown = []
+    cipher = ciphers.get(subject_id)
+    for record in records:
+        entry = vault.get(record.id)
+        if cipher is not None and entry is not None:
+            plain = open_entry(cipher, record.id, subject_id, entry.ciphertext)
+            dataset = ctx.policies.datasets.get(record.dataset)
+            if dataset is not None:
+                held.update(known_values(known_fields(dataset), plain))
+            for name in record.identifiers:
+                if name in plain:
+                    identifiers[name].add(plain[name])
+        shown.append(
+            {
+                "record_id": record.id,
+                "partner": names.get(record.client_id, record.client_id),
+                "dataset": record.dataset,
+                "source_id": record.source_id,
+            }
+        )
+    # The justification often names the person it is about, and detection
+    # misses a name it has never seen: what the vault holds about the subject
+    # is redacted wherever it occurs. Outside any transaction: detection may
+    # load its models on first use.
+    kept = ctx.pii.redact_batch([reason], known=[sorted(held)])[0].text
+    with transaction(ctx.sessions) as session:
         append_events(
             session,
             [

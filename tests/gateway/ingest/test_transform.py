@@ -173,3 +173,21 @@ def test_attribute_holding_personal_data_is_redacted(
         ("category", "pii_redacted")
     ]
     assert form.pii_found == {"category": ("EMAIL_ADDRESS",)}
+
+
+def test_a_note_repeating_the_records_own_values_loses_them(
+    policies: PolicySet, analyzer: PiiAnalyzer
+) -> None:
+    # A made-up name no detector has seen, in a note about its bearer: the
+    # record itself says it is a name.
+    raw = RAW | {
+        "first_name": "Xqorvenka",
+        "last_name": "Pluzdrabec",
+        "comment": "rappeler XQORVENKA pluzdrabec, 3 rue haute, Lyon",
+    }
+    dataset = policies.datasets["customers"]
+    (pii,) = redact_texts(analyzer, dataset, [_valid(policies, raw)])
+    text = pii["comment"].text
+    for value in ("xqorvenka", "pluzdrabec", "rue haute", "lyon"):
+        assert value not in text.lower(), text
+    assert "PERSON" in pii["comment"].entity_types

@@ -1,6 +1,13 @@
 """Settling overlapping spans (pure)."""
 
-from gateway.pii.spans import Span, prefer_names, resolve, split_name_parts
+from gateway.pii.spans import (
+    Span,
+    known_spans,
+    prefer_names,
+    resolve,
+    split_name_parts,
+    with_known,
+)
 
 
 def test_no_overlap_keeps_all_sorted() -> None:
@@ -56,3 +63,27 @@ def test_a_guessed_organisation_under_names_gives_way() -> None:
     assert prefer_names([org, *names], [False, False, False]) == [org, *names]
     # A name covering part of it only leaves it alone.
     assert prefer_names([org, names[0]], [True, False]) == [org, names[0]]
+
+
+def test_known_values_are_found_whole_and_in_any_case() -> None:
+    text = "Appeler ANNA Zorn, pas Annabelle, au 12 rue Haute; zorn@x.fr"
+    found = known_spans(
+        text, [("PERSON", "Anna"), ("PERSON", "zorn"), ("LOCATION", "Lu")]
+    )
+    assert [(text[s.start : s.end], s.entity_type) for s in found] == [
+        ("ANNA", "PERSON"),
+        ("Zorn", "PERSON"),
+        ("zorn", "PERSON"),  # inside the e-mail, a word of its own
+    ]
+
+
+def test_a_known_value_detected_in_part_is_covered_whole() -> None:
+    text = "Rappeler Zelda Quix demain"
+    detected = [Span("PERSON", 0, 14, 0.6)]  # "Rappeler Zelda"
+    known = known_spans(text, [("PERSON", "Zelda"), ("PERSON", "Quix")])
+    merged = with_known(detected, known)
+    assert [(text[s.start : s.end], s.entity_type) for s in merged] == [
+        ("Rappeler Zelda", "PERSON"),
+        ("Quix", "PERSON"),
+    ]
+    assert with_known([], known) == known

@@ -284,6 +284,25 @@ def test_reidentify_needs_a_justification_and_audits_it(desk: Desk) -> None:
 
 
 @BOTH
+def test_a_justification_naming_the_subject_keeps_no_name(desk: Desk) -> None:
+    # Detection does not know these made-up names; the vault does.
+    person = desk.other
+    subject_id = _by_email(desk, "access", person["email"])["records"][0]["subject_id"]
+    why = f"Complaint by {person['first_name']} {person['last_name']}, case 7"
+    _post(desk, "reidentify", {"subject_id": subject_id, "justification": why})
+    with transaction(desk.ctx.read_sessions) as session:
+        details = session.scalars(
+            select(AuditEventRow.details).where(
+                AuditEventRow.action == "subject.reidentified"
+            )
+        ).all()
+    assert details
+    for text in details:
+        assert person["first_name"] not in text
+        assert person["last_name"] not in text
+
+
+@BOTH
 def test_audit_events_by_identifier_action_and_time(desk: Desk) -> None:
     headers = desk.dpo.headers
     page = desk.http.get(
