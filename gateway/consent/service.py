@@ -247,6 +247,13 @@ def record(
                 gpc_withdrawn=withdrawn,
             )
         )
+    # Every identifier this request writes for, locked in one pass before the
+    # first write (store_events locks again: already held, granted at once).
+    consent_repo.hold_identifiers(
+        session,
+        [*(row["identifier_key"] for row in rows), *(key for key, _ in subjects)],
+        exclusive=True,
+    )
     gpc_audits = record_objections(session, ctx.policies, client, subjects, now)
     store_events(session, rows, now)
     append_events(session, [*audits, *gpc_audits], now, ctx.checkpoint_signer)
@@ -286,6 +293,9 @@ def store_events(
     Destinations that were sent a person who now withdrew learn it from
     their revocations feed (GDPR Art. 19), for the purpose withdrawn.
     """
+    consent_repo.hold_identifiers(
+        session, (str(row["identifier_key"]) for row in rows), exclusive=True
+    )
     consent_repo.add_many(session, rows)
     withdrawn: dict[str, set[str]] = {}
     for row in rows:
@@ -301,7 +311,15 @@ def decide_many(
     purpose: str,
     basis: str,
 ) -> list[Decision]:
-    """Decide a purpose for many records at once, one query for the whole batch."""
+    """Decide a purpose for many records at once, one query for the whole batch.
+
+    The identifiers' consent stays locked (shared) until the caller's
+    transaction ends: no consent request commits between this decision and
+    what the caller writes and logs on it (`consent_repo.hold_identifiers`).
+    """
+    consent_repo.hold_identifiers(
+        session, (key for keys in identifier_sets for key in keys), exclusive=False
+    )
     facts = consent_repo.facts_for(
         session, (key for keys in identifier_sets for key in keys), purpose
     )

@@ -38,7 +38,7 @@ from gateway.ingest.vault import VaultWriter
 from gateway.linkage.encoder import NO_ENCODING, linkage_fields, linkage_values
 from gateway.linkage.pool import EncodingPool, Pending
 from gateway.policy.models import Dataset, Purpose
-from gateway.storage import idempotency_repo, records_repo
+from gateway.storage import consent_repo, idempotency_repo, records_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
 
@@ -293,6 +293,14 @@ def _process(
         # Written before consent is decided, in the same transaction, so a
         # record for a sale or sharing purpose is refused consent_missing.
         subjects = [(k, t) for _, f in forms for t, k in f.identifiers.items()]
+        # Every identifier the decision will read, held exclusively in one
+        # ascending pass: two GPC requests then never hold stripes the other
+        # waits for (the shared pass below finds them all held already).
+        consent_repo.hold_identifiers(
+            session,
+            [*(k for k, _ in subjects), *(k for also in aliases for k in also)],
+            exclusive=True,
+        )
         batch.audits += record_objections(
             session, ctx.policies, client, subjects, ctx.clock()
         )

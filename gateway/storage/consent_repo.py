@@ -1,10 +1,11 @@
 """SQL for the consent ledger (append-only)."""
 
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from gateway.storage.lookup import key_batches, member_of, member_of_param
@@ -47,6 +48,52 @@ _HISTORY_FIELDS = tuple(ConsentHistoryEntry.__dataclass_fields__)
 # Every event row names these columns, so one executemany inserts a batch
 # that mixes events with and without a TC string.
 _PROOF_COLUMNS = {"tcf_sha256": None, "tcf_cmp_id": None, "tcf_last_updated": None}
+
+
+# PostgreSQL advisory locks that order consent writes with the decisions that
+# read consent. Under READ COMMITTED, an ingest that read a grant could
+# otherwise store its records and log them after a withdrawal committed in
+# between (the audit log would show records kept after the withdrawal). A
+# writer holds its identifiers' locks exclusively until commit, a decision
+# holds them shared until commit: each decision sees a consent request whole
+# or not at all, and the log orders them as they happened. Identifiers are
+# hashed onto a few stripes, taken in ascending order in one statement (no
+# deadlock between two holders; at most _STRIPES locks per transaction, far
+# below the lock table's size). SQLite needs none: BEGIN IMMEDIATE already
+# serializes every writing transaction.
+_LOCK_CLASS = 0x636F6E73  # "cons": the first key of the two-key advisory lock
+_STRIPES = 64
+_HOLD = {
+    True: text(
+        "SELECT count(pg_advisory_xact_lock(:lock_class, stripe)) "
+        "FROM unnest(CAST(:stripes AS integer[])) AS stripe"
+    ),
+    False: text(
+        "SELECT count(pg_advisory_xact_lock_shared(:lock_class, stripe)) "
+        "FROM unnest(CAST(:stripes AS integer[])) AS stripe"
+    ),
+}
+
+
+def _stripe(identifier_key: str) -> int:
+    # Spreading only, no secret: keys that share a stripe merely wait longer.
+    return zlib.crc32(identifier_key.encode()) % _STRIPES
+
+
+def hold_identifiers(
+    session: Session, identifier_keys: Iterable[str], *, exclusive: bool
+) -> None:
+    """Lock these identifiers' consent until the transaction ends (PostgreSQL).
+
+    `exclusive` for a transaction that appends consent events, shared for one
+    that decides on consent and acts on the decision.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    stripes = sorted({_stripe(key) for key in identifier_keys})
+    if stripes:
+        params = {"lock_class": _LOCK_CLASS, "stripes": stripes}
+        session.execute(_HOLD[exclusive], params)
 
 
 def add_many(session: Session, rows: Sequence[dict[str, object]]) -> None:
