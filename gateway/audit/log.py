@@ -228,6 +228,24 @@ def verify(
             the tree it committed to. A truncated, rolled-back or rewritten
             log fails, whatever the head row or the stored subtrees say.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # One snapshot for the head and the events: under READ COMMITTED each
+        # statement sees what committed before it, and events appended while
+        # the log was read made an intact log fail ("head does not match").
+        # A session of its own, so that it starts at REPEATABLE READ whatever
+        # the caller's session already read. SQLite's read transaction is one
+        # snapshot already.
+        with Session(session.get_bind()) as own, own.begin():
+            own.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            return _verify(own, columns_sessions, checkpoint)
+    return _verify(session, columns_sessions, checkpoint)
+
+
+def _verify(
+    session: Session,
+    columns_sessions: sessionmaker[Session] | None,
+    checkpoint: Checkpoint | None,
+) -> VerifyReport:
     size = audit_repo.read_head(session).size
     at_size = None if checkpoint is None else checkpoint.tree_size
     if columns_sessions is None:

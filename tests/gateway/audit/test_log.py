@@ -173,6 +173,38 @@ def test_concurrent_writers_leave_a_gapless_valid_log(
 
 
 @BOTH
+def test_verify_while_events_are_appended_sees_an_intact_log(
+    fresh_ctx: GatewayContext,
+) -> None:
+    # Under READ COMMITTED the head and the events were read in different
+    # snapshots: events committed in between made an intact log fail.
+    _append(fresh_ctx, 3000)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            while not done.is_set():
+                _append(fresh_ctx, 20, actor="writer")
+        except Exception as exc:  # noqa: BLE001 -- collected and re-raised below
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        reports = []
+        for _ in range(5):
+            with transaction(fresh_ctx.read_sessions) as session:
+                reports.append(verify(session, fresh_ctx.read_sessions))
+    finally:
+        done.set()
+        thread.join()
+    assert not errors
+    assert [r.problem for r in reports if not r.ok] == []
+    assert [r.size for r in reports] == sorted(r.size for r in reports)
+
+
+@BOTH
 def test_rare_characters_are_not_mistaken_for_tampering(
     fresh_ctx: GatewayContext,
 ) -> None:
