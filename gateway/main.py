@@ -92,7 +92,7 @@ def create_app(ctx: GatewayContext | None = None) -> FastAPI:
         audit.router,
         subjects.router,
     ):
-        app.include_router(router, prefix="/v1")
+        app.include_router(router, prefix="/v1", responses=problems.PROBLEM_RESPONSES)
     app.include_router(health.router)
     _observe(app)
     # The PII analyzer takes seconds to load (spaCy): at start-up, not in the

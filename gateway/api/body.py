@@ -109,7 +109,7 @@ def _is_json(content_type: str) -> bool:
 async def read_limited(request: Request, limit: int) -> bytes:
     """The raw body, refused with 413 as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"the body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0

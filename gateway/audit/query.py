@@ -32,7 +32,7 @@ def _since(value: str | None) -> str | None:
 def _cursor(value: str | None) -> int:
     if value is None or value == "":
         return -1
-    if not value.isdigit() or len(value) > 19:
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise InvalidRequestError("cursor: use the next_cursor of the previous page")
     return int(value)
 

@@ -159,7 +159,7 @@ def parse_cursor(cursor: str | None) -> int:
     """A cursor is the position of the last member sent; none means the start."""
     if cursor is None or cursor == "":
         return -1
-    if not cursor.isdigit() or len(cursor) > 12:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 12:
         raise InvalidRequestError("cursor: use the next_cursor of the previous page")
     return int(cursor)
 

@@ -13,6 +13,9 @@ from gateway.audit.query import find_events
 from gateway.storage.db import transaction
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+# A cursor is a position: ASCII digits only ("³" passes `str.isdigit` and
+# fails `int`: a 500 before the edge refused it).
+DIGITS = "^[0-9]*$"
 
 
 class VerifyOut(BaseModel):
@@ -114,7 +117,7 @@ def audit_events(  # noqa: PLR0913 - the query's documented filters
     identifier: Annotated[str | None, Query(max_length=1024)] = None,
     action: Annotated[str | None, Query(max_length=48)] = None,
     since: Annotated[str | None, Query(max_length=40)] = None,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=20, pattern=DIGITS)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_EVENTS)] = None,
 ) -> AuditEventsOut:
     """Audit events about a subject (by identifier), an action, or since a time."""

@@ -3,9 +3,10 @@
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CtxDep, JsonBody, PartnerDep
+from gateway.api.problems import BODY_PROBLEMS
 from gateway.consent import service
 from gateway.consent.gpc import gpc_enabled
 from gateway.errors import InvalidRequestError
@@ -28,9 +29,11 @@ class ConsentEventIn(BaseModel):
 
 
 class ConsentsIn(BaseModel):
-    """A batch of consent events."""
+    """A batch of consent events: one key, at least one event."""
 
-    events: list[ConsentEventIn]
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[ConsentEventIn] = Field(min_length=1)
 
 
 class ConsentResultOut(BaseModel):
@@ -67,12 +70,34 @@ def _events(body: Any, limit: int) -> list[Any]:
     return events
 
 
+def _inlined(model: type[BaseModel]) -> dict[str, Any]:
+    # pydantic points nested models at "#/$defs/…", which in the OpenAPI
+    # document resolves from its root, where there is no $defs: the body
+    # schema was unreadable (schemathesis generated no body at all).
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
 @router.post(
     "/consents",
+    responses=BODY_PROBLEMS,
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ConsentsIn.model_json_schema()}},
+            "content": {"application/json": {"schema": _inlined(ConsentsIn)}},
         }
     },
 )

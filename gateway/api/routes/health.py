@@ -3,6 +3,7 @@
 import os
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -26,7 +27,11 @@ def healthz(ctx: CtxDep) -> dict[str, str]:
     return {"status": "ok", "policy_version": ctx.policies.version}
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def metrics(request: Request) -> Response:
     """Prometheus metrics (no personal data in labels), summed over all workers."""
     registry = request.app.state.metrics.registry

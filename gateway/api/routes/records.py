@@ -3,21 +3,31 @@
 from collections import Counter
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CtxDep, JsonBody, PartnerDep
+from gateway.api.problems import (
+    BODY_PROBLEMS,
+    RATE_LIMIT_HEADERS,
+    problem_responses,
+)
 from gateway.consent.gpc import gpc_enabled
-from gateway.ingest.service import ingest
+from gateway.ingest.service import PURPOSE_MAX, PURPOSE_NAME, ingest
 
 router = APIRouter(tags=["ingest"])
 
 
 class RecordsIn(BaseModel):
-    """A batch of records for one declared purpose (fields per dataset policy)."""
+    """A batch of records for one declared purpose (fields per dataset policy).
 
-    purpose: str
+    Documents the body `ingest` checks: no other top-level key, a purpose
+    name, at least one record (at most `max_batch_records`, 1,000 by default).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(max_length=PURPOSE_MAX, pattern=f"^{PURPOSE_NAME.pattern}$")
     records: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -50,9 +60,20 @@ class RecordsOut(BaseModel):
     results: list[RecordResultOut]
 
 
+# The router's 200 entry is replaced, not merged: its headers are repeated.
+_REPLAYED = RATE_LIMIT_HEADERS | {
+    "Idempotent-Replayed": {
+        "description": "Present when this is the stored reply to an earlier "
+        "request with the same Idempotency-Key and body.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
 @router.post(
     "/datasets/{dataset}/records",
     response_model=RecordsOut,
+    responses=BODY_PROBLEMS | problem_responses(409) | {200: {"headers": _REPLAYED}},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -63,12 +84,13 @@ class RecordsOut(BaseModel):
 def submit_records(
     dataset: str,
     request: Request,
+    response: Response,
     ctx: CtxDep,
     client: PartnerDep,
     body: JsonBody,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
     sec_gpc: Annotated[str | None, Header(alias="Sec-GPC")] = None,
-) -> Response:
+) -> dict[str, Any]:
     """Check, pseudonymize and store records; answer after the commit.
 
     `Sec-GPC: 1` withdraws, for the identifiers of every valid record, each
@@ -83,10 +105,9 @@ def submit_records(
         )
         for (status, reason), count in tally.items():
             counter.labels(dataset, status, reason).inc(count)
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return Response(
-        orjson.dumps(outcome.body),
-        outcome.status_code,
-        headers=headers,
-        media_type="application/json",
-    )
+    response.status_code = outcome.status_code
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    # Validated against RecordsOut and serialized by it (same keys, same
+    # order, same compact JSON as the receipt): about 2.5 ms per 1,000 results.
+    return outcome.body

@@ -12,6 +12,10 @@ from gateway.export.revocations import revocations
 from gateway.export.service import MAX_LIMIT, list_segments, pull_members
 
 router = APIRouter(tags=["export"])
+# A cursor is a position: ASCII digits only. `str.isdigit` alone also takes
+# "³" and other Unicode digits, which `int` then refuses (a 500, found by
+# bench/fuzz.py): the edge refuses them first, with a 422.
+DIGITS = "^[0-9]*$"
 
 
 class SegmentOut(BaseModel):
@@ -47,7 +51,7 @@ def segment_members(
     request: Request,
     ctx: CtxDep,
     client: DestinationDep,
-    cursor: Annotated[str | None, Query(max_length=16)] = None,
+    cursor: Annotated[str | None, Query(max_length=16, pattern=DIGITS)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
 ) -> dict[str, object]:
     """A page of the segment's members; pass `next_cursor` back for the next.
@@ -86,7 +90,7 @@ def audience_revocations(
     audience: str,
     ctx: CtxDep,
     client: DestinationDep,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=20, pattern=DIGITS)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
 ) -> dict[str, object]:
     """Ids pulled earlier that were erased or lost consent since: delete them."""

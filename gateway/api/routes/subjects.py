@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from gateway.api.body import validated
 from gateway.api.deps import CtxDep, DpoDep, JsonBody
+from gateway.api.problems import BODY_PROBLEMS
 from gateway.subjects.access import access
 from gateway.subjects.erase import erase
 from gateway.subjects.reidentify import MAX_JUSTIFICATION, reidentify
@@ -48,21 +49,23 @@ def _body_of(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-@router.post("/access", openapi_extra=_body_of(SubjectIn))
+@router.post("/access", responses=BODY_PROBLEMS, openapi_extra=_body_of(SubjectIn))
 def subject_access(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """Everything held about the subject, decrypted: also its portable copy."""
     body = validated(SubjectIn, raw)
     return access(ctx, dpo.id, body.identifier_type, body.identifier)
 
 
-@router.post("/erase", openapi_extra=_body_of(SubjectIn))
+@router.post("/erase", responses=BODY_PROBLEMS, openapi_extra=_body_of(SubjectIn))
 def subject_erase(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """Crypto-shred and delete the subject; the erasure receipt, with its proof."""
     body = validated(SubjectIn, raw)
     return erase(ctx, dpo.id, body.identifier_type, body.identifier)
 
 
-@router.post("/reidentify", openapi_extra=_body_of(ReidentifyIn))
+@router.post(
+    "/reidentify", responses=BODY_PROBLEMS, openapi_extra=_body_of(ReidentifyIn)
+)
 def subject_reidentify(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """The identifiers behind a subject pseudonym; the justification is audited."""
     body = validated(ReidentifyIn, raw)

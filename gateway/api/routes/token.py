@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api.body import FORM, read_form
 from gateway.api.deps import CtxDep, LimiterDep
+from gateway.api.problems import BODY_PROBLEMS
 from gateway.auth.clients import token_for
 from gateway.errors import AuthenticationError, InvalidRequestError
 from gateway.storage.db import transaction
@@ -39,6 +40,7 @@ FormDep = Annotated[dict[str, str], Depends(_form)]
 
 @router.post(
     "/token",
+    responses=BODY_PROBLEMS,
     openapi_extra={
         "requestBody": {
             "required": True,
