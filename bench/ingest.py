@@ -206,14 +206,14 @@ def tail(path: Path, lines: int = 15) -> str:
     return ""
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> str:
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
     done = subprocess.run(
         [str(GATEWAY), *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     if done.returncode != 0:
         raise RuntimeError(
