@@ -1,15 +1,10 @@
 """The real server process: `gateway serve --workers N`, and a SIGKILL mid-load."""
 
-import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,80 +13,15 @@ from sqlalchemy import func, select
 
 from gateway.storage.db import make_engine, make_session_factory
 from gateway.storage.models import RecordRow
-from tests.databases import BOTH, POLICIES, Database
-from tests.factories import consent, customer, partner_add_args
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(database: Database, home: Path) -> dict[str, str]:
-    return os.environ | {
-        "GATEWAY_HOME": str(home),
-        "GATEWAY_DATABASE_URL": database.url,
-        "GATEWAY_POLICIES": str(POLICIES),
-        "GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000",
-        "GATEWAY_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE": "10000000",
-    }
-
-
-def _cli(env: dict[str, str], *args: str) -> Any:
-    done = subprocess.run(  # noqa: S603 -- our own command, fixed arguments
-        [str(BIN / "gateway"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if "--json" in args else done.stdout
-
-
-@contextmanager
-def _server(env: dict[str, str], workers: int) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [str(BIN / "gateway"), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # Two workers each load the PII models: on a 2-core machine shared
-        # with other work that took over 30 s once (measured in CI).
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        _kill(process, signal.SIGTERM)
-
-
-def _kill(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, sig)
-        process.wait(timeout=30)
+from tests.databases import BOTH, Database
+from tests.factories import consent, customer
+from tests.gateway.serving import cli, partner, serve, server_env
 
 
 def _setup(database: Database, home: Path) -> tuple[dict[str, str], dict[str, str]]:
-    env = _env(database, home)
-    _cli(env, "init")
-    made = _cli(env, *partner_add_args("shop"))
-    return env, {"Authorization": f"Bearer {made['api_key']}"}
+    env = server_env(database, home)
+    cli(env, "init")
+    return env, partner(env, "shop")
 
 
 def _consented_batches(
@@ -125,7 +55,8 @@ def test_serve_with_two_workers_takes_concurrent_clients(
     fresh_database: Database, tmp_path: Path
 ) -> None:
     env, headers = _setup(fresh_database, tmp_path / "home")
-    with _server(env, workers=2) as base:
+    with serve(env, workers=2) as server:
+        base = server.base
         batches = _consented_batches(base, headers, batches=8, size=50)
         results: list[int] = []
 
@@ -145,7 +76,7 @@ def test_serve_with_two_workers_takes_concurrent_clients(
         for thread in threads:
             thread.join()
     assert results == [50] * 8
-    assert _cli(env, "audit", "verify", "--json")["ok"] is True
+    assert cli(env, "audit", "verify", "--json")["ok"] is True
 
 
 @BOTH
@@ -155,7 +86,8 @@ def test_sigkill_mid_load_loses_no_acknowledged_record(
     env, headers = _setup(fresh_database, tmp_path / "home")
     acknowledged: list[list[str]] = []
     sent: list[list[str]] = []
-    with _server(env, workers=1) as base:
+    with serve(env, workers=1) as server:
+        base = server.base
         batches = _consented_batches(base, headers, batches=60, size=100)
         stop = threading.Event()
 
@@ -194,7 +126,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_record(
         assert _stored(fresh_database, ids) in (0, len(ids)), (
             "a request was half stored"
         )
-    assert _cli(env, "audit", "verify", "--json")["ok"] is True
+    assert cli(env, "audit", "verify", "--json")["ok"] is True
 
 
 def _pid_listening(port: int) -> int:

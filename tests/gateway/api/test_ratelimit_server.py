@@ -1,71 +1,21 @@
 """The real server: `gateway serve --workers 2` shares one limit through Redis."""
 
-import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import redis
 
-from tests.databases import POLICIES, Database
+from tests.databases import Database
 from tests.gateway.api.test_ratelimit import redis_url  # noqa: F401 -- the fixture
+from tests.gateway.serving import cli, serve, server_env
 
-BIN = Path(sys.executable).parent
 READ = "/v1/audit/consistency?first=1&second=1"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cli(env: dict[str, str], *args: str) -> Any:
-    done = subprocess.run(  # noqa: S603 -- our own command, fixed arguments
-        [str(BIN / "gateway"), *args], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if "--json" in args else done.stdout
-
-
-@contextmanager
-def _server(env: dict[str, str], workers: int) -> Iterator[int]:
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [str(BIN / "gateway"), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-        yield port
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
 
 
 def _serving_pid(port: int, client_port: int) -> int:
@@ -108,20 +58,18 @@ def test_two_workers_share_the_limit_through_redis(
     redis_url: str,  # noqa: F811
 ) -> None:
     prefix = f"test-rl-{uuid.uuid4().hex[:12]}"
-    env = os.environ | {
-        "GATEWAY_HOME": str(tmp_path / "home"),
-        "GATEWAY_DATABASE_URL": fresh_database.url,
-        "GATEWAY_POLICIES": str(POLICIES),
+    env = server_env(fresh_database, tmp_path / "home") | {
         "GATEWAY_REDIS_URL": redis_url,
         "GATEWAY_RATE_LIMIT_KEY_PREFIX": prefix,
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "10",
         "GATEWAY_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE": "4",
     }
-    _cli(env, "init")
-    made = _cli(env, "clients", "add", "dpo", "--role", "dpo", "--json")
+    cli(env, "init")
+    made = cli(env, "clients", "add", "dpo", "--role", "dpo", "--json")
     bearer = {"Authorization": f"Bearer {made['api_key']}"}
     try:
-        with _server(env, workers=2) as port, ExitStack() as stack:
+        with serve(env, workers=2) as server, ExitStack() as stack:
+            port = int(server.base.rsplit(":", 1)[1])
             first, second = _client_on_each_worker(stack, port, bearer)
             # Alternating between the two workers: 10 in all, not 10 each.
             statuses = [http.get(READ).status_code for http in [first, second] * 8]
