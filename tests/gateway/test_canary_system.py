@@ -13,36 +13,23 @@ values back (access, re-identification), the pipeline's outputs
 """
 
 import itertools
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from gateway.cli import app
 from gateway.demo.population import population
 from gateway.main import create_app
-from gateway.settings import get_settings
 from pipelines.run import RunConfig, run_audience
-from tests.databases import BOTH, POLICIES, Database, gateway_context
+from tests.databases import BOTH, Database, gateway_context
 from tests.factories import consent, make_client, send_consents, unique_person
 from tests.gateway.test_canary import _files_under, _postgres_dump
+from tests.support.pipeline_world import policies_with_floor, run_cli
 
 CANARIES = 5
 K_MIN = 10
 _serial = itertools.count(1)
-
-
-def _policies(tmp_path: Path) -> Path:
-    """The sample policies with a k floor a few hundred people can reach."""
-    target = tmp_path / "policies"
-    shutil.copytree(POLICIES, target)
-    path = target / "audiences.yaml"
-    path.write_text(path.read_text().replace("k_min: 100", f"k_min: {K_MIN}"))
-    (target / "destinations.yaml").unlink()
-    return target
 
 
 def _with_canaries(people: Any) -> list[dict[str, str]]:
@@ -74,24 +61,6 @@ def _needles(person: dict[str, str]) -> list[bytes]:
     values = [person[k] for k in person if k not in ("postal_code", "birth_date")]
     values += ["0" + person["phone"][3:], person["email"].upper()]
     return [v.encode() for v in values] + [v.encode("utf-16-le") for v in values]
-
-
-def _cli(ctx: Any, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
-    settings = ctx.settings
-    for name, value in {
-        "GATEWAY_HOME": settings.home,
-        "GATEWAY_DATABASE_URL": settings.resolved_database_url,
-        "GATEWAY_POLICIES": settings.policies,
-        "GATEWAY_KEYRING": settings.keyring_path,
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, list(args))
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.stderr
-    return result.stdout
 
 
 class Seen:
@@ -231,7 +200,9 @@ def test_no_personal_value_leaves_anywhere_in_clear(
     seen = Seen()
     with (
         gateway_context(
-            fresh_database, tmp_path / "home", policies=_policies(tmp_path)
+            fresh_database,
+            tmp_path / "home",
+            policies=policies_with_floor(tmp_path, K_MIN),
         ) as ctx,
         TestClient(create_app(ctx)) as http,
     ):
@@ -259,7 +230,7 @@ def test_no_personal_value_leaves_anywhere_in_clear(
         )
         seen.keep("metrics", http.get("/metrics"))
         export = outputs / "audit.jsonl"
-        _cli(ctx, monkeypatch, "audit", "export", "--out", str(export))
+        run_cli(ctx, monkeypatch, "audit", "export", "--out", str(export))
         haystacks = _haystacks(ctx, fresh_database, outputs, seen)
     for person in planted:
         for needle in _needles(person):

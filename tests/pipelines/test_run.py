@@ -1,7 +1,6 @@
 """The whole pipeline end to end: HTTP ingestion, `gateway pipeline run`, pulls."""
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,16 +9,14 @@ from typing import Any
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from gateway.cli import app
 from gateway.context import GatewayContext
 from gateway.demo.population import Population, population
 from gateway.main import create_app
-from gateway.settings import get_settings
 from pipelines.run import RunConfig, run_audience
-from tests.databases import BOTH, POLICIES, Database, gateway_context
+from tests.databases import BOTH, Database, gateway_context
 from tests.factories import ApiClient, consent, make_client, send_consents
+from tests.support.pipeline_world import policies_with_floor, run_cli
 
 K_MIN = 25
 CONFIG = RunConfig(seed=5, n_bootstrap=2)
@@ -34,15 +31,6 @@ class World:
     people: Population
 
 
-def _policies(tmp_path: Path) -> Path:
-    target = tmp_path / "policies"
-    shutil.copytree(POLICIES, target)
-    path = target / "audiences.yaml"
-    path.write_text(path.read_text().replace("k_min: 100", f"k_min: {K_MIN}"))
-    (target / "destinations.yaml").unlink()
-    return target
-
-
 def _post(http: TestClient, who: ApiClient, url: str, body: dict[str, Any]) -> Any:
     response = http.post(url, json=body, headers=who.headers)
     assert response.status_code == 200, response.text
@@ -53,7 +41,9 @@ def _post(http: TestClient, who: ApiClient, url: str, body: dict[str, Any]) -> A
 def world(fresh_database: Database, tmp_path: Path) -> Iterator[World]:
     with (
         gateway_context(
-            fresh_database, tmp_path / "home", policies=_policies(tmp_path)
+            fresh_database,
+            tmp_path / "home",
+            policies=policies_with_floor(tmp_path, K_MIN),
         ) as ctx,
         TestClient(create_app(ctx)) as http,
     ):
@@ -99,23 +89,8 @@ def _pull_all(world: World) -> dict[str, set[str]]:
 
 def _cli_run(world: World, out: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """`gateway pipeline run` on the world's database, as a user would."""
-    settings = world.ctx.settings
-    for name, value in {
-        "GATEWAY_HOME": settings.home,
-        "GATEWAY_DATABASE_URL": settings.resolved_database_url,
-        "GATEWAY_POLICIES": settings.policies,
-        "GATEWAY_KEYRING": settings.keyring_path,
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(
-            app, ["pipeline", "run", "retail_default", "--out", str(out), "--json"]
-        )
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+    args = ("pipeline", "run", "retail_default", "--out", str(out), "--json")
+    return json.loads(run_cli(world.ctx, monkeypatch, *args))
 
 
 @BOTH
