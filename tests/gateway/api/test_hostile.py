@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func, select
 
+from gateway.consent.service import EVENT_KEYS
 from gateway.context import GatewayContext
 from gateway.crypto.envelope import FieldCipher, unwrap_data_key
 from gateway.crypto.keyring import KeyPurpose
@@ -842,16 +843,7 @@ def test_hostile_values_leave_the_database_intact(
 
 # --- values inside consent events: refused per event ------------------------
 
-CONSENT_FIELDS = [
-    "identifier_type",
-    "identifier",
-    "purpose",
-    "status",
-    "timestamp",
-    "source",
-    "tcf_string",
-    "explicit",
-]
+CONSENT_FIELDS = sorted(EVENT_KEYS)  # every key an event may hold
 
 TC_GARBAGE: dict[str, Any] = {
     "tc_word": f"garbage{CANARY}",
