@@ -130,6 +130,36 @@ async def read_json(request: Request, limit: int, max_depth: int) -> Any:
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+JSON = "application/json"
+
+
+def openapi_body(model: type[BaseModel], media: str = JSON) -> dict[str, Any]:
+    """The `openapi_extra` declaring a body the route reads itself (`read_json`).
+
+    Nested models are written in place: pydantic points them at
+    "#/$defs/...", which in the OpenAPI document resolves from its root,
+    where there is no $defs (the consents body was unreadable to clients and
+    to schemathesis).
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {media: {"schema": inline(schema)}},
+        }
+    }
 
 
 def validated(model: type[ModelT], value: Any) -> ModelT:

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.api.body import openapi_body
 from gateway.api.deps import CtxDep, JsonBody, PartnerDep
 from gateway.api.problems import BODY_PROBLEMS
 from gateway.consent import service
@@ -70,36 +71,10 @@ def _events(body: Any, limit: int) -> list[Any]:
     return events
 
 
-def _inlined(model: type[BaseModel]) -> dict[str, Any]:
-    # pydantic points nested models at "#/$defs/…", which in the OpenAPI
-    # document resolves from its root, where there is no $defs: the body
-    # schema was unreadable (schemathesis generated no body at all).
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith("#/$defs/"):
-                return inline(definitions[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    inlined: dict[str, Any] = inline(schema)
-    return inlined
-
-
 @router.post(
     "/consents",
     responses=BODY_PROBLEMS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _inlined(ConsentsIn)}},
-        }
-    },
+    openapi_extra=openapi_body(ConsentsIn),
 )
 def record_consents(
     request: Request,

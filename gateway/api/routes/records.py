@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.api.body import openapi_body
 from gateway.api.deps import CtxDep, JsonBody, PartnerDep
 from gateway.api.problems import (
     BODY_PROBLEMS,
@@ -74,12 +75,7 @@ _REPLAYED = RATE_LIMIT_HEADERS | {
     "/datasets/{dataset}/records",
     response_model=RecordsOut,
     responses=BODY_PROBLEMS | problem_responses(409) | {200: {"headers": _REPLAYED}},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": RecordsIn.model_json_schema()}},
-        }
-    },
+    openapi_extra=openapi_body(RecordsIn),
 )
 def submit_records(
     dataset: str,

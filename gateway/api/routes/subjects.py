@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from gateway.api.body import validated
+from gateway.api.body import openapi_body, validated
 from gateway.api.deps import CtxDep, DpoDep, JsonBody
 from gateway.api.problems import BODY_PROBLEMS
 from gateway.subjects.access import access
@@ -37,26 +37,14 @@ class ReidentifyIn(BaseModel):
     ]
 
 
-def _body_of(model: type[BaseModel]) -> dict[str, Any]:
-    # The body is read by `JsonBody` (limits, content type, duplicate keys),
-    # so the OpenAPI document is told its schema here.
-    schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schema}},
-        }
-    }
-
-
-@router.post("/access", responses=BODY_PROBLEMS, openapi_extra=_body_of(SubjectIn))
+@router.post("/access", responses=BODY_PROBLEMS, openapi_extra=openapi_body(SubjectIn))
 def subject_access(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """Everything held about the subject, decrypted: also its portable copy."""
     body = validated(SubjectIn, raw)
     return access(ctx, dpo.id, body.identifier_type, body.identifier)
 
 
-@router.post("/erase", responses=BODY_PROBLEMS, openapi_extra=_body_of(SubjectIn))
+@router.post("/erase", responses=BODY_PROBLEMS, openapi_extra=openapi_body(SubjectIn))
 def subject_erase(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """Crypto-shred and delete the subject; the erasure receipt, with its proof."""
     body = validated(SubjectIn, raw)
@@ -64,7 +52,7 @@ def subject_erase(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
 
 
 @router.post(
-    "/reidentify", responses=BODY_PROBLEMS, openapi_extra=_body_of(ReidentifyIn)
+    "/reidentify", responses=BODY_PROBLEMS, openapi_extra=openapi_body(ReidentifyIn)
 )
 def subject_reidentify(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
     """The identifiers behind a subject pseudonym; the justification is audited."""

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from gateway.api.body import FORM, read_form
+from gateway.api.body import FORM, openapi_body, read_form
 from gateway.api.deps import CtxDep, LimiterDep
 from gateway.api.problems import BODY_PROBLEMS
 from gateway.auth.clients import token_for
@@ -41,12 +41,7 @@ FormDep = Annotated[dict[str, str], Depends(_form)]
 @router.post(
     "/token",
     responses=BODY_PROBLEMS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {FORM: {"schema": TokenForm.model_json_schema()}},
-        }
-    },
+    openapi_extra=openapi_body(TokenForm, FORM),
 )
 def token(
     request: Request, ctx: CtxDep, limiter: LimiterDep, form: FormDep
