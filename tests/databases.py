@@ -37,11 +37,16 @@ class Database:
     url: str
 
 
+def in_ci() -> bool:
+    """Whether the tests run in CI, where a missing service fails, never skips."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 def postgres_admin_url() -> str:
     """The PostgreSQL URL tests may create databases with; fails under CI if unset."""
     url = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
     if not url:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if in_ci():
             pytest.fail("GATEWAY_TEST_POSTGRES_URL is required in CI")
         pytest.skip("GATEWAY_TEST_POSTGRES_URL unset")
     return url

@@ -28,6 +28,7 @@ from gateway.api.ratelimit import FailOpenWindows, RedisWindows, address_bucket
 from gateway.context import GatewayContext
 from gateway.main import create_app
 from gateway.settings import Settings
+from tests.databases import in_ci
 from tests.factories import ApiClient, make_client
 
 ATTACKER = ("203.0.113.66", 41000)
@@ -37,16 +38,12 @@ READ = "/v1/audit/consistency?first=1&second=1"
 BAD_KEY = {"Authorization": "Bearer cgw_000000000000_not-a-real-key"}
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The test Redis; fails under CI when unset or unreachable."""
     url = os.environ.get("GATEWAY_TEST_REDIS_URL")
     if not url:
-        if _in_ci():
+        if in_ci():
             pytest.fail("GATEWAY_TEST_REDIS_URL is required in CI")
         pytest.skip("GATEWAY_TEST_REDIS_URL unset")
     probe = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
