@@ -30,7 +30,8 @@ The model, per comparison, from most to least specific:
   postcode prefix; else): as three comparisons the model counted one fact,
   "same address", three times;
 * birth date: equal; same year and month; same month and day (a mistyped
-  year); same year; same decade; else;
+  year); the same digits in another order (two neighbouring digits
+  swapped: 1971-01-18 typed 1970-11-18); same year; same decade; else;
 * e-mail and phone pseudonyms, when present: equal; else.
 
 A missing value on either side is a null level (no evidence either way).
@@ -357,6 +358,7 @@ def _birth_comparison() -> dict[str, Any]:
             _level("birth_date_h_l = birth_date_h_r", "exact"),
             _level(same("year", "month"), "year+month"),
             _level(same("month", "day"), "month+day"),
+            _level(same("digits"), "same digits"),
             _level(same("year"), "year"),
             _level(same("decade"), "decade"),
             _else(),
@@ -627,15 +629,16 @@ _HOUSEHOLD_MAX = 50  # records at one address, at most, to count as a household
 def _two_part_errors(model: FsModel) -> float | None:
     """The birth date's "else" m that independent clerical errors explain.
 
-    A clerical error changes one part (year, month or day; a transposed
-    pair of digits stays inside one), so for a duplicate each part goes
+    A clerical error changes one part (year, month or day; two swapped
+    digits have a level of their own), so for a duplicate each part goes
     wrong on its own: the one-part levels give each part's error rate, and
     a date wrong in the year and in the month or day, which "else" needs,
     happens at the product. None when the model lacks a level it needs.
     """
     m = {p.level: p.m for p in model.levels if p.comparison == "birth_date"}
     needed = ("exact", "year+month", "month+day", "year")
-    if any(m.get(level) is None for level in needed):
+    # A level EM saw no duplicate reach has no m (Splink leaves it out): 0.
+    if any(level not in m for level in needed):
         return None
     exact, ym, md, year = (m[lv] or 0.0 for lv in needed)
     if exact + md <= 0.0 or exact + ym <= 0.0:

@@ -9,7 +9,9 @@ and for that it needs one encoding per field:
   street, city), so that a typo still leaves a high Dice coefficient;
 * keyed exact hashes of each normalized value and of parts derived from it:
   a name's first three letters and phonetic code, the birth year, month,
-  day and decade, the postcode's prefix. Equal hashes mean equal parts; nothing else
+  day and decade, the birth date's digits in sorted order (two neighbouring
+  digits swapped, the commonest error in a typed date, keeps them: 1970-11-18
+  and 1971-01-18), the postcode's prefix. Equal hashes mean equal parts; nothing else
   can be read from them without the key. A hash is the first 64 bits of an
   HMAC-SHA256, as an unsigned integer: two distinct values of one column
   collide with probability about n**2 / 2**65 (3e-8 for a million distinct
@@ -85,6 +87,7 @@ HASH_COLUMNS = (
     "birth_month_h",
     "birth_day_h",
     "birth_decade_h",
+    "birth_digits_h",
 )
 FILTER_COLUMNS = tuple(f"{field}_bf" for field in FILTER_FIELDS)
 COLUMNS = FILTER_COLUMNS + HASH_COLUMNS
@@ -169,6 +172,7 @@ def _birth_parts(value: str | None) -> dict[str, str | None]:
         # A typo in the year's last digit keeps the decade; another
         # generation does not.
         "birth_decade_h": year[:3],
+        "birth_digits_h": "".join(sorted(year + month + day)),
     }
 
 

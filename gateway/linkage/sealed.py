@@ -12,12 +12,15 @@ moved to another record does not open. Only a process holding the keyring
 (ingestion, the backfill, the pipeline run) can open them, and the pipeline
 keeps what it opens in memory for the length of the linkage stage.
 
-Packed layout, version 1 (``WIDTH`` bytes): the version byte; a 24-bit
+Packed layout, version 2 (``WIDTH`` bytes): the version byte; a 24-bit
 big-endian bitmap saying which of `COLUMNS` are present (bit 23 - i for
 column i); each filter of `FILTER_COLUMNS` (``FieldSpec().bits // 8`` bytes,
 zero when absent); each hash of `HASH_COLUMNS` (8 bytes, big-endian, zero
 when absent). Sealed: a 12-byte nonce, then the ciphertext and its 16-byte
-tag.
+tag. Version 1 is version 2 without its last hash (the birth date's sorted
+digits, added after it): blobs stored before are still read, that part
+missing, so records keep linking as they did until a key rotation
+re-encodes them.
 """
 
 import os
@@ -40,10 +43,13 @@ from gateway.linkage.fields import (
     field_key,
 )
 
-VERSION = 1
+VERSION = 2
 FILTER_BYTES = FieldSpec().bits // 8
 _HEADER = 4
 WIDTH = _HEADER + FILTER_BYTES * len(FILTER_COLUMNS) + 8 * len(HASH_COLUMNS)
+# Each earlier layout: its width (it lacks the hashes added after it, which
+# are appended to `HASH_COLUMNS`, so every other offset and bit is the same).
+_WIDTHS = {1: WIDTH - 8, VERSION: WIDTH}
 NONCE_BYTES = 12
 SEALED_WIDTH = NONCE_BYTES + WIDTH + 16
 _AAD = b"gateway.linkage.sealed/v1\x1f"
@@ -124,9 +130,13 @@ def unpack_frame(
     if len(record_ids) != len(packed):
         raise ValueError("one packed blob per record id")
     for blob in packed:
-        if blob is not None and (len(blob) != WIDTH or blob[0] != VERSION):
-            raise ValueError(f"packed encodings must be version {VERSION}")
-    joined = b"".join(_EMPTY if blob is None else blob for blob in packed)
+        if blob is not None and (not blob or _WIDTHS.get(blob[0]) != len(blob)):
+            raise ValueError(f"packed encodings must be of version 1 to {VERSION}")
+    # An older blob is padded to this layout: what it lacks reads as absent
+    # (its bitmap never marks it).
+    joined = b"".join(
+        _EMPTY if blob is None else blob.ljust(WIDTH, b"\0") for blob in packed
+    )
     matrix = np.frombuffer(joined, dtype=np.uint8).reshape(len(packed), WIDTH)
     head = matrix[:, 1:4].astype(np.uint32)
     present = (head[:, 0] << 16) | (head[:, 1] << 8) | head[:, 2]

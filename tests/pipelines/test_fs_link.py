@@ -434,6 +434,17 @@ def test_namesakes_share_comes_out_of_the_birth_dates_else() -> None:
     )
     # Never below what two independent clerical errors give.
     assert 0.0 < fitted(0.9)["else"] < some["else"]
+    # A level no duplicate reached in EM has no m: it counts as 0, and the
+    # share still comes out (it was left in, merging fathers and sons).
+    unseen = FsModel(
+        prior=0.001,
+        levels=tuple(
+            LevelParams("birth_date", lv, None if lv == "year" else v, 0.1)
+            for lv, v in m.items()
+        ),
+    )
+    corrected = _birth_else_without_namesakes(unseen, 0.04).levels
+    assert next(p.m for p in corrected if p.level == "else") < 0.05
 
 
 def test_a_model_without_the_rarity_levels_still_scores(

@@ -71,6 +71,23 @@ def test_unpack_refuses_another_layout() -> None:
         unpack_frame(["r", "s"], [packed])
 
 
+def test_a_blob_of_the_first_layout_is_still_read() -> None:
+    """Blobs stored before the sorted digits were added read without them."""
+    encoded = FieldEncoder(KEY)(ALICE)
+    packed = pack(encoded)
+    assert packed is not None
+    digits_bit = 1 << (23 - COLUMNS.index("birth_digits_h"))
+    bitmap = int.from_bytes(packed[1:4], "big") & ~digits_bit
+    first = bytes((1,)) + bitmap.to_bytes(3, "big") + packed[4:-8]
+    row = unpack_frame(["r"], [first]).row(0, named=True)
+    assert row["birth_digits_h"] is None
+    assert {c: row[c] for c in COLUMNS if c != "birth_digits_h"} == {
+        c: encoded[c] for c in COLUMNS if c != "birth_digits_h"
+    }
+    with pytest.raises(ValueError, match="version"):
+        unpack_frame(["r"], [bytes((1,)) + packed[1:]])  # version 1, new width
+
+
 def test_pack_refuses_a_filter_of_the_wrong_length() -> None:
     with pytest.raises(ValueError, match="first_name_bf"):
         pack({"first_name_bf": b"\x01"})
