@@ -521,6 +521,7 @@ BLOCKING_ON_PARTS: tuple[tuple[str, ...], ...] = (
     ),
     ("first_name_p3_h", "last_name_p3_h", "birth_decade_h"),
     ("first_name_ph_h", "last_name_ph_h", "birth_decade_h"),
+    ("first_name_p3_h", "last_name_p3_h", "birth_digits_h"),
     ("first_name_p3_h", "last_name_p3_h", "city_h"),
     ("birth_date_h", "postal_code_p3_h"),
     ("last_name_ph_h", "postal_code_h"),
