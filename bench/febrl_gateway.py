@@ -25,6 +25,7 @@ import polars as pl
 from benchctx import bench_context, bench_partner
 
 from gateway.consent import service as consent_service
+from gateway.consent.events import RecordConsents, parse_events
 from gateway.crypto.keyring import KeyPurpose
 from gateway.ingest.service import ingest
 from gateway.linkage.sealed import Sealer
@@ -81,7 +82,9 @@ def ingest_and_link(
                     for r in chunk
                 ]
                 with transaction(ctx.sessions) as session:
-                    consent_service.record(session, ctx, client, grants)
+                    consent_service.record(
+                        session, ctx, client, RecordConsents(parse_events(grants))
+                    )
             rejected: Counter[str] = Counter()
             source_of: dict[str, str] = {}
             for start in range(0, len(records), BATCH):

@@ -83,6 +83,7 @@ from benchdata import batches, consent_event, people  # noqa: E402
 from plain_presidio import presidio_engine, require_installed, stay_offline  # noqa: E402
 
 from gateway.consent import service as consent_service  # noqa: E402
+from gateway.consent.events import RecordConsents, parse_events  # noqa: E402
 from gateway.ingest.service import ingest  # noqa: E402
 from gateway.pii.analyzer import PiiAnalyzer  # noqa: E402
 from gateway.policy.loader import load_policies  # noqa: E402
@@ -463,7 +464,9 @@ def ingest_rate(records: int, runs: int) -> float:
                     person["comment"] = text
                 for chunk in batches([consent_event(p) for p in batch], 500):
                     with transaction(ctx.sessions) as session:
-                        consent_service.record(session, ctx, partner, chunk)
+                        consent_service.record(
+                            session, ctx, partner, RecordConsents(parse_events(chunk))
+                        )
                 # Loaded once per process, both languages.
                 ctx.pii.analyze_batch(["Bonjour Marie Dupont.", "Hello John Smith."])
                 start = time.perf_counter()

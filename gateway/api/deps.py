@@ -1,11 +1,11 @@
 """Typed dependencies: the gateway context, the caller, its JSON body."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from gateway.api.body import read_json
+from gateway.api.body import ModelT, read_json, validated
 from gateway.api.ratelimit import RateLimiter
 from gateway.auth.clients import authenticate, require_role
 from gateway.context import GatewayContext
@@ -85,3 +85,20 @@ async def json_body(request: Request, ctx: CtxDep) -> Any:
 
 
 JsonBody = Annotated[Any, Depends(json_body)]
+
+
+def json_model(
+    model: type[ModelT],
+) -> Callable[[Request, GatewayContext], Awaitable[ModelT]]:
+    """A dependency reading the JSON body as `model`, or refusing it.
+
+    The body is decoded by `gateway.api.body` (size, content type, UTF-8,
+    duplicate keys, NaN, nesting: 413, 415 or 422), then validated by the
+    model (a 422 naming fields and reasons, never values). Declare it after
+    the caller's dependency: a body is read only from an authorized caller.
+    """
+
+    async def read(request: Request, ctx: CtxDep) -> ModelT:
+        return validated(model, await json_body(request, ctx))
+
+    return read

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from gateway.crypto.pseudonym import Pseudonymizer
+from gateway.errors import KeyringError
 from gateway.storage import pseudonyms_repo
 
 Known = Callable[[Iterable[str]], set[str]]
@@ -56,7 +57,7 @@ class PseudonymResolver:
 
     def __init__(self, pseudonymizers: Sequence[Pseudonymizer], known: Known) -> None:
         if not pseudonymizers:
-            raise ValueError("at least the active pseudonymizer is needed")
+            raise KeyringError("at least the active pseudonym key is needed")
         self._pseudonymizers = tuple(pseudonymizers)
         self._known = known
         self._cache: dict[tuple[str, str], Resolved] = {}

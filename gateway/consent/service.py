@@ -1,8 +1,6 @@
 """Record consent events and decide consent for batches of records."""
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +8,15 @@ from sqlalchemy.orm import Session
 
 from gateway.audit import AuditEvent, append_events
 from gateway.consent import gpc as gpc_signal
+from gateway.consent.events import (
+    EVENT_KEYS,
+    ConsentEvent,
+    ConsentResult,
+    EventCommand,
+    EventIssue,
+    MalformedEvent,
+    RecordConsents,
+)
 from gateway.consent.identifiers import IdentifierKind
 from gateway.consent.pseudonyms import resolver
 from gateway.consent.rules import Decision, decide
@@ -18,55 +25,33 @@ from gateway.consent.stances import (
     Stance,
     proof_columns,
     purposes_of,
-    require_str,
     tcf_warnings,
 )
 from gateway.context import GatewayContext
 from gateway.ingest.normalize import FieldInvalid, normalize_datetime, normalize_value
-from gateway.ingest.validate import reportable_name
 from gateway.policy.models import PolicySet
 from gateway.storage import consent_repo, revocations_repo
 from gateway.storage.models import ClientRow
 
-SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
-EVENT_KEYS = {
-    "identifier_type",
-    "identifier",
-    "purpose",
-    "status",
-    "timestamp",
-    "source",
-    "tcf_string",
-    "explicit",
-}
+__all__ = [
+    "EVENT_KEYS",
+    "decide_many",
+    "record",
+    "record_objections",
+    "store_events",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class ConsentResult:
-    """The outcome for one submitted consent event.
-
-    `warnings` say, per purpose, why a TC string did not prove consent (the
-    purpose is then recorded as withdrawn); `gpc_withdrawn` lists the purposes
-    a `Sec-GPC: 1` header withdrew for the event's identifier.
-    """
-
-    index: int
-    status: str
-    identifier_key: str | None = None
-    reason: str | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
-    purposes: dict[str, str] = field(default_factory=dict)
-    warnings: list[dict[str, str]] = field(default_factory=list)
-    gpc_withdrawn: list[str] = field(default_factory=list)
+Pseudonymize = Callable[[str, str], str]
 
 
 def _identifier_key(
     ctx: GatewayContext,
     client: ClientRow,
-    event: Mapping[str, Any],
-    pseudonymize: Callable[[str, str], str],
+    identifier_type: str,
+    identifier: str,
+    pseudonymize: Pseudonymize,
 ) -> tuple[IdentifierKind, str]:
-    kind = ctx.identifier_kinds.get(require_str(event, "identifier_type"))
+    kind = ctx.identifier_kinds.get(identifier_type)
     if kind is None:
         raise EventRejectedError(
             "invalid", "identifier_type", "unknown identifier type"
@@ -74,7 +59,7 @@ def _identifier_key(
     try:
         normalized = normalize_value(
             kind.field_type,
-            event.get("identifier"),
+            identifier,
             max_length=kind.max_length,
             region=client.default_region,
         )
@@ -83,166 +68,177 @@ def _identifier_key(
     return kind, pseudonymize(kind.namespace(client.id), str(normalized))
 
 
-def _event_fields(event: Mapping[str, Any]) -> tuple[str, str, bool]:
+def _stamp(event: ConsentEvent) -> str:
     try:
-        stamp, _naive = normalize_datetime(event.get("timestamp"))
+        stamp, _naive = normalize_datetime(event.timestamp)
     except FieldInvalid as exc:
         raise EventRejectedError("invalid", "timestamp", exc.message) from exc
-    source = require_str(event, "source")
-    if not SOURCE_PATTERN.match(source):
-        raise EventRejectedError(
-            "invalid", "source", "expected 1-64 of A-Z a-z 0-9 . _ : / -"
-        )
-    explicit = event.get("explicit", False)
-    if not isinstance(explicit, bool):
-        raise EventRejectedError("invalid", "explicit", "expected a boolean")
-    return stamp, source, explicit
+    return stamp
+
+
+def _audit_of(
+    ctx: GatewayContext,
+    client: ClientRow,
+    key: str,
+    stance: Stance,
+    details: dict[str, Any],
+) -> AuditEvent:
+    if stance.refusal is not None:
+        details = details | {"tcf_refusal": stance.refusal.rule}
+    return AuditEvent(
+        actor=client.id,
+        action="consent.granted" if stance.granted else "consent.withdrawn",
+        subject_id=key,
+        purpose=stance.purpose,
+        policy_version=ctx.policies.version,
+        details=details,
+    )
 
 
 def _parse_event(
     ctx: GatewayContext,
     client: ClientRow,
-    event: Any,
-    pseudonymize: Callable[[str, str], str],
+    event: ConsentEvent,
+    pseudonymize: Pseudonymize,
 ) -> tuple[list[dict[str, Any]], list[AuditEvent], list[Stance]]:
-    if not isinstance(event, dict):
-        raise EventRejectedError("invalid", "", "an event must be a JSON object")
-    unknown = sorted(set(event) - EVENT_KEYS)
-    if unknown:
-        raise EventRejectedError(
-            "invalid", reportable_name(unknown[0]), "unknown field"
-        )
-    kind, key = _identifier_key(ctx, client, event, pseudonymize)
-    status = event.get("status")
-    if status not in ("granted", "withdrawn"):
-        raise EventRejectedError(
-            "invalid", "status", "expected 'granted' or 'withdrawn'"
-        )
-    stances, proof = purposes_of(ctx.policies, client, event, status)
-    stamp, source, explicit = _event_fields(event)
-    rows: list[dict[str, Any]] = []
-    audits: list[AuditEvent] = []
-    for stance in stances:
-        rows.append(
-            {
-                "identifier_key": key,
-                "identifier_type": kind.name,
-                "purpose": stance.purpose,
-                "granted": stance.granted,
-                "explicit": explicit and stance.granted,
-                "event_time": datetime.fromisoformat(stamp),
-                "source": source,
-                "client_id": client.id,
-            }
-            | proof_columns(proof)
-        )
-        details: dict[str, Any] = {
-            "identifier_type": kind.name,
-            "source": source,
-            "at": stamp,
+    """The rows and audit events of a well-formed event, or why it is refused."""
+    kind, key = _identifier_key(
+        ctx, client, event.identifier_type, event.identifier, pseudonymize
+    )
+    stances, proof = purposes_of(ctx.policies, client, event)
+    stamp = _stamp(event)
+    base = {
+        "identifier_key": key,
+        "identifier_type": kind.name,
+        "event_time": datetime.fromisoformat(stamp),
+        "source": event.source,
+        "client_id": client.id,
+    } | proof_columns(proof)
+    details: dict[str, Any] = {
+        "identifier_type": kind.name,
+        "source": event.source,
+        "at": stamp,
+    }
+    if proof is not None:
+        details["tcf"] = True
+    rows = [
+        base
+        | {
+            "purpose": stance.purpose,
+            "granted": stance.granted,
+            "explicit": event.explicit and stance.granted,
         }
-        if proof is not None:
-            details["tcf"] = True
-        if stance.refusal is not None:
-            details["tcf_refusal"] = stance.refusal.rule
-        audits.append(
-            AuditEvent(
-                actor=client.id,
-                action="consent.granted" if stance.granted else "consent.withdrawn",
-                subject_id=key,
-                purpose=stance.purpose,
-                policy_version=ctx.policies.version,
-                details=details,
-            )
-        )
+        for stance in stances
+    ]
+    audits = [_audit_of(ctx, client, key, s, details) for s in stances]
     return rows, audits, stances
 
 
 def _gpc_subject(
     ctx: GatewayContext,
     client: ClientRow,
-    event: Any,
-    pseudonymize: Callable[[str, str], str],
+    event: EventCommand,
+    pseudonymize: Pseudonymize,
 ) -> tuple[str, str] | None:
     """The (pseudonym, type) of an event's identifier, when it has a valid one."""
-    if not isinstance(event, dict):
+    if event.identifier_type is None or event.identifier is None:
         return None
     try:
-        kind, key = _identifier_key(ctx, client, event, pseudonymize)
+        kind, key = _identifier_key(
+            ctx, client, event.identifier_type, event.identifier, pseudonymize
+        )
     except EventRejectedError:
         return None
     return key, kind.name
+
+
+def _checked(
+    ctx: GatewayContext,
+    client: ClientRow,
+    event: EventCommand,
+    pseudonymize: Pseudonymize,
+) -> tuple[list[dict[str, Any]], list[AuditEvent], list[Stance]] | EventIssue:
+    """What a command records, or the issue that refuses it."""
+    if isinstance(event, MalformedEvent):
+        return event.issue
+    try:
+        return _parse_event(ctx, client, event, pseudonymize)
+    except EventRejectedError as exc:
+        return exc.issue
+
+
+def _rejection(
+    ctx: GatewayContext, client: ClientRow, index: int, issue: EventIssue
+) -> AuditEvent:
+    details: dict[str, Any] = {"index": index, "field": issue.field}
+    if issue.rule is not None:
+        details["rule"] = issue.rule
+    return AuditEvent(
+        actor=client.id,
+        action="consent.rejected",
+        reason=issue.reason,
+        policy_version=ctx.policies.version,
+        details=details,
+    )
 
 
 def record(
     session: Session,
     ctx: GatewayContext,
     client: ClientRow,
-    events: Sequence[Any],
-    *,
-    gpc: bool = False,
+    command: RecordConsents,
 ) -> list[ConsentResult]:
     """Validate, pseudonymize and append consent events with their audit events.
 
-    With `gpc` (a `Sec-GPC: 1` request), every valid identifier in the batch
-    also gets a withdrawal of the purposes marked sale or sharing, timed now:
-    after the batch's own events, so a grant in the same request does not
-    undo the objection.
+    Each event is checked on its own: a malformed or refused one gets its
+    issue in its result and a `consent.rejected` audit event, and the others
+    are recorded. With `command.gpc` (a `Sec-GPC: 1` request), every valid
+    identifier in the batch also gets a withdrawal of the purposes marked sale
+    or sharing, timed now: after the batch's own events, so a grant in the
+    same request does not undo the objection.
     """
     now = ctx.clock()
     # After a rotation of the pseudonym key, an identifier already known
     # under an older key is recorded under that pseudonym (consent/pseudonyms).
     pseudonymize = resolver(session, ctx.pseudonymizers)
-    objected = (
-        gpc_signal.objected_purposes(ctx.policies, client.purposes) if gpc else []
+    objected = tuple(
+        gpc_signal.objected_purposes(ctx.policies, client.purposes)
+        if command.gpc
+        else ()
     )
     subjects: list[tuple[str, str]] = []
     rows: list[dict[str, Any]] = []
     audits: list[AuditEvent] = []
     results: list[ConsentResult] = []
-    for index, event in enumerate(events):
+    for index, event in enumerate(command.events):
         subject = _gpc_subject(ctx, client, event, pseudonymize) if objected else None
         if subject is not None:
             subjects.append(subject)
-        withdrawn = list(objected) if subject is not None else []
-        try:
-            parsed_rows, parsed_audits, stances = _parse_event(
-                ctx, client, event, pseudonymize
-            )
-        except EventRejectedError as exc:
+        withdrawn = objected if subject is not None else ()
+        checked = _checked(ctx, client, event, pseudonymize)
+        if isinstance(checked, EventIssue):
             results.append(
                 ConsentResult(
                     index,
                     "rejected",
-                    None,
-                    exc.reason,
-                    [exc.error],
+                    reason=checked.reason,
+                    errors=(checked,),
                     gpc_withdrawn=withdrawn,
                 )
             )
-            details = {"index": index, "field": exc.error["field"]}
-            if "rule" in exc.error:
-                details["rule"] = exc.error["rule"]
-            audits.append(
-                AuditEvent(
-                    actor=client.id,
-                    action="consent.rejected",
-                    reason=exc.reason,
-                    policy_version=ctx.policies.version,
-                    details=details,
-                )
-            )
+            audits.append(_rejection(ctx, client, index, checked))
             continue
+        parsed_rows, parsed_audits, stances = checked
         rows.extend(row | {"recorded_at": now} for row in parsed_rows)
         audits.extend(parsed_audits)
-        outcome = {s.purpose: "granted" if s.granted else "withdrawn" for s in stances}
-        key = parsed_rows[0]["identifier_key"]
         results.append(
             ConsentResult(
                 index,
                 "recorded",
-                key,
-                purposes=outcome,
+                parsed_rows[0]["identifier_key"],
+                purposes={
+                    s.purpose: "granted" if s.granted else "withdrawn" for s in stances
+                },
                 warnings=tcf_warnings(stances),
                 gpc_withdrawn=withdrawn,
             )

@@ -7,10 +7,11 @@ acceptable string grants a purpose only when it proves consent for the
 operator's vendor, and otherwise withdraws it, saying why.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.consent.events import TCF_INVALID, ConsentEvent, EventIssue, TcfWarning
 from gateway.consent.tcf import TcfError, TcString, decode_tc_string
 from gateway.consent.tcf_proof import (
     Refusal,
@@ -19,23 +20,24 @@ from gateway.consent.tcf_proof import (
     proof_of,
     v23_refusal,
 )
+from gateway.errors import InvalidRequestError
 from gateway.policy.models import PolicySet
 from gateway.storage.models import ClientRow
 
-TCF_INVALID = "tcf_invalid"
 
+class EventRejectedError(InvalidRequestError):
+    """One event is refused; `issue` says which field and why, never its value.
 
-class EventRejectedError(Exception):
-    """One event is refused; `error` says which field and why, never its value."""
+    Caught per event by the consent service (the event's result says why):
+    it never refuses a whole request.
+    """
 
     def __init__(
         self, reason: str, field_name: str, message: str, rule: str | None = None
     ) -> None:
         super().__init__(message)
         self.reason = reason
-        self.error = {"field": field_name, "reason": reason, "message": message}
-        if rule is not None:
-            self.error["rule"] = rule
+        self.issue = EventIssue(field_name, reason, message, rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +49,16 @@ class Stance:
     refusal: Refusal | None = None
 
 
-def require_str(event: Mapping[str, Any], key: str) -> str:
-    """The event's value at `key`, stripped; refused unless a non-empty string."""
-    value = event.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise EventRejectedError("invalid", key, "required, as a non-empty string")
-    return value.strip()
-
-
 def _candidates(
-    policies: PolicySet, client: ClientRow, event: Mapping[str, Any]
+    policies: PolicySet, client: ClientRow, event: ConsentEvent
 ) -> list[str]:
     """The purposes an event speaks for: the named one, else every TCF one."""
-    if event.get("tcf_string") is None or event.get("purpose") is not None:
-        purpose = require_str(event, "purpose")
+    if event.tcf_string is None or event.purpose is not None:
+        purpose = event.purpose
+        if purpose is None:
+            raise EventRejectedError(
+                "invalid", "purpose", "required, as a non-empty string"
+            )
         if purpose not in policies.purposes or purpose not in client.purposes:
             raise EventRejectedError(
                 "purpose_not_allowed", "purpose", "purpose not granted"
@@ -73,10 +71,8 @@ def _candidates(
     ]
 
 
-def _accepted_tc(raw: object) -> TcString:
+def _accepted_tc(raw: str) -> TcString:
     """Decode a TC string and hold it to TCF v2.3; the error names the rule."""
-    if not isinstance(raw, str):
-        raise EventRejectedError("invalid", "tcf_string", "expected a TC string")
     try:
         tc = decode_tc_string(raw)
     except TcfError as exc:
@@ -92,7 +88,7 @@ def _accepted_tc(raw: object) -> TcString:
 
 
 def purposes_of(
-    policies: PolicySet, client: ClientRow, event: Mapping[str, Any], status: str
+    policies: PolicySet, client: ClientRow, event: ConsentEvent
 ) -> tuple[list[Stance], TcfProof | None]:
     """The purposes an event speaks for, each with whether it grants.
 
@@ -101,15 +97,15 @@ def purposes_of(
     `tcf_invalid`). It is the subject's complete choice, so it stands for
     every consent-based purpose it could prove (the named one only, when a
     purpose is named); a purpose it does not prove for the operator's vendor
-    (`tcf_proof.consent_refusal`) is withdrawn, whatever `status` says.
+    (`tcf_proof.consent_refusal`) is withdrawn, whatever the status says.
 
     Returns:
         The stances, and the proof to keep when a TC string came with them.
     """
     candidates = _candidates(policies, client, event)
-    raw = event.get("tcf_string")
+    raw = event.tcf_string
     if raw is None:
-        return [Stance(name, status == "granted") for name in candidates], None
+        return [Stance(name, event.status == "granted") for name in candidates], None
     tc = _accepted_tc(raw)
     if not candidates:
         raise EventRejectedError(
@@ -120,7 +116,7 @@ def purposes_of(
     vendor_id = policies.tcf.vendor_id if policies.tcf is not None else 0
     stances: list[Stance] = []
     for name in candidates:
-        if status != "granted":
+        if event.status != "granted":
             stances.append(Stance(name, False))
             continue
         wanted = policies.purposes[name].tcf_purposes
@@ -140,15 +136,10 @@ def proof_columns(proof: TcfProof | None) -> dict[str, Any]:
     }
 
 
-def tcf_warnings(stances: Iterable[Stance]) -> list[dict[str, str]]:
+def tcf_warnings(stances: Iterable[Stance]) -> tuple[TcfWarning, ...]:
     """Why a TC string proved no consent, per purpose, for the event's result."""
-    return [
-        {
-            "field": "tcf_string",
-            "purpose": stance.purpose,
-            "reason": stance.refusal.rule,
-            "message": stance.refusal.message,
-        }
+    return tuple(
+        TcfWarning(stance.purpose, stance.refusal.rule, stance.refusal.message)
         for stance in stances
         if stance.refusal is not None
-    ]
+    )

@@ -39,6 +39,28 @@ class RunView:
     lapsed: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class VisibleSegment:
+    """A segment a destination may pull; `size` is counted at pull time."""
+
+    segment_id: str
+    level: int
+    parent_id: str | None
+    size: int
+    generated_at: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class MembersPage:
+    """One page of a segment's members, as the destination's ids."""
+
+    segment_id: str
+    members: list[str]
+    # None on the last page.
+    next_cursor: str | None
+
+
 def floor_for(ctx: GatewayContext, audience: Audience, destination: ClientRow) -> int:
     """The strictest k-anonymity floor for what this destination sees."""
     policy = ctx.policies.destinations.get(destination.name)
@@ -80,8 +102,12 @@ def lapsed_entities(
     purpose = ctx.policies.purposes[audience.purpose]
     erased = segments_repo.subjects_erased_since(session, run.started_at)
     gone = segments_repo.entities_by_subjects(session, run.id, erased)
-    changed = segments_repo.keys_changed_since(session, purpose.name, run.started_at)
-    touched = segments_repo.entities_by_keys(session, run.id, changed) - gone
+    touched = (
+        segments_repo.entities_with_consent_since(
+            session, run.id, purpose.name, run.started_at
+        )
+        - gone
+    )
     subjects = segments_repo.subject_keys_of(session, run.id, touched)
     owners = [(entity, keys) for entity, by in subjects.items() for keys in by.values()]
     decisions = decide_many(
@@ -123,25 +149,25 @@ def _visible(view: RunView, floor: int) -> list[SegmentRow]:
 
 def list_segments(
     ctx: GatewayContext, client: ClientRow, audience_name: str
-) -> list[dict[str, Any]]:
+) -> list[VisibleSegment]:
     """The segments of the audience's latest run that this destination may see."""
     audience = audience_for(ctx, client, audience_name)
     floor = floor_for(ctx, audience, client)
     with transaction(ctx.sessions) as session:  # a pull is audited: one write
         view = run_view(session, ctx, audience)
         if view is None:
-            shown: list[dict[str, Any]] = []
+            shown: list[VisibleSegment] = []
         else:
             generated = _utc(view.run.finished_at or view.run.started_at)
             shown = [
-                {
-                    "segment_id": s.id,
-                    "level": s.level,
-                    "parent_id": s.parent_id,
-                    "size": view.sizes_now[s.id],
-                    "generated_at": generated.isoformat(),
-                    "description": s.description,
-                }
+                VisibleSegment(
+                    segment_id=s.id,
+                    level=s.level,
+                    parent_id=s.parent_id,
+                    size=view.sizes_now[s.id],
+                    generated_at=generated.isoformat(),
+                    description=s.description,
+                )
                 for s in _visible(view, floor)
             ]
         _audit(
@@ -179,7 +205,7 @@ def pull_members(
     segment_id: str,
     cursor: str | None,
     limit: int | None,
-) -> dict[str, Any]:
+) -> MembersPage:
     """One page of a segment's members, in this destination's id format."""
     after, size = parse_cursor(cursor), check_limit(limit)
     with transaction(ctx.sessions) as session:  # a pull is audited: one write
@@ -211,11 +237,7 @@ def pull_members(
             audience,
             {"segment_id": segment.id, "members": len(ids), "after": after},
         )
-    return {
-        "segment_id": segment.id,
-        "members": ids,
-        "next_cursor": str(last) if more else None,
-    }
+    return MembersPage(segment.id, ids, str(last) if more else None)
 
 
 def _page(

@@ -7,7 +7,6 @@ Reading it is itself audited.
 """
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,16 @@ from gateway.ingest.vault import open_entry, subject_ciphers
 from gateway.storage import subjects_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ConsentEventRow, RecordRow
+from gateway.subjects.documents import (
+    AccessDocument,
+    ConsentProof,
+    HeldConsent,
+    HeldMembership,
+    HeldRecord,
+    Recipient,
+    SubjectAuditEvent,
+    SubjectKeyState,
+)
 from gateway.subjects.locate import Located, locate
 
 FORMAT = "consent-gateway/subject-access/1"
@@ -53,7 +62,7 @@ def _record(
     row: RecordRow,
     names: dict[str, str],
     personal: dict[str, str] | None,
-) -> dict[str, Any]:
+) -> HeldRecord:
     return {
         "record_id": row.id,
         "partner": names.get(row.client_id, row.client_id),
@@ -71,8 +80,8 @@ def _record(
     }
 
 
-def _consent(row: ConsentEventRow, names: dict[str, str]) -> dict[str, Any]:
-    event: dict[str, Any] = {
+def _consent(row: ConsentEventRow, names: dict[str, str]) -> HeldConsent:
+    return {
         "identifier_type": row.identifier_type,
         "identifier_pseudonym": row.identifier_key,
         "purpose": row.purpose,
@@ -82,31 +91,29 @@ def _consent(row: ConsentEventRow, names: dict[str, str]) -> dict[str, Any]:
         "recorded_at": iso_utc(row.recorded_at),
         "source": row.source,
         "partner": names.get(row.client_id, row.client_id),
+        "proof": _consent_proof(row),
     }
-    return event | _consent_proof(row)
 
 
-def _consent_proof(row: ConsentEventRow) -> dict[str, Any]:
+def _consent_proof(row: ConsentEventRow) -> ConsentProof | None:
     """What a consent event rests on besides the partner's word: its TC string."""
     digest = row.tcf_sha256
     if digest is None:
-        return {"proof": None}
+        return None
     return {
-        "proof": {
-            "kind": "tcf",
-            "tc_string_sha256": digest,
-            "cmp_id": row.tcf_cmp_id,
-            "tc_last_updated": iso_utc(row.tcf_last_updated),
-        }
+        "kind": "tcf",
+        "tc_string_sha256": digest,
+        "cmp_id": row.tcf_cmp_id,
+        "tc_last_updated": iso_utc(row.tcf_last_updated),
     }
 
 
 def _records(
     session: Session, ctx: GatewayContext, found: Located, names: dict[str, str]
-) -> list[dict[str, Any]]:
+) -> list[HeldRecord]:
     ciphers = ciphers_of(session, ctx, found.subjects)
     vault = subjects_repo.vault_of(session, (r.id for r in found.records))
-    shown = []
+    shown: list[HeldRecord] = []
     for row in found.records:
         entry = vault.get(row.id)
         cipher = ciphers.get(row.subject_id)
@@ -117,11 +124,73 @@ def _records(
     return shown
 
 
-def document(session: Session, ctx: GatewayContext, found: Located) -> dict[str, Any]:
+def _key_states(session: Session, subjects: tuple[str, ...]) -> list[SubjectKeyState]:
+    keys = subjects_repo.subject_key_rows(session, subjects)
+    return [
+        {
+            "subject_id": subject_id,
+            "data_key": (
+                "none"
+                if subject_id not in keys
+                else "destroyed"
+                if keys[subject_id].wrapped_key is None
+                else "active"
+            ),
+        }
+        for subject_id in subjects
+    ]
+
+
+def _memberships(session: Session, entities: set[str]) -> list[HeldMembership]:
+    return [
+        {
+            "audience": m.audience,
+            "run_id": m.run_id,
+            "run_finished_at": iso_utc(m.run_finished_at),
+            "segment_id": m.segment_id,
+            "label": m.label,
+            "level": m.level,
+            "description": m.description,
+        }
+        for m in subjects_repo.memberships_of(session, entities)
+    ]
+
+
+def _recipients(
+    session: Session, entities: set[str], names: dict[str, str]
+) -> list[Recipient]:
+    return [
+        {
+            "destination": names.get(destination, destination),
+            "audience": audience,
+            "first_sent_at": iso_utc(at),
+        }
+        for destination, audience, at in subjects_repo.recipients_of(session, entities)
+    ]
+
+
+def _audit_events(
+    session: Session, found: Located, names: dict[str, str]
+) -> list[SubjectAuditEvent]:
+    return [
+        {
+            "seq": row.seq,
+            "occurred_at": row.occurred_at,
+            "actor": names.get(row.actor, row.actor),
+            "action": row.action,
+            "purpose": row.purpose,
+            "dataset": row.dataset,
+            "record_id": row.record_id,
+            "reason": row.reason,
+        }
+        for row in subjects_repo.audit_events_of(session, found.pseudonyms)
+    ]
+
+
+def document(session: Session, ctx: GatewayContext, found: Located) -> AccessDocument:
     """The access document of a located subject (read only)."""
     names = subjects_repo.client_names(session)
     entities = subjects_repo.entities_of(session, found.subjects, found.identifier_keys)
-    keys = subjects_repo.subject_key_rows(session, found.subjects)
     records = _records(session, ctx, found, names)
     consents = [
         _consent(row, names)
@@ -134,62 +203,18 @@ def document(session: Session, ctx: GatewayContext, found: Located) -> dict[str,
         # Held data, that is: after an erasure only the audit events remain,
         # and they record what was done, not who the subject is.
         "found": bool(records or consents),
-        "subjects": [
-            {
-                "subject_id": subject_id,
-                "data_key": (
-                    "none"
-                    if subject_id not in keys
-                    else "destroyed"
-                    if keys[subject_id].wrapped_key is None
-                    else "active"
-                ),
-            }
-            for subject_id in found.subjects
-        ],
+        "subjects": _key_states(session, found.subjects),
         "records": records,
         "consents": consents,
-        "segments": [
-            {
-                "audience": m.audience,
-                "run_id": m.run_id,
-                "run_finished_at": iso_utc(m.run_finished_at),
-                "segment_id": m.segment_id,
-                "label": m.label,
-                "level": m.level,
-                "description": m.description,
-            }
-            for m in subjects_repo.memberships_of(session, entities)
-        ],
-        "recipients": [
-            {
-                "destination": names.get(destination, destination),
-                "audience": audience,
-                "first_sent_at": iso_utc(at),
-            }
-            for destination, audience, at in subjects_repo.recipients_of(
-                session, entities
-            )
-        ],
-        "audit_events": [
-            {
-                "seq": row.seq,
-                "occurred_at": row.occurred_at,
-                "actor": names.get(row.actor, row.actor),
-                "action": row.action,
-                "purpose": row.purpose,
-                "dataset": row.dataset,
-                "record_id": row.record_id,
-                "reason": row.reason,
-            }
-            for row in subjects_repo.audit_events_of(session, found.pseudonyms)
-        ],
+        "segments": _memberships(session, entities),
+        "recipients": _recipients(session, entities, names),
+        "audit_events": _audit_events(session, found, names),
     }
 
 
 def access(
     ctx: GatewayContext, actor: str, identifier_type: str, identifier: str
-) -> dict[str, Any]:
+) -> AccessDocument:
     """Locate the subject, build its document and audit the access, in one unit.
 
     Raises:

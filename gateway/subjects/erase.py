@@ -13,14 +13,13 @@ public key, anyone can check that the erasure was recorded, and later that
 the log was not rewritten to hide it.
 """
 
-from typing import Any
-
 from gateway.audit import AuditEvent, append_events, inclusion_proof
 from gateway.audit.proofs import AuditLogError
 from gateway.context import GatewayContext
 from gateway.storage import audit_repo, revocations_repo, subjects_repo
 from gateway.storage.db import transaction
 from gateway.subjects.access import iso_utc
+from gateway.subjects.documents import ErasureCounts, ErasureReceipt
 from gateway.subjects.locate import locate
 
 RECEIPT_FORMAT = "consent-gateway/erasure-receipt/1"
@@ -28,7 +27,7 @@ RECEIPT_FORMAT = "consent-gateway/erasure-receipt/1"
 
 def erase(
     ctx: GatewayContext, actor: str, identifier_type: str, identifier: str
-) -> dict[str, Any]:
+) -> ErasureReceipt:
     """Erase everything held about the subject, in one transaction; the receipt.
 
     Raises:
@@ -51,7 +50,7 @@ def erase(
             entities,
             now,
         )
-        counts = {
+        counts: ErasureCounts = {
             "records": deleted.records,
             "vault_entries": deleted.vault_entries,
             "consent_events": deleted.consent_events,
@@ -100,6 +99,11 @@ def erase(
             "leaf_hash": sealed.leaf_hash.hex(),
             "canonical": sealed.canonical.decode("utf-8"),
         },
-        "inclusion_proof": proof.document(),
+        "inclusion_proof": {
+            "leaf_index": proof.leaf_index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": proof.leaf_hash.hex(),
+            "audit_path": [step.hex() for step in proof.audit_path],
+        },
         "checkpoint": checkpoint.note,
     }

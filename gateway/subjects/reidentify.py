@@ -8,7 +8,6 @@ it holds redacted first: the log must stay free of it.
 
 import re
 from collections import defaultdict
-from typing import Any
 
 from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
@@ -19,6 +18,7 @@ from gateway.ingest.vault import open_entry
 from gateway.storage import subjects_repo
 from gateway.storage.db import transaction
 from gateway.subjects.access import ciphers_of
+from gateway.subjects.documents import RecordRef, Reidentification
 
 MIN_JUSTIFICATION = 10
 MAX_JUSTIFICATION = 2000
@@ -53,7 +53,7 @@ def check_justification(text: str) -> str:
 
 def reidentify(
     ctx: GatewayContext, actor: str, subject_id: str, justification: str
-) -> dict[str, Any]:
+) -> Reidentification:
     """The identifiers and records behind a subject pseudonym; audited.
 
     Raises:
@@ -69,7 +69,7 @@ def reidentify(
         names = subjects_repo.client_names(session)
     identifiers: dict[str, set[str]] = defaultdict(set)
     held: set[tuple[str, str]] = set()
-    shown = []
+    shown: list[RecordRef] = []
     cipher = ciphers.get(subject_id)
     for record in records:
         entry = vault.get(record.id)

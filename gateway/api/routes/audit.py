@@ -1,9 +1,9 @@
 """The DPO's audit routes."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from gateway.api.deps import CtxDep, DpoDep
 from gateway.audit import consistency_proof, inclusion_proof, verify
@@ -102,10 +102,34 @@ def checkpoint(ctx: CtxDep, _dpo: DpoDep) -> CheckpointOut:
     return CheckpointOut(**signed.document())
 
 
+class AuditEventOut(BaseModel):
+    """One audit event: pseudonyms, actions and reasons, never a value."""
+
+    # `audit.query` builds the page as plain documents: an unknown key there
+    # fails validation here rather than reaching the DPO undocumented.
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int
+    event_id: str
+    occurred_at: str
+    actor: str
+    action: str
+    subject_id: str | None
+    purpose: str | None
+    dataset: str | None
+    record_id: str | None
+    reason: str | None
+    policy_version: str | None
+    details: dict[str, JsonValue]
+    leaf_hash: str
+
+
 class AuditEventsOut(BaseModel):
     """A page of audit events in log order."""
 
-    events: list[dict[str, Any]]
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[AuditEventOut]
     next_cursor: str | None
 
 
@@ -131,4 +155,4 @@ def audit_events(  # noqa: PLR0913 - the query's documented filters
         cursor=cursor,
         limit=limit,
     )
-    return AuditEventsOut(**page)
+    return AuditEventsOut.model_validate(page)

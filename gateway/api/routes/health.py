@@ -10,6 +10,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from gateway.api.deps import CtxDep
@@ -19,12 +20,19 @@ router = APIRouter(tags=["operations"])
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
+class HealthOut(BaseModel):
+    """The gateway is up, its database answers, under these policies."""
+
+    status: str
+    policy_version: str
+
+
 @router.get("/healthz")
-def healthz(ctx: CtxDep) -> dict[str, str]:
+def healthz(ctx: CtxDep) -> HealthOut:
     """Liveness, with a round trip to the database."""
     with transaction(ctx.read_sessions) as session:
         session.execute(text("SELECT 1"))
-    return {"status": "ok", "policy_version": ctx.policies.version}
+    return HealthOut(status="ok", policy_version=ctx.policies.version)
 
 
 @router.get(

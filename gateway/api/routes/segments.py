@@ -1,6 +1,6 @@
 """Destinations pull segments: the latest run's, over their floor, in their ids."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -9,7 +9,13 @@ from gateway.api.deps import CtxDep, DestinationDep
 from gateway.auth.refusals import Refusal, record_refusal
 from gateway.errors import NotFoundError, PermissionDeniedError
 from gateway.export.revocations import revocations
-from gateway.export.service import MAX_LIMIT, list_segments, pull_members
+from gateway.export.service import (
+    MAX_LIMIT,
+    MembersPage,
+    VisibleSegment,
+    list_segments,
+    pull_members,
+)
 
 router = APIRouter(tags=["export"])
 # A cursor is a position: ASCII digits only. `str.isdigit` alone also takes
@@ -28,6 +34,18 @@ class SegmentOut(BaseModel):
     generated_at: str
     description: str
 
+    @classmethod
+    def of(cls, segment: VisibleSegment) -> Self:
+        """The segment as listed to the destination."""
+        return cls(
+            segment_id=segment.segment_id,
+            level=segment.level,
+            parent_id=segment.parent_id,
+            size=segment.size,
+            generated_at=segment.generated_at,
+            description=segment.description,
+        )
+
 
 class MembersOut(BaseModel):
     """One page of members, as this destination's ids; consent checked now."""
@@ -36,16 +54,25 @@ class MembersOut(BaseModel):
     members: list[str]
     next_cursor: str | None
 
+    @classmethod
+    def of(cls, page: MembersPage) -> Self:
+        """The page as sent to the destination."""
+        return cls(
+            segment_id=page.segment_id,
+            members=page.members,
+            next_cursor=page.next_cursor,
+        )
 
-@router.get("/audiences/{audience}/segments", response_model=list[SegmentOut])
+
+@router.get("/audiences/{audience}/segments")
 def audience_segments(
     audience: str, ctx: CtxDep, client: DestinationDep
-) -> list[dict[str, object]]:
+) -> list[SegmentOut]:
     """The segments of the audience's latest run over this destination's floor."""
-    return list_segments(ctx, client, audience)
+    return [SegmentOut.of(s) for s in list_segments(ctx, client, audience)]
 
 
-@router.get("/segments/{segment_id}/members", response_model=MembersOut)
+@router.get("/segments/{segment_id}/members")
 def segment_members(
     segment_id: str,
     request: Request,
@@ -53,7 +80,7 @@ def segment_members(
     client: DestinationDep,
     cursor: Annotated[str | None, Query(max_length=16, pattern=DIGITS)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
-) -> dict[str, object]:
+) -> MembersOut:
     """A page of the segment's members; pass `next_cursor` back for the next.
 
     A segment of an audience this destination was not granted is answered
@@ -62,11 +89,12 @@ def segment_members(
     refusal is audited all the same.
     """
     try:
-        return pull_members(ctx, client, segment_id, cursor, limit)
+        page = pull_members(ctx, client, segment_id, cursor, limit)
     except PermissionDeniedError:
         route = request.scope["route"].path  # the template, never the id
         record_refusal(ctx, Refusal(client.id, 404, "grant", request.method, route))
         raise NotFoundError("no such segment") from None
+    return MembersOut.of(page)
 
 
 class RevokedOut(BaseModel):
@@ -85,13 +113,17 @@ class RevocationsOut(BaseModel):
     resume_cursor: str | None
 
 
-@router.get("/audiences/{audience}/revocations", response_model=RevocationsOut)
+@router.get("/audiences/{audience}/revocations")
 def audience_revocations(
     audience: str,
     ctx: CtxDep,
     client: DestinationDep,
     cursor: Annotated[str | None, Query(max_length=20, pattern=DIGITS)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
-) -> dict[str, object]:
+) -> RevocationsOut:
     """Ids pulled earlier that were erased or lost consent since: delete them."""
-    return revocations(ctx, client, audience, cursor, limit)
+    # `export.revocations` builds the page as a plain document: validated
+    # here, so a key it adds or drops is an error, not a silent change.
+    return RevocationsOut.model_validate(
+        revocations(ctx, client, audience, cursor, limit)
+    )

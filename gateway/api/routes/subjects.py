@@ -1,14 +1,19 @@
 """The DPO answers data-subject requests: access (Art. 15, 20), erasure (Art. 17)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from gateway.api.body import openapi_body, validated
-from gateway.api.deps import CtxDep, DpoDep, JsonBody
+from gateway.api.body import openapi_body
+from gateway.api.deps import CtxDep, DpoDep, json_model
 from gateway.api.problems import BODY_PROBLEMS
 from gateway.subjects.access import access
+from gateway.subjects.documents import (
+    AccessDocument,
+    ErasureReceipt,
+    Reidentification,
+)
 from gateway.subjects.erase import erase
 from gateway.subjects.reidentify import MAX_JUSTIFICATION, reidentify
 
@@ -37,24 +42,27 @@ class ReidentifyIn(BaseModel):
     ]
 
 
+SubjectBody = Annotated[SubjectIn, Depends(json_model(SubjectIn))]
+ReidentifyBody = Annotated[ReidentifyIn, Depends(json_model(ReidentifyIn))]
+
+
 @router.post("/access", responses=BODY_PROBLEMS, openapi_extra=openapi_body(SubjectIn))
-def subject_access(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
+def subject_access(ctx: CtxDep, dpo: DpoDep, body: SubjectBody) -> AccessDocument:
     """Everything held about the subject, decrypted: also its portable copy."""
-    body = validated(SubjectIn, raw)
     return access(ctx, dpo.id, body.identifier_type, body.identifier)
 
 
 @router.post("/erase", responses=BODY_PROBLEMS, openapi_extra=openapi_body(SubjectIn))
-def subject_erase(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
+def subject_erase(ctx: CtxDep, dpo: DpoDep, body: SubjectBody) -> ErasureReceipt:
     """Crypto-shred and delete the subject; the erasure receipt, with its proof."""
-    body = validated(SubjectIn, raw)
     return erase(ctx, dpo.id, body.identifier_type, body.identifier)
 
 
 @router.post(
     "/reidentify", responses=BODY_PROBLEMS, openapi_extra=openapi_body(ReidentifyIn)
 )
-def subject_reidentify(ctx: CtxDep, dpo: DpoDep, raw: JsonBody) -> dict[str, Any]:
+def subject_reidentify(
+    ctx: CtxDep, dpo: DpoDep, body: ReidentifyBody
+) -> Reidentification:
     """The identifiers behind a subject pseudonym; the justification is audited."""
-    body = validated(ReidentifyIn, raw)
     return reidentify(ctx, dpo.id, body.subject_id, body.justification)
