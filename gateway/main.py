@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 
 from gateway import __version__
 from gateway.api import problems, ratelimit
-from gateway.api.metrics import Metrics
+from gateway.api.metrics import Metrics, latest_drift
 from gateway.api.routes import (
     audit,
     consents,
@@ -81,7 +81,10 @@ def create_app(ctx: GatewayContext | None = None) -> FastAPI:
         description="Consent-checked, pseudonymizing ingestion for segmentation.",
     )
     app.state.ctx = ctx
-    app.state.metrics = Metrics()
+    audiences = tuple(ctx.policies.audiences)
+    app.state.metrics = Metrics(
+        drift=lambda: latest_drift(ctx.read_sessions, audiences)
+    )
     ratelimit.install(app, ctx)
     problems.install(app)
     for router in (

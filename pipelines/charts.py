@@ -394,3 +394,74 @@ def _heat_legend(left: int, ly: int) -> str:
         f'{swatches}{labels}<text x="{left + 13 * 18 + 10}" y="{ly + 10}">z-score '
         "of the segment mean vs the population (colours clipped at ±3)</text>"
     )
+
+
+# Plot area of the reliability curve, in SVG units (a square: both axes 0-1).
+_REL_LEFT, _REL_TOP, _REL_SIDE = 56, 10, 300
+_REL_SERIES = (("calibrated", PALETTE[0]), ("uncalibrated", PALETTE[1]))
+
+
+def reliability_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """Draw observed rate against mean prediction per bin, with the diagonal.
+
+    Args:
+        curves: ``"calibrated"`` and ``"uncalibrated"`` bins, each a mapping
+            with ``mean_predicted``, ``observed_rate`` and ``members``.
+    """
+    bottom, right = _REL_TOP + _REL_SIDE, _REL_LEFT + _REL_SIDE
+    axis = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    out = []
+    for t in axis:
+        x = _REL_LEFT + t * _REL_SIDE
+        y = bottom - t * _REL_SIDE
+        out.append(
+            f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{_REL_TOP}" '
+            f'y2="{bottom}"/><line class="grid" x1="{_REL_LEFT}" x2="{right}" '
+            f'y1="{y:.1f}" y2="{y:.1f}"/><text x="{x:.1f}" y="{bottom + 14}" '
+            f'text-anchor="middle">{t:.1f}</text><text x="{_REL_LEFT - 6}" '
+            f'y="{y + 4:.1f}" text-anchor="end">{t:.1f}</text>'
+        )
+    out.append(
+        f'<line x1="{_REL_LEFT}" y1="{bottom}" x2="{right}" y2="{_REL_TOP}" '
+        'stroke="#999" stroke-dasharray="4 3"><title>perfect calibration</title>'
+        "</line>"
+    )
+    drawn = 0
+    for index, (name, colour) in enumerate(_REL_SERIES):
+        points = [
+            (_finite(b.get("mean_predicted")), _finite(b.get("observed_rate")), b)
+            for b in curves.get(name, ())
+        ]
+        kept = [(x, y, b) for x, y, b in points if x is not None and y is not None]
+        if not kept:
+            continue
+        drawn += 1
+        xy = [(_REL_LEFT + x * _REL_SIDE, bottom - y * _REL_SIDE) for x, y, _ in kept]
+        path = "M" + "L".join(f"{sx:.1f} {sy:.1f}" for sx, sy in xy)
+        out.append(f'<path d="{path}" fill="none" stroke="{colour}"/>')
+        out.extend(
+            f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="3.5" fill="{colour}"><title>'
+            f"{name}: predicted {format_number(x)}, observed {format_number(y)}, "
+            f"{int(b.get('members') or 0):,} people</title></circle>"
+            for (sx, sy), (x, y, b) in zip(xy, kept, strict=True)
+        )
+        ly = _REL_TOP + 10 + 18 * index
+        out.append(
+            f'<circle cx="{right + 24}" cy="{ly}" r="4" fill="{colour}"/>'
+            f'<text x="{right + 34}" y="{ly + 4}">{name}</text>'
+        )
+    if not drawn:
+        return ""
+    mid = _REL_TOP + _REL_SIDE / 2
+    out.append(
+        f'<text x="{_REL_LEFT + _REL_SIDE / 2}" y="{bottom + 32}" '
+        'text-anchor="middle">mean predicted probability (bin)</text>'
+        f'<text x="14" y="{mid}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {mid})">observed purchase rate</text>'
+    )
+    desc = (
+        "Held-out people in equal-mass bins of predicted probability: observed "
+        "rate against mean prediction; on the diagonal when calibrated."
+    )
+    size = (right + 140, bottom + 42)
+    return _svg("reliability", "Reliability curve", desc, size, "".join(out))

@@ -21,6 +21,8 @@ that audience at once.
 import hashlib
 import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -96,3 +98,111 @@ def split_holdout(
     """
     held = pl.Series(in_holdout(key, audience, members["entity_id"], share))
     return members.filter(~held), members.filter(held)
+
+
+HOLDOUT_SEGMENT = "holdout"
+# Level 0: outside the campaign hierarchy (levels 1 and below), so no
+# campaign segment is its parent nor its child, and the floor's remainder
+# rule, which compares a parent with its children, never pairs it with one.
+HOLDOUT_LEVEL = 0
+HOLDOUT_DESCRIPTION = (
+    "A/B holdout: people drawn at random (a keyed draw, the same in every run) "
+    "and kept out of every campaign segment of the audience, to measure lift"
+)
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """The campaign memberships and the holdout segment of one run.
+
+    Attributes:
+        memberships: The campaign memberships, without any held-out person.
+        holdout: ``entity_id``, ``segment_id``, ``level``, ``parent_id`` of
+            the holdout segment's members; empty when there is no holdout or
+            it is under the floor.
+        report: Counts only: share, people drawn, whether exported.
+    """
+
+    memberships: pl.DataFrame
+    holdout: pl.DataFrame
+    report: dict[str, Any]
+
+
+def hold_out(
+    memberships: pl.DataFrame,
+    entity_ids: pl.Series,
+    *,
+    key: bytes,
+    audience: str,
+    share: float,
+    k_min: int,
+) -> HoldoutSplit:
+    """Draw the audience's holdout and take it out of every campaign segment.
+
+    Everyone the run describes is drawn, members of a segment or not, so the
+    holdout is a random sample of the audience, as lift needs. A holdout with
+    fewer than `k_min` people is suppressed like any small segment: its
+    people stay out of the campaign segments all the same (the draw decides
+    who is targeted, the floor only what is exported).
+
+    Args:
+        memberships: ``entity_id``, ``segment_id``, ``level``, ``parent_id``.
+        entity_ids: Everyone in the run.
+        key: The audience holdout key (`gateway.crypto.keyring.holdout_key`).
+        audience: The audience name.
+        share: The audience policy's ``holdout_share`` (0: no holdout).
+        k_min: The audience's floor.
+    """
+    columns = {
+        "entity_id": pl.String,
+        "segment_id": pl.String,
+        "level": pl.Int64,
+        "parent_id": pl.String,
+    }
+    if share == 0:
+        empty = pl.DataFrame(schema=columns)
+        return HoldoutSplit(memberships, empty, {"share": 0.0, "held_out": 0})
+    held = entity_ids.filter(pl.Series(in_holdout(key, audience, entity_ids, share)))
+    exported = held.len() >= k_min
+    holdout = pl.DataFrame(
+        {
+            "entity_id": held if exported else held.clear(),
+            "segment_id": HOLDOUT_SEGMENT,
+            "level": HOLDOUT_LEVEL,
+            "parent_id": None,
+        },
+        schema=columns,
+    )
+    campaign = memberships.filter(~pl.col("entity_id").is_in(held.implode()))
+    report = {
+        "share": share,
+        "held_out": held.len(),
+        "exported": exported,
+        "segment_id": HOLDOUT_SEGMENT if exported else None,
+        "level": HOLDOUT_LEVEL,
+        "removed_memberships": memberships.height - campaign.height,
+    }
+    return HoldoutSplit(campaign, holdout.sort("entity_id"), report)
+
+
+def holdout_segment(split: HoldoutSplit) -> pl.DataFrame:
+    """The holdout's segment row (none when not exported), for the segment table."""
+    size = split.holdout.height
+    return pl.DataFrame(
+        {
+            "segment_id": [HOLDOUT_SEGMENT] if size else [],
+            "level": [HOLDOUT_LEVEL] if size else [],
+            "parent_id": [None] if size else [],
+            "size": [size] if size else [],
+            "method": ["holdout"] if size else [],
+            "description": [HOLDOUT_DESCRIPTION] if size else [],
+        },
+        schema={
+            "segment_id": pl.String,
+            "level": pl.Int64,
+            "parent_id": pl.String,
+            "size": pl.Int64,
+            "method": pl.String,
+            "description": pl.String,
+        },
+    )

@@ -26,6 +26,7 @@ from pipelines.charts import (
     assign_colours,
     format_number,
     heatmap_chart,
+    reliability_chart,
     scatter_chart,
     segment_colour,
     silhouette_chart,
@@ -164,6 +165,13 @@ def render_report(
             heatmap_chart(profile_rows) or _empty("feature profiles"),
         ),
         ("k-anonymity", "k-anonymity", _k_section(_mapping(summary, "k_anonymity"))),
+        ("personas", "Personas", _personas_section(summary)),
+        (
+            "propensity",
+            "Purchase propensity",
+            _propensity_section(_mapping(summary, "propensity")),
+        ),
+        ("drift", "Drift", _drift_section(_mapping(summary, "drift"))),
     ]
     nav = "".join(f'<a href="#{key}">{escape(name)}</a>' for key, name, _ in sections)
     body = "".join(
@@ -468,3 +476,163 @@ def _segments_section(tree: Tree, colours: Colours) -> str:
         "Versus siblings",
     ]
     return sizes_chart(bars) + _table(headers, rows)
+
+
+_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece")
+_METRIC_LABELS = (
+    "ROC-AUC (higher is better)",
+    "PR-AUC (higher is better)",
+    "Brier (lower is better)",
+    "Log-loss (lower is better)",
+    "ECE (lower is better)",
+)
+
+
+def _personas_section(summary: Mapping[str, Any]) -> str:
+    """Each exported segment: description, mean propensity, themes; the holdout."""
+    listed = summary.get("personas")
+    rows = [
+        p
+        for p in (listed if isinstance(listed, list) else ())
+        if isinstance(p, Mapping)
+    ]
+    holdout = _mapping(summary, "holdout")
+    html = _tables(holdout, "holdout") if holdout else ""
+    if not rows:
+        return html + _empty("personas")
+    table = [
+        (
+            p.get("segment_id"),
+            p.get("level"),
+            p.get("size"),
+            p.get("description"),
+            p.get("mean_propensity"),
+            _themes_cell(p.get("themes")),
+        )
+        for p in rows
+    ]
+    headers = ("Segment", "Level", "Size", "Description", "Mean propensity", "Themes")
+    caption = (
+        "Themes from the members' redacted free text: a term is shown only when "
+        "at least k members use it, and a theme only when it leads k members"
+    )
+    return html + _table(headers, table, caption)
+
+
+def _themes_cell(themes: object) -> str:
+    if not isinstance(themes, list) or not themes:
+        return "—"
+    # Each part is escaped by `_fmt`: the cell passes through as markup.
+    return _Html(
+        "; ".join(
+            f"{_fmt(t.get('members'))} members: {_fmt(t.get('terms'))}"
+            for t in themes
+            if isinstance(t, Mapping)
+        )
+    )
+
+
+def _propensity_section(prop: Mapping[str, Any]) -> str:
+    status = prop.get("status")
+    if status is None:
+        return _empty("propensity model")
+    if status != "fitted":
+        why = prop.get("reason")
+        note = f"<p>Propensity model {_fmt(status)}" + (f": {_fmt(why)}" if why else "")
+        return note + ".</p>"
+    meta = {
+        key: prop.get(key)
+        for key in (
+            "target",
+            "horizon_days",
+            "cutoff",
+            "observed_end",
+            "model",
+            "selection_rule",
+            "calibration",
+            "calibration_rule",
+            "base_rate",
+            "ece_binning",
+        )
+    }
+    meta["rows"] = prop.get("rows")
+    html = _tables(meta, "propensity figures")
+    cal, raw = _mapping(prop, "calibrated"), _mapping(prop, "uncalibrated")
+    rows = [
+        (label, cal.get(key), raw.get(key))
+        for key, label in zip(_METRICS, _METRIC_LABELS, strict=True)
+    ]
+    html += _table(
+        ("Held-out measure", "Calibrated", "Uncalibrated"),
+        rows,
+        "Held-out figures of the chosen model, after and before calibration",
+    )
+    curves = {
+        name: [
+            b
+            for b in _mapping(prop, name).get("reliability") or ()
+            if isinstance(b, Mapping)
+        ]
+        for name in ("calibrated", "uncalibrated")
+    }
+    html += reliability_chart(curves) or _empty("reliability curve")
+    listed = prop.get("candidates")
+    candidates = [
+        c
+        for c in (listed if isinstance(listed, list) else ())
+        if isinstance(c, Mapping)
+    ]
+    html += _table(
+        ("Model", "CV log-loss", "Standard error", "CV ROC-AUC"),
+        [
+            (
+                c.get("model"),
+                c.get("cv_log_loss"),
+                c.get("cv_log_loss_se"),
+                c.get("cv_roc_auc"),
+            )
+            for c in candidates
+        ],
+        "Candidates (chosen one highlighted)",
+        [c.get("model") == prop.get("model") for c in candidates],
+    )
+    features = prop.get("features") or []
+    return html + f"<p>Features used: {_fmt(features)}.</p>"
+
+
+def _drift_section(drift: Mapping[str, Any]) -> str:
+    status = drift.get("status")
+    if status is None:
+        return _empty("drift measurement")
+    if drift.get("drifted"):
+        note = (
+            "<p><strong>This run drifted from the previous one</strong>: "
+            f"features {_fmt(drift.get('drifted_features') or [])}; segment "
+            f"levels {_fmt(drift.get('drifted_levels') or [])}.</p>"
+        )
+    else:
+        note = f"<p>No drift flagged ({_fmt(status)}).</p>"
+    note += f"<p>{_fmt(drift.get('refit'))}.</p>" if drift.get("refit") else ""
+    thresholds = _mapping(drift, "thresholds")
+    flagged = set(drift.get("drifted_features") or ())
+    psi = _mapping(drift, "feature_psi")
+    html = (
+        note
+        + _table(
+            ("Feature", "PSI", "Drifted"),
+            [(name, value, name in flagged) for name, value in psi.items()],
+            f"Population stability index per feature (threshold "
+            f"{_fmt(thresholds.get('feature'))})",
+            [name in flagged for name in psi],
+        )
+        if psi
+        else note
+    )
+    levels = _mapping(drift, "segment_psi")
+    if levels:
+        html += _table(
+            ("Level", "PSI of segment sizes"),
+            list(levels.items()),
+            f"Segment sizes per level (threshold {_fmt(thresholds.get('segment'))})",
+        )
+    return html

@@ -1,9 +1,9 @@
 """run: an audience's whole pipeline, stage by stage, from the database to exports.
 
-extract → dedupe → quality → features → segment → k-anonymity floor →
-describe → export (database, parquet files, summary, report). Every stage
-but the edges is a pure function of frames; this module only wires them,
-reports progress and times them.
+extract → dedupe → quality → features → segment → propensity → holdout →
+k-anonymity floor → describe → drift → themes → export (database, parquet
+files, summary, report). Every stage but the edges is a pure function of
+frames; this module only wires them, reports progress and times them.
 """
 
 import io
@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from gateway.context import GatewayContext
-from gateway.crypto.keyring import KeyPurpose
+from gateway.crypto.keyring import KeyPurpose, holdout_key
 from gateway.errors import NotFoundError
 from gateway.ids import uuid7
 from gateway.linkage.sealed import Sealer
@@ -37,6 +37,7 @@ from pipelines.extract import Extracted, extract
 from pipelines.features import build_features, category_shares, numeric_matrix
 from pipelines.frames import Levels
 from pipelines.fs_link import FsConfig, FsModel
+from pipelines.holdout import hold_out, holdout_segment
 from pipelines.k_floor import enforce_floor
 from pipelines.linking import (
     EVENTS,
@@ -49,6 +50,15 @@ from pipelines.linking import (
     link_records,
     record_versions,
 )
+from pipelines.monitoring import drift_report, feature_profile, read_previous
+from pipelines.personas import (
+    RUN_THEMES,
+    free_texts,
+    member_texts,
+    personas,
+    themes_by_segment,
+)
+from pipelines.predictive import CurrentFeatures, forbidden_fields, score_propensity
 from pipelines.quality import assess, impute
 from pipelines.report import render_report
 from pipelines.report_data import pca_points, profiles
@@ -62,7 +72,11 @@ STAGES = (
     "quality",
     "features",
     "segment",
+    "propensity",
+    "holdout",
     "k-anonymity floor",
+    "drift",
+    "themes",
     "export",
 )
 
@@ -162,6 +176,9 @@ def run_audience(
             Sealer(linkage_key.kid, linkage_key.material),
         )
     read_counts = extracted.counts()
+    # Free text is read by no role frame: taken (redacted, as stored) before
+    # the extracted frames go, for the themes of the personas.
+    texts = free_texts(extracted.frames, ctx.policies, audience)
     # From here on, frames are keyed by role and columns named by role: the
     # stages never name a dataset or a field (the policies do).
     frames = by_role(extracted.frames, ctx.policies, audience)
@@ -216,11 +233,47 @@ def run_audience(
             config.seed,
             _segment_config(audience, config, columns),
         )
+    with clock.stage("propensity", progress):
+        scored = score_propensity(
+            audience.propensity,
+            customers,
+            events,
+            CurrentFeatures(features["entity_id"], matrix, columns),
+            as_of=as_of,
+            levels=levels,
+            forbidden=forbidden_fields(ctx.policies, audience),
+            k_min=audience.k_min,
+            seed=config.seed,
+        )
+    with clock.stage("holdout", progress):
+        split = hold_out(
+            result.memberships,
+            features["entity_id"],
+            key=holdout_key(ctx.keyring),
+            audience=audience.name,
+            share=audience.holdout_share,
+            k_min=audience.k_min,
+        )
     with clock.stage("k-anonymity floor", progress):
         members, segments, floor = enforce_floor(
-            result.memberships, result.segments, audience.k_min
+            split.memberships, result.segments, audience.k_min
         )
         segments = describe_segments(segments, result.metrics["columns"])
+    with clock.stage("drift", progress):
+        profile = feature_profile(features, levels, audience.k_min)
+        drift = drift_report(
+            read_previous(ctx.read_sessions, audience.name),
+            features,
+            segments,
+            audience.drift,
+        )
+    # The holdout is exported as a segment of its own, outside the hierarchy.
+    members = pl.concat([members, split.holdout], how="diagonal_relaxed")
+    segments = pl.concat([segments, holdout_segment(split)], how="diagonal_relaxed")
+    with clock.stage("themes", progress):
+        themes = themes_by_segment(
+            member_texts(texts, linked.entities), members, audience.k_min
+        )
     run_id = uuid7(started)
     summary = _summary(
         run_id,
@@ -233,6 +286,7 @@ def run_audience(
             "entities": features.height,
             "events_without_customer": unmatched,
             "members": members["entity_id"].n_unique(),
+            "holdout_members": split.holdout.height,
         },
         quality=quality.with_imputation(imputation).as_dict(),
         dedupe=linked.figures,
@@ -240,6 +294,23 @@ def run_audience(
         floor={"k_min": audience.k_min, **floor.as_dict()},
         segments=segments.height,
     )
+    summary |= {
+        "propensity": scored.summary,
+        "holdout": split.report,
+        "drift": drift,
+        # What the next run measures its drift against: bins of k_min people
+        # or more, no row of anyone (pipelines.monitoring).
+        "drift_reference": {name: ref.as_dict() for name, ref in profile.items()},
+        "themes": {"k_min": audience.k_min, **asdict(RUN_THEMES)},
+        "personas": personas(
+            segments.select(
+                "segment_id", "level", "size", stored_description(segments)
+            ),
+            themes,
+            members,
+            scored.scores,
+        ),
+    }
     with clock.stage("export", progress):
         finished = ctx.clock()
         store_run(

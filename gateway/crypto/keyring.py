@@ -18,6 +18,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from gateway.errors import KeyringError
 
 FORMAT = "consent-gateway-keyring/1"
@@ -147,6 +150,32 @@ class Keyring:
         if not isinstance(entries, list):
             raise KeyringError("keyring.keys must be a list")
         return cls(tuple(_key_from_entry(i, entry) for i, entry in enumerate(entries)))
+
+
+_HOLDOUT_SALT = b"consent-gateway/holdout-draws/v1"
+
+
+def holdout_key(keyring: Keyring) -> bytes:
+    """The secret key of the audiences' A/B holdout draws (`pipelines.holdout`).
+
+    Derived, not a purpose of its own: a new purpose would make every
+    existing keyring invalid (each purpose needs an active key) and add a
+    key to back up for a draw that holds no data. HKDF-SHA256 of the first
+    linkage key the keyring ever held, under a salt of its own, so it is
+    independent of the encodings and of the destination keys derived from
+    the same root (`gateway.crypto.destination`). The first key, not the
+    active one: a person's draw must stay the same across runs, and rotating
+    the linkage key must not reshuffle who is held out mid-measurement.
+    Derived afresh by each run and never stored or written anywhere.
+    """
+    root = min(
+        (key for key in keyring.keys if key.purpose == KeyPurpose.LINKAGE),
+        key=lambda key: key.version,
+    )
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=_HOLDOUT_SALT, info=b"holdout"
+    )
+    return hkdf.derive(root.material)
 
 
 def _typed(entry: dict[str, Any], name: str, kind: type[_T], where: str) -> _T:

@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from gateway.policy.predictive import DriftSpec, HoldoutShare, PropensitySpec
 from gateway.policy.segmentation import (
     DEFAULT_LEVELS,
     FEATURE_GROUPS,
@@ -22,6 +23,7 @@ from gateway.policy.segmentation import (
     DatasetRole,
     FieldRole,
     audience_roles,
+    role_field,
     rule_features,
 )
 
@@ -388,6 +390,12 @@ class Audience(BaseModel):
     # families apart, but take heavily mistyped duplicates at one address for
     # housemates when no e-mail or phone links them (README, linkage quality).
     linkage_households: Annotated[bool, Field(strict=True)] = True
+    # Predictive segments (gateway.policy.predictive): a propensity model fitted
+    # every run, PSI thresholds against the previous run, and the share of
+    # people held out of every campaign segment for lift measurement.
+    propensity: PropensitySpec | None = None
+    drift: DriftSpec = Field(default_factory=DriftSpec)
+    holdout_share: HoldoutShare = 0.0
 
     @model_validator(mode="after")
     def _check_datasets(self) -> Self:
@@ -607,7 +615,20 @@ class PolicySet(BaseModel):
                         f"'{audience.purpose}'",
                     )
                 )
+        problems += self._predictive_problems(name, audience)
         return problems + self._segmentation_problems(name, audience)
+
+    def _predictive_problems(self, name: str, audience: Audience) -> Problems:
+        # The outcome is computed from purchase events: without an events
+        # dataset that knows the purchase type there is nothing to predict.
+        if audience.propensity is None:
+            return []
+        events = audience_roles(self.datasets, audience.datasets).get("events")
+        types = role_field(self.datasets[events], "event_type") if events else None
+        if types is None or PURCHASE not in (types.values or ()):
+            loc: Loc = ("audiences", name, "propensity", "target")
+            return [(loc, "needs an events dataset with a 'purchase' event type")]
+        return []
 
     def _segmentation_problems(self, name: str, audience: Audience) -> Problems:
         # What the pipeline would only find out after extract and dedupe: a

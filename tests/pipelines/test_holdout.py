@@ -7,7 +7,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.holdout import holdout_draws, in_holdout, split_holdout
+from pipelines.holdout import (
+    HOLDOUT_LEVEL,
+    HOLDOUT_SEGMENT,
+    hold_out,
+    holdout_draws,
+    holdout_segment,
+    in_holdout,
+    split_holdout,
+)
+from pipelines.k_floor import enforce_floor
 
 # Fixed keys keep the statistical checks reproducible (each sits 4 standard
 # deviations or more from its bound).
@@ -87,3 +96,91 @@ def test_refuses_short_keys_bad_shares_and_nul_in_audience() -> None:
         in_holdout(KEY, "retail_default", PEOPLE[:1], 1.0)
     with pytest.raises(ValueError, match="NUL"):
         holdout_draws(KEY, "retail\x00default", PEOPLE[:1])
+
+
+def two_levels(ids: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Everyone in L1-01, split in half between L1-01.1 and L1-01.2."""
+    half = len(ids) // 2
+    memberships = pl.DataFrame(
+        {
+            "entity_id": ids + ids,
+            "segment_id": ["L1-01"] * len(ids)
+            + ["L1-01.1"] * half
+            + ["L1-01.2"] * (len(ids) - half),
+            "level": [1] * len(ids) + [2] * len(ids),
+            "parent_id": [None] * len(ids) + ["L1-01"] * len(ids),
+        }
+    )
+    segments = pl.DataFrame(
+        {
+            "segment_id": ["L1-01", "L1-01.1", "L1-01.2"],
+            "level": [1, 2, 2],
+            "parent_id": [None, "L1-01", "L1-01"],
+            "centroid": [[0.0], [-1.0], [1.0]],
+        }
+    )
+    return memberships, segments
+
+
+def test_the_run_holdout_leaves_every_level_and_is_a_segment_of_its_own() -> None:
+    ids = PEOPLE[:3000]
+    memberships, segments = two_levels(ids)
+    split = hold_out(
+        memberships,
+        pl.Series(ids),
+        key=KEY,
+        audience="retail_default",
+        share=0.1,
+        k_min=50,
+    )
+    held = set(split.holdout["entity_id"])
+    assert held == set(
+        pl.Series(ids).filter(in_holdout(KEY, "retail_default", ids, 0.1))
+    )
+    assert held.isdisjoint(split.memberships["entity_id"])
+    assert set(split.holdout["segment_id"]) == {HOLDOUT_SEGMENT}
+    assert set(split.holdout["level"]) == {HOLDOUT_LEVEL}
+    # The campaign hierarchy still passes the floor's checks without them.
+    kept, _, _ = enforce_floor(split.memberships, segments, 50)
+    assert held.isdisjoint(kept["entity_id"])
+    row = holdout_segment(split).row(0, named=True)
+    assert (row["segment_id"], row["level"], row["size"]) == (
+        HOLDOUT_SEGMENT,
+        0,
+        len(held),
+    )
+    assert split.report["held_out"] == len(held)
+    assert split.report["exported"]
+
+
+def test_a_holdout_under_the_floor_is_suppressed_but_still_held_out() -> None:
+    ids = PEOPLE[:200]
+    memberships, _ = two_levels(ids)
+    split = hold_out(
+        memberships,
+        pl.Series(ids),
+        key=KEY,
+        audience="retail_default",
+        share=0.05,
+        k_min=100,
+    )
+    drawn = set(pl.Series(ids).filter(in_holdout(KEY, "retail_default", ids, 0.05)))
+    assert drawn
+    assert split.holdout.height == 0
+    assert holdout_segment(split).height == 0
+    assert drawn.isdisjoint(split.memberships["entity_id"])
+    assert split.report == split.report | {"exported": False, "held_out": len(drawn)}
+
+
+def test_no_share_no_holdout() -> None:
+    memberships, _ = two_levels(PEOPLE[:100])
+    split = hold_out(
+        memberships,
+        pl.Series(PEOPLE[:100]),
+        key=KEY,
+        audience="retail_default",
+        share=0.0,
+        k_min=10,
+    )
+    assert split.memberships.equals(memberships)
+    assert split.holdout.height == 0

@@ -8,18 +8,14 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipelines.calibration import ISOTONIC, SIGMOID
 from pipelines.features import build_features, numeric_matrix
 from pipelines.propensity import (
     BOOSTING,
-    ISOTONIC,
     LOGISTIC,
-    SIGMOID,
     PropensityConfig,
     SpecialCategoryFeatureError,
-    choose_calibrator,
     events_before,
-    expected_calibration_error,
-    fit_calibrator,
     fit_propensity,
     purchase_outcome,
 )
@@ -104,39 +100,6 @@ def test_refuses_missing_values_and_non_binary_outcomes() -> None:
     x[3, 2] = 0.0
     with pytest.raises(ValueError, match="only 0 and 1"):
         fit_propensity(x, y * 2, columns, forbidden=set())
-
-
-def test_ece_over_equal_mass_bins_is_the_weighted_gap() -> None:
-    y = np.array([0, 0, 1, 1], dtype=np.int8)
-    p = np.array([0.1, 0.3, 0.6, 0.8])
-    ece, bins = expected_calibration_error(y, p, n_bins=2)
-    # Bins {0.1, 0.3} (mean 0.2, observed 0) and {0.6, 0.8} (0.7, observed 1).
-    assert ece == pytest.approx((0.2 + 0.3) / 2)
-    assert [(b.mean_predicted, b.observed_rate, b.members) for b in bins] == [
-        pytest.approx((0.2, 0.0, 2)),
-        pytest.approx((0.7, 1.0, 2)),
-    ]
-
-
-@pytest.mark.parametrize("method", [SIGMOID, ISOTONIC, "chosen"])
-def test_calibration_improves_a_miscalibrated_model(method: str) -> None:
-    # The model's log-odds are 2.5 times too timid and 1 too high: its own
-    # probabilities sit far from the observed rates.
-    rng = np.random.default_rng(3)
-    scores = rng.normal(0.0, 1.5, size=8000)
-    y = (rng.random(8000) < sigmoid(2.5 * scores - 1.0)).astype(np.int8)
-    fit, test = slice(0, 4000), slice(4000, None)
-    if method == "chosen":
-        calibrator, _ = choose_calibrator(scores[fit], y[fit], n_folds=5, seed=1)
-    else:
-        calibrator = fit_calibrator(scores[fit], y[fit], method)
-    before, _ = expected_calibration_error(y[test], sigmoid(scores[test]), 10)
-    after, _ = expected_calibration_error(
-        y[test], calibrator.transform(scores[test]), 10
-    )
-    assert before > 0.08
-    assert after < 0.03
-    assert after < before / 3
 
 
 def test_chooses_the_logistic_model_on_a_linear_truth() -> None:

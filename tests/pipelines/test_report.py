@@ -381,3 +381,78 @@ def test_segments_table_shows_parent_and_sibling_contrasts() -> None:
     assert "Versus parent" in section
     assert "frequent shoppers" in section
     assert "weekend shoppers" in section
+
+
+def predictive_summary(drifted: bool) -> dict[str, Any]:
+    bins = [
+        {"mean_predicted": p, "observed_rate": p + 0.01, "members": 120}
+        for p in (0.1, 0.3, 0.6)
+    ]
+    metrics = {
+        "roc_auc": 0.81,
+        "pr_auc": 0.55,
+        "brier": 0.14,
+        "log_loss": 0.44,
+        "ece": 0.012,
+        "reliability": bins,
+    }
+    return {
+        "propensity": {
+            "status": "fitted",
+            "target": "purchase",
+            "horizon_days": 30,
+            "model": "logistic_regression",
+            "calibration": "sigmoid",
+            "candidates": [
+                {"model": "logistic_regression", "cv_log_loss": 0.45},
+                {"model": "hist_gradient_boosting", "cv_log_loss": 0.46},
+            ],
+            "features": ["frequency", "recency_days"],
+            "calibrated": metrics,
+            "uncalibrated": metrics | {"ece": 0.09},
+        },
+        "drift": {
+            "status": "compared with the previous run",
+            "drifted": drifted,
+            "feature_psi": {"recency_days": 0.9 if drifted else 0.0},
+            "segment_psi": {"1": 0.01},
+            "drifted_features": ["recency_days"] if drifted else [],
+            "drifted_levels": [],
+            "thresholds": {"feature": 0.25, "segment": 0.25},
+            "refit": "every model is refitted on every run",
+        },
+        "personas": [
+            {
+                "segment_id": "L1-01",
+                "level": 1,
+                "size": 5000,
+                "description": "Young urban",
+                "themes": [{"theme": 1, "terms": ["livraison", "<b>"], "members": 300}],
+                "mean_propensity": 0.31,
+            }
+        ],
+    }
+
+
+def test_predictive_sections_show_the_model_the_curve_drift_and_themes() -> None:
+    page = full_report(**predictive_summary(drifted=True))
+    for section in ("personas", "propensity", "drift"):
+        assert f'<section id="{section}">' in page
+    assert 'id="reliability-t"' in page
+    assert page.count("<circle") >= 6  # three bins, two curves
+    assert "drifted from the previous one" in page
+    assert "livraison" in page
+    assert "&lt;b&gt;" in page
+    assert "<b>" not in page
+    checker = TagBalance()
+    checker.feed(page)
+    assert checker.errors == []
+
+
+def test_a_skipped_model_and_a_quiet_run_say_so() -> None:
+    summary = predictive_summary(drifted=False)
+    summary["propensity"] = {"status": "skipped", "reason": "3 buyers among 90"}
+    page = full_report(**summary)
+    assert "Propensity model skipped: 3 buyers among 90." in page
+    assert 'id="reliability-t"' not in page
+    assert "No drift flagged" in page

@@ -42,9 +42,12 @@ def healthz(ctx: CtxDep) -> HealthOut:
 )
 def metrics(request: Request) -> Response:
     """Prometheus metrics (no personal data in labels), summed over all workers."""
-    registry = request.app.state.metrics.registry
+    metrics = request.app.state.metrics
+    registry = metrics.registry
     if os.environ.get(MULTIPROC_ENV):
         # Several workers: each writes its counts to files; read them all.
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        if metrics.drift is not None:  # read from the database, not the files
+            registry.register(metrics.drift)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
