@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from gateway.consent import service as consent_service
+from gateway.consent.events import RecordConsents, parse_events
 from gateway.context import GatewayContext
 from gateway.ingest.service import ingest
 from gateway.storage import bulk
 from gateway.storage.db import transaction
+from gateway.storage.models import ClientRow
 
 # bench/ is not a package: its modules import once the path has it.
 sys.path[:0] = [
@@ -103,10 +106,10 @@ class DriverClock:
         self._started = 0.0
         self._copy_in = bulk._copy_in
 
-    def _timed_copy(self, *args: Any) -> None:
+    def _timed_copy(self, *args: Any, **kwargs: Any) -> None:
         start = time.perf_counter()
         try:
-            self._copy_in(*args)
+            self._copy_in(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - start
 
@@ -190,6 +193,13 @@ def main() -> int:
             return run(ctx, args)
 
 
+def grant(
+    session: Session, ctx: GatewayContext, client: ClientRow, events: list[Any]
+) -> None:
+    """Record consent events, as the typed commands the service takes."""
+    consent_service.record(session, ctx, client, RecordConsents(parse_events(events)))
+
+
 def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
     """Ingest warm-up, timed and profiled batches; print the figures."""
     client = bench_partner(ctx, "bench-partner", ["customers"])
@@ -197,7 +207,7 @@ def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
     records = people(SEED, 0, args.batch * n_batches, tag="p")
     for chunk in batches([consent_event(r) for r in records], 500):
         with transaction(ctx.sessions) as session:
-            consent_service.record(session, ctx, client, chunk)
+            grant(session, ctx, client, chunk)
     groups = batches(records, args.batch)
 
     def one(group: list[dict[str, Any]]) -> None:

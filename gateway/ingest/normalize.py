@@ -17,6 +17,7 @@ import phonenumbers
 from stdnum import iban as stdnum_iban
 
 from gateway.ingest.currencies import ISO_4217
+from gateway.pii.phones import FRENCH_VALID
 
 # JSON integers are unbounded in Python but not in the database (BIGINT).
 _INT64_MAX = 2**63 - 1
@@ -148,61 +149,8 @@ def normalize_email(value: object) -> str:
     return text
 
 
-def _desc_matcher(desc: object) -> Callable[[str], bool] | None:
-    """A compiled form of one phonenumbers number description (lengths + pattern)."""
-    pattern = getattr(desc, "national_number_pattern", None)
-    if desc is None or pattern is None:
-        return None
-    lengths = frozenset(getattr(desc, "possible_length", ()) or ())
-    compiled = re.compile(pattern)
-
-    def matches(nsn: str) -> bool:
-        return (not lengths or len(nsn) in lengths) and (
-            compiled.fullmatch(nsn) is not None
-        )
-
-    return matches
-
-
-def _region_validity(region: str) -> Callable[[str], bool]:
-    """``phonenumbers.is_valid_number`` for one region's national numbers.
-
-    Built from phonenumbers' own metadata at import, so the library stays the
-    source of truth; it applies the same test (the general description, then
-    any number type) without the per-call metadata lookups and object walks
-    that make ``is_valid_number`` cost about 25 µs. A test checks it against
-    ``is_valid_number`` on random numbers of every prefix.
-    """
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    general = _desc_matcher(metadata.general_desc)
-    kinds = [
-        matcher
-        # Validity is "any type matches", so order is free: the common types
-        # first, and most numbers stop at the first test.
-        for desc in (
-            metadata.mobile,
-            metadata.fixed_line,
-            metadata.premium_rate,
-            metadata.toll_free,
-            metadata.shared_cost,
-            metadata.voip,
-            metadata.personal_number,
-            metadata.pager,
-            metadata.uan,
-            metadata.voicemail,
-        )
-        if (matcher := _desc_matcher(desc)) is not None
-    ]
-    if general is None:
-        raise ValueError(f"no phone metadata for {region}")
-
-    def is_valid(nsn: str) -> bool:
-        return general(nsn) and any(kind(nsn) for kind in kinds)
-
-    return is_valid
-
-
-_FRENCH_VALID = _region_validity("FR")
+# phonenumbers.is_valid_number for French numbers, compiled once.
+_FRENCH_VALID = FRENCH_VALID
 
 
 def _french_e164(text: str) -> str | None:

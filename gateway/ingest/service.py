@@ -7,8 +7,8 @@ are written in one transaction; the caller answers only after it committed.
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -24,7 +24,7 @@ from gateway.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from gateway.ids import uuid7
+from gateway.ids import uuid7_many
 from gateway.ingest.pseudonyms import settle
 from gateway.ingest.receipt import RecordResult, receipt
 from gateway.ingest.transform import StoredForm, redact_texts, transform
@@ -220,7 +220,9 @@ def _validated(
     purpose: str,
     allowed: bool,
     records: list[Any],
-) -> tuple[list[RecordResult], list[tuple[RecordResult, StoredForm]], _Batch]:
+) -> tuple[
+    list[RecordResult], list[tuple[RecordResult, StoredForm]], _Batch, "_Encodings"
+]:
     batch = _Batch()
     done: list[RecordResult] = []
     valid: list[tuple[int, ValidRecord]] = []
@@ -250,6 +252,9 @@ def _validated(
             done.append(_reject(ctx, batch, client, dataset, purpose, result))
         else:
             valid.append((index, checked))
+    # Started before the PII scan and the pseudonyms: the helper process
+    # then has the whole of the request's remaining work to encode beside.
+    encodings = _start_linkage(ctx, dataset, valid)
     texts = redact_texts(ctx.pii, dataset, [record for _, record in valid])
     forms: list[tuple[RecordResult, StoredForm]] = []
     for (index, checked), redacted in zip(valid, texts, strict=True):
@@ -271,7 +276,7 @@ def _validated(
             warnings=form.warnings,
         )
         forms.append((result, form))
-    return done, forms, batch
+    return done, forms, batch, encodings
 
 
 def _process(
@@ -284,11 +289,10 @@ def _process(
     gpc: bool = False,
 ) -> list[RecordResult]:
     purpose = _allowed_purpose(ctx, client, dataset, purpose_name)
-    done, forms, batch = _validated(
+    done, forms, batch, encodings = _validated(
         ctx, client, dataset, purpose_name, purpose is not None, records
     )
     forms, aliases = _settled(session, ctx, client, dataset, forms)
-    encodings = _start_linkage(ctx, dataset, [form for _, form in forms])
     if gpc:
         # Written before consent is decided, in the same transaction, so a
         # record for a sale or sharing purpose is refused consent_missing.
@@ -377,7 +381,10 @@ def _store(
     )
     vault = VaultWriter(session, ctx.keyring, now)
     vault.load(form.subject_id for _, form in kept if form.vault)
-    written: dict[str, StoredForm] = {}
+    # Record id -> the record's index in the request, for its encodings.
+    written: dict[str, int] = {}
+    # Ids for the records that turn out new: one random read for the batch.
+    new_ids = iter(uuid7_many(now, len(kept)))
     for result, form in kept:
         source_id = result.source_id or ""
         previous = known.get(source_id)
@@ -388,7 +395,7 @@ def _store(
             result.status, result.record_id = "duplicate", previous[0]
         else:
             row = _record_row(
-                ctx, client, dataset, purpose, form, source_id, previous, now
+                ctx, client, dataset, purpose, form, source_id, previous, new_ids
             )
             row["created_at"] = row["updated_at"] = now
             record_id = row["id"]
@@ -405,7 +412,7 @@ def _store(
             known[source_id] = (record_id, form.content_hash, row["version"])
             result.record_id = record_id
             result.status = "updated" if previous else "accepted"
-            written[record_id] = form
+            written[record_id] = result.index
         batch.audits.append(
             AuditEvent(
                 actor=client.id,
@@ -438,48 +445,60 @@ class _Encodings:
     def __init__(
         self,
         linkage: EncodingPool | None,
-        forms: list[StoredForm],
+        indexes: list[int],
         pending: Pending | None,
     ) -> None:
         self._linkage = linkage
-        self._index = {id(form): n for n, form in enumerate(forms)}
+        # A record's index in the request -> its place in the encodings.
+        self._place = {index: n for n, index in enumerate(indexes)}
         self._pending = pending
         self._made: list[bytes | None] | None = None
 
-    def columns(self, record_id: str, form: StoredForm) -> dict[str, Any]:
-        """The record row's linkage columns for one of the batch's forms."""
+    def columns(self, record_id: str, index: int) -> dict[str, Any]:
+        """The record row's linkage columns for the request's record `index`."""
         if self._pending is None or self._linkage is None:
             return NO_ENCODING
         if self._made is None:
             self._made = self._pending()
-        packed = self._made[self._index[id(form)]]
+        packed = self._made[self._place[index]]
         return self._linkage.columns(record_id, packed)
 
 
 def _start_linkage(
-    ctx: GatewayContext, dataset: Dataset, forms: list[StoredForm]
+    ctx: GatewayContext, dataset: Dataset, valid: list[tuple[int, ValidRecord]]
 ) -> _Encodings:
     """Start encoding the valid records of a batch for linkage.
 
     Made from the clear values only the gateway holds, by a helper process
-    while the request checks consent and builds rows; the pipelines link
-    people through these and never see the fields. A record that turns out
-    rejected or duplicate just leaves its encoding unused.
+    while the request scans, pseudonymizes, checks consent and builds rows;
+    the pipelines link people through these and never see the fields. The
+    values are the record's normalized ones as the vault keeps them (as
+    text: `transform` stores `str(value)`). A record that turns out rejected
+    or duplicate just leaves its encoding unused.
     """
     roles = linkage_fields(dataset)
-    if not roles or not forms:
-        return _Encodings(None, forms, None)
-    values = [linkage_values(roles, form.vault) for form in forms]
-    return _Encodings(ctx.linkage, forms, ctx.linkage.start(values))
+    if not roles or not valid:
+        return _Encodings(None, [], None)
+    values = [
+        linkage_values(
+            roles,
+            {
+                name: str(record.values[name])
+                for name in roles.values()
+                if name in record.values
+            },
+        )
+        for _, record in valid
+    ]
+    indexes = [index for index, _ in valid]
+    return _Encodings(ctx.linkage, indexes, ctx.linkage.start(values))
 
 
-def _add_linkage(
-    batch: _Batch, written: dict[str, StoredForm], encodings: _Encodings
-) -> None:
+def _add_linkage(batch: _Batch, written: dict[str, int], encodings: _Encodings) -> None:
     """Give every record written its linkage columns."""
-    for record_id, form in written.items():
+    for record_id, index in written.items():
         row = batch.inserts.get(record_id) or batch.updates[record_id]
-        row.update(encodings.columns(record_id, form))
+        row.update(encodings.columns(record_id, index))
 
 
 def _record_row(
@@ -490,11 +509,11 @@ def _record_row(
     form: StoredForm,
     source_id: str,
     previous: tuple[str, str, int] | None,
-    now: datetime,
+    new_ids: Iterator[str],
 ) -> dict[str, Any]:
     """The new version of a record, replacing `previous` when there is one."""
     return {
-        "id": previous[0] if previous else uuid7(now),
+        "id": previous[0] if previous else next(new_ids),
         "client_id": client.id,
         "dataset": dataset.name,
         "source_id": source_id,

@@ -160,12 +160,6 @@ def content_hash(
     return pseudonymize(f"content:{dataset}", body)
 
 
-# Field classes whose exact value goes to the vault (for access requests).
-_TO_VAULT = frozenset(
-    {"identifier", "direct_pii", "special_category", "quasi_identifier"}
-)
-
-
 def _put_redacted(form: StoredForm, name: str, redacted: Redacted) -> None:
     form.data[name] = redacted.text
     if redacted.entity_types:
@@ -176,25 +170,31 @@ def _put_redacted(form: StoredForm, name: str, redacted: Redacted) -> None:
         form.warnings.append(FieldIssue(name, "pii_redacted", message))
 
 
-def _apply_class(
-    form: StoredForm,
-    name: str,
-    spec: FieldSpec,
-    value: Any,
-    redacted: Mapping[str, Redacted],
-) -> None:
-    """Put one field where its class says: the vault, the public data, or both."""
-    field_class = spec.field_class
-    if field_class in _TO_VAULT:
-        form.vault[name] = str(value)
-    if field_class == "quasi_identifier":
-        general = generalize(spec.generalize or "suppress", str(value))
-        if general is not None:
-            form.data[name] = general
-    elif name in redacted:  # free text, string attributes
-        _put_redacted(form, name, redacted[name])
-    elif field_class == "attribute":
-        form.data[name] = value
+# What `transform` does with a field, by class: one small integer per field,
+# looked up once per dataset instead of reading the policy model per value.
+_IDENTIFIER, _SPECIAL, _VAULT_ONLY, _QUASI, _ATTRIBUTE, _OTHER = range(6)
+_CODES = {
+    "identifier": _IDENTIFIER,
+    "special_category": _SPECIAL,
+    "direct_pii": _VAULT_ONLY,
+    "quasi_identifier": _QUASI,
+    "attribute": _ATTRIBUTE,
+}
+# By dataset object (kept alive in the value, so a reloaded policy gets a new
+# plan): field name -> (class code, generalization rule). Policy only.
+_PLANS: dict[int, tuple[Dataset, dict[str, tuple[int, str]]]] = {}
+
+
+def _plan(dataset: Dataset) -> dict[str, tuple[int, str]]:
+    cached = _PLANS.get(id(dataset))
+    if cached is not None and cached[0] is dataset:
+        return cached[1]
+    plan = {
+        name: (_CODES.get(spec.field_class, _OTHER), spec.generalize or "suppress")
+        for name, spec in dataset.fields.items()
+    }
+    _PLANS[id(dataset)] = (dataset, plan)
+    return plan
 
 
 def transform(
@@ -210,6 +210,11 @@ def transform(
 ) -> StoredForm:
     """Apply each field's class to a validated record.
 
+    Each field goes where its class says: the vault (identifiers, direct
+    personal data, special categories, quasi-identifiers), the public data
+    (a quasi-identifier generalized, a scanned text redacted, an attribute
+    as is), a keyed pseudonym (identifiers).
+
     Args:
         record: The validated record.
         dataset: Its dataset policy.
@@ -221,21 +226,37 @@ def transform(
         older: Pseudonymizers of older keys, for `older_hashes`.
     """
     form = StoredForm("", {}, {}, {}, (), "", list(record.warnings))
+    identifiers, data, vault = form.identifiers, form.data, form.vault
     special: list[str] = []
-    fields = dataset.fields
+    plan = _plan(dataset)
     for name, value in record.values.items():
-        spec = fields[name]
-        if spec.field_class == "identifier":
-            namespace = kinds[name].namespace(client_id)
-            form.identifiers[name] = pseudonymize(namespace, str(value))
-        elif spec.field_class == "special_category":
+        code, rule = plan[name]
+        if code == _IDENTIFIER:
+            text = str(value)
+            identifiers[name] = pseudonymize(kinds[name].namespace(client_id), text)
+            vault[name] = text
+        elif code == _QUASI:
+            text = str(value)
+            vault[name] = text
+            general = generalize(rule, text)
+            if general is not None:
+                data[name] = general
+            continue
+        elif code == _SPECIAL:
             special.append(name)
-        _apply_class(form, name, spec, value, redacted)
+            vault[name] = str(value)
+        elif code == _VAULT_ONLY:
+            vault[name] = str(value)
+        # Free text and string attributes were scanned: their redacted form.
+        if name in redacted:
+            _put_redacted(form, name, redacted[name])
+        elif code == _ATTRIBUTE:
+            data[name] = value
     return StoredForm(
-        subject_id=form.identifiers[dataset.subject_key],
-        identifiers=form.identifiers,
-        data=form.data,
-        vault=form.vault,
+        subject_id=identifiers[dataset.subject_key],
+        identifiers=identifiers,
+        data=data,
+        vault=vault,
         special_fields=tuple(special),
         content_hash=content_hash(pseudonymize, dataset.name, purpose, record.values),
         warnings=form.warnings,

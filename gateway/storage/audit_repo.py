@@ -122,13 +122,16 @@ def append(
         )
         for s in sealed
     ]
-    insert_tuples(session, AuditEventRow.__table__, EVENT_COLUMNS, rows)
+    # Binary COPY on PostgreSQL: every value is text, an integer, bytes or
+    # None, and the canonical bytes and hashes go as they are, not as hex.
+    insert_tuples(session, AuditEventRow.__table__, EVENT_COLUMNS, rows, binary=True)
     if nodes:
         insert_tuples(
             session,
             AuditNodeRow.__table__,
             ("level", "idx", "hash"),
             [(n.level, n.idx, n.hash) for n in nodes],
+            binary=True,
         )
     last = sealed[-1]
     session.execute(

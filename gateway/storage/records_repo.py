@@ -89,8 +89,8 @@ def subject_keys(session: Session, subject_ids: Iterable[str]) -> dict[str, Stor
 
 
 def add_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert new subjects' wrapped data keys."""
-    insert_rows(session, SubjectKeyRow.__table__, rows)
+    """Insert new subjects' wrapped data keys (text, bytes, aware datetimes)."""
+    insert_rows(session, SubjectKeyRow.__table__, rows, binary=True)
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -114,8 +114,8 @@ def replace_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert encrypted fields."""
-    insert_rows(session, VaultEntryRow.__table__, rows)
+    """Insert encrypted fields (text ids, ciphertext bytes)."""
+    insert_rows(session, VaultEntryRow.__table__, rows, binary=True)
 
 
 def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:

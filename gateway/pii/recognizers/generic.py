@@ -28,6 +28,8 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from stdnum import iban, luhn
 from stdnum.fr import siret
 
+from gateway.pii.phones import FRENCH_NSN, FRENCH_VALID
+
 # A result whose check passed but whose pattern alone is weak (any nine digits
 # pass Luhn one time in ten): keep the pattern's low score, so that only a
 # context word lifts it over the threshold. Presidio reads None as "no opinion".
@@ -136,6 +138,37 @@ class OfflineEmailRecognizer(PatternRecognizer):
         """
         domain = pattern_text.rsplit("@", 1)[1]
         return True if _public_suffixes()(domain).suffix else None
+
+    def confirms(self, value: str, threshold: float) -> bool:
+        """Whether `analyze` finds `value`, whole, at `threshold`: the same steps, bare.
+
+        For whole-value checks (a field typed email), about 2 µs instead of
+        13: Presidio's `analyze` builds an explanation and a result object
+        per match and asks the public-suffix list even when the pattern's
+        own score already reaches the threshold. Its first match is the one
+        `search` finds (finditer's matches do not overlap), so a whole
+        match is a first match spanning the value; the flags are those
+        `analyze` uses when none are given. False means "ask `analyze`".
+        """
+        if not value:
+            return False
+        for pattern in self.patterns:
+            compiled = _compiled(pattern.regex, self.global_regex_flags)
+            match = compiled.search(value)
+            if match is None or match.span() != (0, len(value)):
+                continue
+            if threshold <= pattern.score:
+                return True
+            # A passed check lifts the score to the maximum (Presidio's rule).
+            if self.validate_result(value) and threshold <= EntityRecognizer.MAX_SCORE:
+                return True
+        return False
+
+
+@cache
+def _compiled(pattern: str, flags: int) -> regex.Pattern[str]:
+    """A recognizer's pattern compiled as Presidio compiles it (`regex`, its flags)."""
+    return regex.compile(pattern, flags=flags)
 
 
 # The longest IBAN in the ISO 13616 registry.
@@ -337,6 +370,17 @@ class RegionPhoneRecognizer(TextRecognizer):
         """
         if not self._HINT.search(value):
             return False
+        if (
+            value.startswith("+33")
+            and FRENCH_NSN.fullmatch(value, 3)
+            and FRENCH_VALID(value[3:])
+        ):
+            # A French number in E.164 (the form ingestion stores): the
+            # matcher reads "+33" and nine digits whole, as written with a
+            # plus (PHONE_SURE, whatever the region), and keeps it when
+            # phonenumbers calls it valid, which FRENCH_VALID decides from
+            # the same metadata in a microsecond instead of 25.
+            return threshold <= PHONE_SURE
         for region in self.regions:
             for match in phonenumbers.PhoneNumberMatcher(value, region, Leniency.VALID):
                 if match.start == 0 and _with_extension(value, match.end) == len(value):
