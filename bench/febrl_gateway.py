@@ -27,7 +27,7 @@ from benchctx import bench_context, bench_partner
 from gateway.consent import service as consent_service
 from gateway.consent.events import RecordConsents, parse_events
 from gateway.crypto.keyring import KeyPurpose
-from gateway.ingest.service import ingest
+from gateway.ingest.service import SubmitRecords, ingest
 from gateway.linkage.sealed import Sealer
 from gateway.storage.db import transaction
 from pipelines.extract import extract
@@ -88,16 +88,14 @@ def ingest_and_link(
             rejected: Counter[str] = Counter()
             source_of: dict[str, str] = {}
             for start in range(0, len(records), BATCH):
-                body = {
-                    "purpose": "segmentation",
-                    "records": records[start : start + BATCH],
-                }
-                outcome = ingest(ctx, client, "customers", body, None)
-                for result in outcome.body["results"]:
-                    if result["status"] == "rejected":
-                        rejected[result["reason"]] += 1
-                    else:
-                        source_of[result["record_id"]] = result["source_id"]
+                batch = SubmitRecords(
+                    "customers", "segmentation", records[start : start + BATCH]
+                )
+                for result in ingest(ctx, client, batch).results:
+                    if result.status == "rejected":
+                        rejected[result.reason or ""] += 1
+                    elif result.record_id is not None:
+                        source_of[result.record_id] = result.source_id or ""
             ingested = time.perf_counter()
             audience = ctx.policies.audiences["retail_default"]
             key = ctx.keyring.active(KeyPurpose.LINKAGE)

@@ -84,7 +84,7 @@ from plain_presidio import presidio_engine, require_installed, stay_offline  # n
 
 from gateway.consent import service as consent_service  # noqa: E402
 from gateway.consent.events import RecordConsents, parse_events  # noqa: E402
-from gateway.ingest.service import ingest  # noqa: E402
+from gateway.ingest.service import SubmitRecords, ingest  # noqa: E402
 from gateway.pii.analyzer import PiiAnalyzer  # noqa: E402
 from gateway.policy.loader import load_policies  # noqa: E402
 from gateway.storage.db import transaction  # noqa: E402
@@ -471,9 +471,9 @@ def ingest_rate(records: int, runs: int) -> float:
                 ctx.pii.analyze_batch(["Bonjour Marie Dupont.", "Hello John Smith."])
                 start = time.perf_counter()
                 for chunk in batches(batch, 100):
-                    body = {"purpose": "segmentation", "records": chunk}
-                    outcome = ingest(ctx, partner, "customers", body, None)
-                    assert outcome.body["accepted"] == len(chunk), outcome.body  # noqa: S101
+                    batch = SubmitRecords("customers", "segmentation", chunk)
+                    outcome = ingest(ctx, partner, batch)
+                    assert outcome.accepted == len(chunk), outcome.as_dict()  # noqa: S101
                 elapsed = time.perf_counter() - start
         speeds.append(records / elapsed)
     return statistics.median(speeds)

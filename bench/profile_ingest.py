@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from gateway.consent import service as consent_service
 from gateway.consent.events import RecordConsents, parse_events
 from gateway.context import GatewayContext
-from gateway.ingest.service import ingest
+from gateway.ingest.service import SubmitRecords, ingest
 from gateway.storage import bulk
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
@@ -211,17 +211,10 @@ def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
     groups = batches(records, args.batch)
 
     def one(group: list[dict[str, Any]]) -> None:
-        out = ingest(
-            ctx,
-            client,
-            "customers",
-            {"purpose": "segmentation", "records": group},
-            None,
-        )
-        accepted = out.body["accepted"]
-        if accepted != len(group):
+        out = ingest(ctx, client, SubmitRecords("customers", "segmentation", group))
+        if out.accepted != len(group):
             raise SystemExit(
-                f"only {accepted}/{len(group)} accepted: {out.body['results'][0]}"
+                f"only {out.accepted}/{len(group)} accepted: {out.results[0]}"
             )
 
     one(groups[0])  # warm-up

@@ -32,12 +32,61 @@ class RecordResult:
             "warnings": [w.as_dict() for w in self.warnings],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RecordResult":
+        """A result read back from its JSON form (a stored idempotent reply)."""
 
-def receipt(results: list[RecordResult]) -> dict[str, Any]:
-    """The response body for a batch."""
-    rejected = sum(1 for r in results if r.status == "rejected")
-    return {
-        "accepted": len(results) - rejected,
-        "rejected": rejected,
-        "results": [r.as_dict() for r in sorted(results, key=lambda r: r.index)],
-    }
+        def issues(key: str) -> list[FieldIssue]:
+            return [FieldIssue(**issue) for issue in data[key]]
+
+        return cls(
+            index=data["index"],
+            source_id=data["source_id"],
+            status=data["status"],
+            record_id=data["record_id"],
+            subject_id=data["subject_id"],
+            reason=data["reason"],
+            errors=issues("errors"),
+            warnings=issues("warnings"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What became of a batch, record by record, and whether it was replayed.
+
+    A replay is the stored receipt of an earlier request with the same
+    Idempotency-Key and body, exactly as it was first given.
+    """
+
+    results: tuple[RecordResult, ...]
+    replayed: bool = False
+
+    @property
+    def rejected(self) -> int:
+        """Records refused."""
+        return sum(1 for r in self.results if r.status == "rejected")
+
+    @property
+    def accepted(self) -> int:
+        """Records stored, new, updated or found unchanged."""
+        return len(self.results) - self.rejected
+
+    @classmethod
+    def of(cls, results: list[RecordResult]) -> "Receipt":
+        """The receipt of a batch just processed, in request order."""
+        return cls(tuple(sorted(results, key=lambda r: r.index)))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form, as stored for replays."""
+        return {
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "results": [r.as_dict() for r in self.results],
+        }
+
+    @classmethod
+    def replay_of(cls, data: dict[str, Any]) -> "Receipt":
+        """A stored receipt, read back as the replay of its request."""
+        results = tuple(RecordResult.from_dict(r) for r in data["results"])
+        return cls(results, replayed=True)

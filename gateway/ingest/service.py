@@ -7,7 +7,7 @@ are written in one transaction; the caller answers only after it committed.
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from gateway.errors import (
 )
 from gateway.ids import uuid7_many
 from gateway.ingest.pseudonyms import settle
-from gateway.ingest.receipt import RecordResult, receipt
+from gateway.ingest.receipt import Receipt, RecordResult
 from gateway.ingest.transform import StoredForm, redact_texts, transform
 from gateway.ingest.validate import (
     FieldIssue,
@@ -42,7 +42,6 @@ from gateway.storage import consent_repo, idempotency_repo, records_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
 
-BODY_KEYS = {"purpose", "records"}
 # The shape of a policy purpose name; anything else cannot name one.
 PURPOSE_NAME = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 PURPOSE_MAX = 64
@@ -51,13 +50,30 @@ PURPOSE_MAX = 64
 MAX_ATTEMPTS = 4
 
 
-@dataclass(frozen=True, slots=True)
-class IngestOutcome:
-    """The response of a request, and whether it was replayed."""
+# Idempotent replies are stored with the HTTP status they were sent with:
+# a receipt always goes out as 200 (a refused request stores no reply).
+_RECEIPT_STATUS = 200
 
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool = False
+
+@dataclass(frozen=True, slots=True)
+class SubmitRecords:
+    """A partner's batch for one dataset and declared purpose.
+
+    Records are kept as sent: each is judged on its own (`validate_record`),
+    so one that is not even an object is rejected in its result and never
+    fails its batch. `idempotency_key`: the request's Idempotency-Key; `gpc`:
+    it came with `Sec-GPC: 1`.
+    """
+
+    dataset: str
+    purpose: str
+    records: Sequence[Any]
+    idempotency_key: str | None = None
+    gpc: bool = False
+
+    def body(self) -> dict[str, Any]:
+        """The request body the batch was sent as (the idempotency digest's input)."""
+        return {"purpose": self.purpose, "records": list(self.records)}
 
 
 @dataclass
@@ -70,30 +86,24 @@ class _Batch:
     audits: list[AuditEvent] = field(default_factory=list)
 
 
-def _check_body(ctx: GatewayContext, body: Any) -> tuple[str, list[Any]]:
-    if not isinstance(body, dict):
-        raise InvalidRequestError("the body must be a JSON object")
-    unknown = sorted(set(body) - BODY_KEYS)
-    if unknown:
-        raise InvalidRequestError(
-            "unknown top-level field: send only purpose and records"
-        )
-    purpose, records = body.get("purpose"), body.get("records")
-    if (
-        not isinstance(purpose, str)
-        or len(purpose) > PURPOSE_MAX
-        or not PURPOSE_NAME.fullmatch(purpose)
-    ):
+def _check_batch(ctx: GatewayContext, batch: SubmitRecords) -> None:
+    """The batch's own rules (the HTTP edge checks the same on the body's shape)."""
+    if len(batch.purpose) > PURPOSE_MAX or not PURPOSE_NAME.fullmatch(batch.purpose):
         raise InvalidRequestError("purpose: required, a purpose name (a-z 0-9 _ .)")
-    if not isinstance(records, list) or not records:
+    if not batch.records:
         raise InvalidRequestError("records: required, as a non-empty list")
     limit = ctx.settings.max_batch_records
-    if len(records) > limit:
+    if len(batch.records) > limit:
         raise InvalidRequestError(f"records: at most {limit} per request")
-    return purpose, records
 
 
-def _dataset_for(ctx: GatewayContext, client: ClientRow, name: str) -> Dataset:
+def dataset_for(ctx: GatewayContext, client: ClientRow, name: str) -> Dataset:
+    """The dataset, if it exists and this client may submit it.
+
+    Raises:
+        NotFoundError: No such dataset.
+        PermissionDeniedError: The client may not submit it.
+    """
     dataset = ctx.policies.datasets.get(name)
     if dataset is None:
         raise NotFoundError("no such dataset")
@@ -126,22 +136,25 @@ def request_hashes(ctx: GatewayContext, body: Any) -> tuple[str, ...]:
     return tuple(key("idempotency", digest)[-64:] for key in ctx.pseudonymizers)
 
 
-def ingest(
-    ctx: GatewayContext,
-    client: ClientRow,
-    dataset_name: str,
-    body: Any,
-    idempotency_key: str | None,
-    *,
-    gpc: bool = False,
-) -> IngestOutcome:
-    """Process one request; retries whole when a concurrent twin won a race.
+def ingest(ctx: GatewayContext, client: ClientRow, batch: SubmitRecords) -> Receipt:
+    """Process one batch; retries whole when a concurrent twin won a race.
 
-    With `gpc` (a `Sec-GPC: 1` request) the valid records' identifiers first
-    get a withdrawal of the purposes marked sale or sharing (GPC opt-out).
+    With `batch.gpc` (a `Sec-GPC: 1` request) the valid records' identifiers
+    first get a withdrawal of the purposes marked sale or sharing (GPC
+    opt-out). The same Idempotency-Key and body again give the stored
+    receipt, marked replayed.
+
+    Raises:
+        NotFoundError: No such dataset.
+        PermissionDeniedError: The client may not submit it.
+        InvalidRequestError: The batch breaks its own rules (purpose name,
+            record count).
+        ConflictError: The Idempotency-Key was used with another body.
     """
-    dataset = _dataset_for(ctx, client, dataset_name)
-    purpose_name, records = _check_body(ctx, body)
+    dataset = dataset_for(ctx, client, batch.dataset)
+    _check_batch(ctx, batch)
+    purpose_name, records = batch.purpose, list(batch.records)
+    idempotency_key, gpc, body = batch.idempotency_key, batch.gpc, batch.body()
     # A GPC request writes withdrawals: not the same request as its bare body.
     hashed = {"body": body, "sec_gpc": "1"} if gpc else body
     # The dataset is part of the request: one key and body sent to another
@@ -165,24 +178,22 @@ def ingest(
                             raise ConflictError(
                                 "this Idempotency-Key was used with another body"
                             )
-                        return IngestOutcome(
-                            stored.status_code, json.loads(stored.response), True
-                        )
+                        return Receipt.replay_of(json.loads(stored.response))
                 result = _process(
                     session, ctx, client, dataset, purpose_name, records, gpc
                 )
-                outcome = IngestOutcome(200, receipt(result))
+                done = Receipt.of(result)
                 if idempotency_key:
                     idempotency_repo.save(
                         session,
                         client.id,
                         idempotency_key,
                         digest,
-                        outcome.status_code,
-                        json.dumps(outcome.body).encode(),
+                        _RECEIPT_STATUS,
+                        json.dumps(done.as_dict()).encode(),
                         ctx.clock(),
                     )
-            return outcome
+            return done
         except (IntegrityError, OperationalError):
             if attempt == MAX_ATTEMPTS - 1:
                 raise

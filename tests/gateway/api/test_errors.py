@@ -25,7 +25,9 @@ def partner_headers(ctx: GatewayContext) -> dict[str, str]:
         (b"<xml/>", "text/xml", 415),
         (b'"just a string zqx"', "application/json", 422),
         (
-            b'{"purpose": "segmentation", "records": [], "extra_zqx": 1}',
+            # An unknown key is named only when shaped like a field name
+            # (`reportable_name`): a value sent as a key never comes back.
+            b'{"purpose": "segmentation", "records": [], "zqx@example.org": 1}',
             "application/json",
             422,
         ),
