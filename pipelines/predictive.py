@@ -15,8 +15,10 @@ and the same feature builder as the run's segmentation:
   (category shares are drawn from the data, so a label common now may not
   have been then), minus any built from a special-category field.
 
-Everyone is then scored on the run's current features: the scores stay
-inside the run (no export carries them yet). Too few buyers or non-buyers,
+Everyone is then scored on the run's current features. The scores stay
+inside the run: rules levels that test ``propensity`` cut score-based
+segments from them (`rule_scores`), and destinations only ever see those
+segments' memberships, never a score. Too few buyers or non-buyers,
 or a split that cannot hold both classes, skips the model with the reason;
 a propensity model never stops the segmentation.
 """
@@ -31,7 +33,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from gateway.policy.models import Audience, PolicySet
-from gateway.policy.predictive import PropensitySpec
+from gateway.policy.predictive import SCORE_FEATURE, PropensitySpec
 from pipelines.features import build_features, category_shares, numeric_matrix
 from pipelines.frames import Levels
 from pipelines.propensity import (
@@ -42,6 +44,7 @@ from pipelines.propensity import (
     purchase_outcome,
 )
 from pipelines.quality import impute
+from pipelines.segment import RuleScores
 
 FITTED = "fitted"
 SKIPPED = "skipped"
@@ -167,7 +170,7 @@ def score_propensity(
     order = [list(current.columns).index(c) for c in keep]
     probabilities = model.predict(current.matrix[:, order])
     scores = pl.DataFrame(
-        {"entity_id": current.entity_ids, "propensity": probabilities}
+        {"entity_id": current.entity_ids, SCORE_FEATURE: probabilities}
     )
     summary = head | report.as_dict()
     summary["scored"] = {
@@ -175,6 +178,22 @@ def score_propensity(
         "mean_propensity": float(probabilities.mean()) if scores.height else None,
     }
     return Scored({"status": FITTED, **summary}, scores)
+
+
+def rule_scores(scored: Scored, entity_ids: pl.Series) -> RuleScores:
+    """The score rules levels may test, in the order of `entity_ids`, or why none.
+
+    A skipped model leaves no score: a level whose rules test it is then
+    skipped with the model's reason (counts only), never the whole run.
+    """
+    if scored.scores is None:
+        status = scored.summary["status"]
+        why = scored.summary.get("reason", "the audience declares no model")
+        return RuleScores(missing={SCORE_FEATURE: f"propensity {status}: {why}"})
+    aligned = entity_ids.to_frame("entity_id").join(
+        scored.scores, on="entity_id", how="left", maintain_order="left"
+    )
+    return RuleScores(values={SCORE_FEATURE: aligned[SCORE_FEATURE].to_numpy()})
 
 
 def _labelled(

@@ -1,9 +1,13 @@
 """run: an audience's whole pipeline, stage by stage, from the database to exports.
 
-extract → dedupe → quality → features → segment → propensity → holdout →
+extract → dedupe → quality → features → propensity → segment → holdout →
 k-anonymity floor → describe → drift → themes → export (database, parquet
 files, summary, report). Every stage but the edges is a pure function of
 frames; this module only wires them, reports progress and times them.
+
+The propensity comes before the segmentation so that rules levels can test
+the score (``propensity >= 0.75``); its fit reads the features before its
+own cut-off, not the segments, so the order changes nothing in it.
 """
 
 import io
@@ -58,7 +62,12 @@ from pipelines.personas import (
     personas,
     themes_by_segment,
 )
-from pipelines.predictive import CurrentFeatures, forbidden_fields, score_propensity
+from pipelines.predictive import (
+    CurrentFeatures,
+    forbidden_fields,
+    rule_scores,
+    score_propensity,
+)
 from pipelines.quality import assess, impute
 from pipelines.report import render_report
 from pipelines.report_data import pca_points, profiles
@@ -71,8 +80,8 @@ STAGES = (
     "dedupe",
     "quality",
     "features",
-    "segment",
     "propensity",
+    "segment",
     "holdout",
     "k-anonymity floor",
     "drift",
@@ -214,24 +223,16 @@ def run_audience(
         features = build_features(customers, events, as_of, levels)
         features, imputation = impute(features)
         matrix, columns = numeric_matrix(features, levels)
-    if features.height < 2 * audience.k_min:
-        raise ValueError(
-            f"only {features.height} people have consented data: too few to "
-            f"segment above k_min={audience.k_min}"
-        )
-    with clock.stage("segment", progress):
         # Preferences: shares of the common product categories, a feature
         # group of their own (the level policy decides what uses them).
         shares, share_names = category_shares(
             events, features["entity_id"], min_entities=audience.k_min
         )
         matrix, columns = np.hstack([matrix, shares]), [*columns, *share_names]
-        result = segment(
-            features["entity_id"],
-            matrix,
-            columns,
-            config.seed,
-            _segment_config(audience, config, columns),
+    if features.height < 2 * audience.k_min:
+        raise ValueError(
+            f"only {features.height} people have consented data: too few to "
+            f"segment above k_min={audience.k_min}"
         )
     with clock.stage("propensity", progress):
         scored = score_propensity(
@@ -244,6 +245,17 @@ def run_audience(
             forbidden=forbidden_fields(ctx.policies, audience),
             k_min=audience.k_min,
             seed=config.seed,
+        )
+    with clock.stage("segment", progress):
+        # The score is passed beside the features, not among them: only rules
+        # levels test it, no cluster level or centroid ever sees it.
+        result = segment(
+            features["entity_id"],
+            matrix,
+            columns,
+            config.seed,
+            _segment_config(audience, config, columns),
+            rule_scores(scored, features["entity_id"]),
         )
     with clock.stage("holdout", progress):
         split = hold_out(

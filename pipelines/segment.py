@@ -18,6 +18,11 @@ above (k in `sub_k_range`) on that segment's rows only, on its own features,
 so a member is in its parent by construction. A rules level applies its rules
 inside each segment of the level above, first matching rule wins.
 
+A rule may also test a score (`RuleScores`: the calibrated propensity,
+``propensity >= 0.75``). A score is no feature: no cluster level sees it, no
+centroid holds it, so no description or profile can show it. A score the run
+could not compute skips the rules level that tests it, with the reason.
+
 Within a cluster level, constant columns and features that share no
 structure with the level's other features (`pipelines.variable_selection`)
 are dropped before scaling. A level left with no feature, or with no
@@ -40,7 +45,7 @@ k-anonymity floor measures distances and which `pipelines.describe` reads.
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,7 +87,8 @@ class SegmentRule:
 
     Attributes:
         name: Short name, ``[a-z0-9_]``, used in the segment id.
-        column: A feature column, compared in its raw (unscaled) units.
+        column: A feature column or a score (`RuleScores`), compared in its
+            raw (unscaled) units.
         op: One of ``>``, ``>=``, ``<``, ``<=``, ``==``, ``!=``.
         value: The threshold.
     """
@@ -117,6 +123,22 @@ class SegmentRule:
     def matches(self, values: Floats) -> NDArray[np.bool_]:
         """Return which of `values` satisfy the rule."""
         return _OPS[self.op](values, self.value)
+
+
+@dataclass(frozen=True)
+class RuleScores:
+    """Per-person scores a rules level may test besides the feature columns.
+
+    Attributes:
+        values: Score name -> one value per row of the matrix, in its order
+            (e.g. "propensity", the calibrated purchase propensity).
+        missing: Score name -> why this run has none (e.g. the propensity
+            model was skipped for too few buyers): a rules level testing it
+            is skipped with that reason instead of failing the run.
+    """
+
+    values: Mapping[str, Floats] = field(default_factory=dict)
+    missing: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -303,6 +325,7 @@ def segment(
     columns: Sequence[str],
     seed: int,
     config: SegmentConfig | None = None,
+    scores: RuleScores | None = None,
 ) -> SegmentationResult:
     """Cluster entities into nested levels of segments (`SegmentConfig.levels`).
 
@@ -312,25 +335,35 @@ def segment(
         columns: The feature names, in matrix column order.
         seed: Seed of every random draw.
         config: Parameters; the defaults when omitted.
+        scores: Scores rule levels may test besides `columns`; none when
+            omitted.
 
     Returns:
         The memberships, segments and metrics.
 
     Raises:
         ValueError: Inconsistent shapes, duplicate ids, non-finite values, an
-            unknown rule or level column, or no level yields segments.
+            unknown rule or level column, a score of the wrong length, non-finite
+            or named like a column, or no level yields segments.
     """
     cfg = config or SegmentConfig()
-    ids = _check_input(entity_ids, matrix, columns, cfg)
+    scores = scores or RuleScores()
+    ids = _check_input(entity_ids, matrix, columns, cfg, scores)
     with threadpool_limits(limits=cfg.n_threads):
         return _segment(
-            ids, np.asarray(matrix, dtype=np.float64), list(columns), seed, cfg
+            ids, np.asarray(matrix, dtype=np.float64), list(columns), seed, cfg, scores
         )
 
 
 def _segment(
-    ids: pl.Series, values: Floats, columns: list[str], seed: int, cfg: SegmentConfig
+    ids: pl.Series,
+    values: Floats,
+    columns: list[str],
+    seed: int,
+    cfg: SegmentConfig,
+    scores: RuleScores,
 ) -> SegmentationResult:
+    # The scaler, and so every centroid, sees the feature columns only.
     scaler = StandardScaler().fit(values)
     levels: list[_Level] = []
     reports: list[dict[str, Any]] = []
@@ -339,11 +372,9 @@ def _segment(
     for spec in cfg.level_specs(columns):
         above = levels[-1] if levels else None
         if spec.method == "rules":
-            if above is None:
-                report = {"skipped": "a rules level needs a level above it"}
-            else:
-                levels.append(_rule_level(above, values, columns, spec.rules))
-                report = {"rules": [rule.name for rule in spec.rules]}
+            level, report = _rules_level(spec, above, values, columns, scores)
+            if level is not None:
+                levels.append(level)
         else:
             level, report, found = _cluster_level(
                 spec, above, values, columns, seed, len(levels) + 1, cfg
@@ -383,6 +414,33 @@ def _segment(
     return SegmentationResult(
         _memberships(ids, levels), _segments(levels, values, scaler), metrics
     )
+
+
+def _rules_level(
+    spec: LevelSpec,
+    above: "_Level | None",
+    values: Floats,
+    columns: list[str],
+    scores: RuleScores,
+) -> tuple["_Level | None", dict[str, Any]]:
+    """Apply a rules level; None and the reason when it must be skipped."""
+    absent = [rule.column for rule in spec.rules if rule.column in scores.missing]
+    if absent:
+        why = scores.missing[absent[0]]
+        return None, {
+            "skipped": f"its rules test '{absent[0]}', which this run could "
+            f"not compute ({why})"
+        }
+    if above is None:
+        return None, {"skipped": "a rules level needs a level above it"}
+
+    def tested(name: str) -> Floats:
+        if name in scores.values:
+            return np.asarray(scores.values[name], dtype=np.float64)
+        return values[:, columns.index(name)]
+
+    level = _rule_level(above, len(values), tested, spec.rules)
+    return level, {"rules": [rule.name for rule in spec.rules]}
 
 
 def _level_points(
@@ -477,6 +535,7 @@ def _check_input(
     matrix: NDArray[np.floating[Any]],
     columns: Sequence[str],
     cfg: SegmentConfig,
+    scores: RuleScores,
 ) -> pl.Series:
     ids = pl.Series("entity_id", entity_ids, dtype=pl.String, strict=False)
     if matrix.ndim != 2 or matrix.shape != (len(ids), len(columns)):
@@ -485,9 +544,17 @@ def _check_input(
         raise ValueError("entity ids must be unique and non-null")
     if not np.isfinite(matrix).all():
         raise ValueError("matrix holds NaN or infinite values; impute first")
+    named = [*scores.values, *scores.missing]
+    if set(named) & set(columns):
+        raise ValueError("a score cannot share its name with a feature column")
+    for name, score in scores.values.items():
+        row = np.asarray(score, dtype=np.float64)
+        if row.shape != (len(ids),) or not np.isfinite(row).all():
+            raise ValueError(f"score {name!r} needs one finite value per entity")
+    known = {*columns, *named}
     rule_sets = [*cfg.rule_levels, *(spec.rules for spec in cfg.levels)]
     for rules in rule_sets:
-        unknown = sorted({rule.name for rule in rules if rule.column not in columns})
+        unknown = sorted({rule.name for rule in rules if rule.column not in known})
         if unknown:
             raise ValueError(f"rules {unknown} name unknown feature columns")
     return ids
@@ -536,16 +603,19 @@ def _split_level(
 
 
 def _rule_level(
-    above: _Level, values: Floats, columns: list[str], rules: Sequence[SegmentRule]
+    above: _Level,
+    n_rows: int,
+    tested: Callable[[str], Floats],
+    rules: Sequence[SegmentRule],
 ) -> _Level:
     """Apply rules inside each segment of the level above; first match wins."""
-    choice = np.full(len(values), -1)
+    choice = np.full(n_rows, -1)
     for number, rule in enumerate(rules):
-        hit = rule.matches(values[:, columns.index(rule.column)])
+        hit = rule.matches(tested(rule.column))
         choice[(choice < 0) & (above.codes >= 0) & hit] = number
     key = np.where(choice >= 0, above.codes * len(rules) + choice, -1)
     found, codes = np.unique(key[key >= 0], return_inverse=True)
-    level_codes = np.full(len(values), -1)
+    level_codes = np.full(n_rows, -1)
     level_codes[key >= 0] = codes
     parents = [above.ids[int(u) // len(rules)] for u in found]
     names = [rules[int(u) % len(rules)].name for u in found]

@@ -11,7 +11,12 @@ from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gateway.policy.predictive import DriftSpec, HoldoutShare, PropensitySpec
+from gateway.policy.predictive import (
+    SCORE_FEATURE,
+    DriftSpec,
+    HoldoutShare,
+    PropensitySpec,
+)
 from gateway.policy.segmentation import (
     DEFAULT_LEVELS,
     FEATURE_GROUPS,
@@ -659,9 +664,12 @@ class PolicySet(BaseModel):
             for index, rule in enumerate(level.rules)
         ]
         for rule_loc, rule in located:
-            if rule.feature not in known:
+            if rule.feature == SCORE_FEATURE:
+                problems += _score_rule_problems(rule_loc, rule, audience)
+            elif rule.feature not in known:
                 loc = (*rule_loc, "feature")
-                listed = ", ".join(known) or "none"
+                scores = (SCORE_FEATURE,) if audience.propensity else ()
+                listed = ", ".join((*known, *scores)) or "none"
                 problems.append(
                     (
                         loc,
@@ -701,6 +709,23 @@ class PolicySet(BaseModel):
     def audience(self, name: str) -> Audience:
         """Return the audience of that name (UnknownPolicyName if none)."""
         return _named("audience", self.audiences, name)
+
+
+def _score_rule_problems(loc: Loc, rule: LevelRule, audience: Audience) -> Problems:
+    # The score exists only where a propensity model is fitted; it is a
+    # calibrated probability, so a threshold outside [0, 1] keeps everyone
+    # or no one, which is never what the author meant.
+    if audience.propensity is None:
+        return [
+            (
+                (*loc, "feature"),
+                f"feature '{SCORE_FEATURE}' needs a propensity model: declare "
+                "'propensity:' in the audience",
+            )
+        ]
+    if not 0.0 <= rule.value <= 1.0:
+        return [((*loc, "value"), "a propensity is a probability: between 0 and 1")]
+    return []
 
 
 def _named(kind: str, items: Mapping[str, T], name: str) -> T:

@@ -10,6 +10,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+# The rule feature a `method: rules` level tests to cut score-based segments
+# (`propensity >= 0.75`): the calibrated score of the audience's propensity
+# model, so a rule may name it only when the audience declares one.
+SCORE_FEATURE = "propensity"
 # PSI at or above which a distribution counts as shifted: 0.25 is the
 # credit-scoring convention for "significant" (Siddiqi 2006).
 DEFAULT_PSI = 0.25

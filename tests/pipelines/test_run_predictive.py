@@ -3,8 +3,10 @@
 One world per backend (ingested once over HTTP), three runs of
 `pipeline run`: the first fits the planted propensity, the second on the
 same data measures no drift, the third, 150 days later with no new event
-(everyone's recency moves), is flagged as drifted. Each test reads one
-behaviour from those runs.
+(everyone's recency moves), is flagged as drifted. Beside them, one run of a
+second audience whose rules level tests the score (`propensity >= 0.75`
+inside each broad-profile segment), its scores kept as the run made them,
+pulled by a destination. Each test reads one behaviour from those runs.
 """
 
 import json
@@ -21,9 +23,11 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
+import pipelines.run
 from gateway.demo.population import Population, population
 from gateway.main import create_app
 from pipelines.holdout import HOLDOUT_SEGMENT
+from pipelines.predictive import Scored, score_propensity
 from pipelines.run import RunConfig, run_audience
 from tests.databases import POLICIES, gateway_context, throwaway_database
 from tests.factories import make_client, send_consents
@@ -41,6 +45,30 @@ COMMENTS = (
     "Application mobile pratique, paiement simple sur l'application.",
 )
 PLACEHOLDER = re.compile(r"<[A-Za-z_]+>")
+SCORES = "retail_scores"
+# Lower than the README's 0.75 (checked exactly in test_score_segments):
+# here buying follows the app share, 0.08 + 0.75 x share, so too few people
+# per profile segment score 0.75 for a floor of 20 to let any through.
+THRESHOLD = 0.5
+# An audience of score-based segments: likely buyers inside each broad
+# profile segment, nothing else (so the parents are large enough for some
+# to pass the floor at this population's size).
+SCORE_AUDIENCE = f"""
+  {SCORES}:
+    datasets: [customers, events]
+    purpose: segmentation
+    k_min: {K_MIN}
+    propensity:
+      target: purchase
+      horizon_days: 30
+    levels:
+      - name: profile
+        features: [demographic, geographic]
+      - name: likely_buyers
+        method: rules
+        rules:
+          - {{name: likely_buyers, feature: propensity, op: '>=', value: {THRESHOLD}}}
+"""
 
 
 @dataclass
@@ -50,6 +78,18 @@ class Runs:
     drift_flags: list[str]
     pulled: dict[int, set[str]]  # level -> member ids a destination pulled
     people: Population
+    scores_run: "ScoreRun"
+
+
+@dataclass
+class ScoreRun:
+    """The score audience's run, its scores as the run made them, and a pull."""
+
+    summary: dict[str, Any]
+    out: Path
+    scores: pl.DataFrame  # entity_id, propensity: the run's own
+    # Pulled segment id -> level, parent id, members (as the destination's ids).
+    pulled: dict[str, tuple[int, str | None, set[str]]]
 
 
 def _policies(tmp: Path) -> Path:
@@ -58,7 +98,7 @@ def _policies(tmp: Path) -> Path:
     path = target / "audiences.yaml"
     text = path.read_text().replace("k_min: 100", f"k_min: {K_MIN}")
     text = text.replace("holdout_share: 0.0", f"holdout_share: {HOLDOUT_SHARE}")
-    path.write_text(text)
+    path.write_text(text + SCORE_AUDIENCE)
     (target / "destinations.yaml").unlink()
     return target
 
@@ -165,7 +205,44 @@ def runs(
             flags.append(http.get("/metrics").text)
             if number == 0:
                 pulled = _pull_by_level(http, make_client(ctx, "destination"))
-        yield Runs(summaries, outs, flags, pulled, people)
+        yield Runs(summaries, outs, flags, pulled, people, _score_run(http, ctx, tmp))
+
+
+def _score_run(http: TestClient, ctx: Any, tmp: Path) -> ScoreRun:
+    """Run the score audience, keeping the scores its propensity stage made."""
+    made: list[Scored] = []
+
+    def kept(*args: Any, **kwargs: Any) -> Scored:
+        scored = score_propensity(*args, **kwargs)
+        made.append(scored)
+        return scored
+
+    out = tmp / "scores"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipelines.run, "score_propensity", kept)
+        summary = run_audience(
+            ctx, SCORES, out, RunConfig(seed=5, n_bootstrap=0, as_of=AS_OF)
+        )
+    assert len(made) == 1
+    assert made[0].scores is not None
+    destination = make_client(ctx, "destination", audiences=(SCORES,))
+    listed = http.get(f"/v1/audiences/{SCORES}/segments", headers=destination.headers)
+    assert listed.status_code == 200, listed.text
+    pulled = {}
+    for segment in listed.json():
+        page = http.get(
+            f"/v1/segments/{segment['segment_id']}/members",
+            params={"limit": 10_000},
+            headers=destination.headers,
+        )
+        assert page.status_code == 200, page.text
+        assert set(page.json()) == {"segment_id", "members", "next_cursor"}
+        pulled[segment["segment_id"]] = (
+            segment["level"],
+            segment["parent_id"],
+            set(page.json()["members"]),
+        )
+    return ScoreRun(summary, out, made[0].scores, pulled)
 
 
 def test_the_planted_propensity_is_fitted_calibrated_and_reported(
@@ -263,3 +340,61 @@ def test_themes_show_what_members_write_and_never_a_placeholder(
     written = json.dumps(runs.summaries[0]) + (runs.outs[0] / "report.html").read_text()
     assert "<PERSON>" not in written
     assert "example.org" not in written
+
+
+def test_a_score_rule_level_cuts_floors_and_exports_likely_buyers(
+    runs: Runs,
+) -> None:
+    run = runs.scores_run
+    assert run.summary["propensity"]["status"] == "fitted"
+    level = next(
+        lv
+        for lv in run.summary["segmentation"]["levels"]
+        if lv["name"] == "likely_buyers"
+    )
+    assert (level["method"], level["level"]) == ("rules", 2)
+    # The score is no clustering feature of the level above.
+    assert "propensity" not in run.summary["personas"][0]["description"]
+    score = dict(run.scores.iter_rows())
+    members = pl.read_parquet(run.out / "segments.parquet")
+    assert members.columns == ["entity_id", "segment_id", "level"]
+    parents = {
+        sid: set(group["entity_id"])
+        for (sid,), group in members.filter(pl.col("level") == 1).group_by("segment_id")
+    }
+    children = {
+        sid: set(group["entity_id"])
+        for (sid,), group in members.filter(pl.col("level") == 2).group_by("segment_id")
+    }
+    # Parent sizes and likely buyers in each: counts only, to read a failure.
+    counts = {
+        sid: (len(ids), sum(score[e] >= THRESHOLD for e in ids))
+        for sid, ids in parents.items()
+    }
+    assert children, f"no score segment passed the floor: {counts}"
+    assert set(children) <= {f"{parent}.likely_buyers" for parent in parents}
+    for parent, ids in parents.items():
+        likely = {e for e in ids if score[e] >= THRESHOLD}
+        child = children.get(f"{parent}.likely_buyers")
+        if child is None:
+            # The floor: too few likely buyers, or too few others to hide
+            # them among (the parent minus its child would single them out).
+            assert len(likely) < K_MIN or 0 < len(ids - likely) < K_MIN
+        else:
+            assert child == likely
+            assert len(child) >= K_MIN
+            assert len(ids - child) == 0 or len(ids - child) >= K_MIN
+    # A destination pulls each score segment, nested in its parent, as its
+    # own pseudonyms (the pages carry member ids only, never a score): the
+    # same (parent size, segment size) pairs as the run exported.
+    exported = sorted(
+        (len(parents[sid.rsplit(".", 1)[0]]), len(ids)) for sid, ids in children.items()
+    )
+    pulled = []
+    for level, parent, ids in run.pulled.values():
+        if level == 2:
+            assert parent is not None
+            assert ids <= run.pulled[parent][2]
+            assert ids.isdisjoint(score)
+            pulled.append((len(run.pulled[parent][2]), len(ids)))
+    assert sorted(pulled) == exported

@@ -80,3 +80,67 @@ def test_a_propensity_needs_purchase_events(tmp_path: Path) -> None:
         f"audiences.yaml:{line}: audiences.retail_default.propensity.target: "
         "needs an events dataset with a 'purchase' event type"
     )
+
+
+# Named apart from the commented example in the sample policy, so that
+# `line_of` finds this rule, not the comment.
+SCORE_LEVEL = (
+    "\n      - name: score\n        title: Likely buyers\n"
+    "        method: rules\n        rules:\n"
+    "          - {name: likely, feature: propensity, op: '>=', value: 0.75}"
+)
+PREFERENCES = "features: [category]\n        method: cluster"
+
+
+def test_a_rules_level_may_test_the_propensity_the_audience_declares(
+    tmp_path: Path,
+) -> None:
+    directory = copy_policies(tmp_path)
+    edit(directory / "audiences.yaml", PREFERENCES, PREFERENCES + SCORE_LEVEL)
+    audience = load_policies(directory).audiences["retail_default"]
+    level = audience.levels[-1]
+    assert (level.name, level.method) == ("score", "rules")
+    rule = level.rules[0]
+    assert (rule.feature, rule.op, rule.value) == ("propensity", ">=", 0.75)
+
+
+def test_a_propensity_rule_without_a_propensity_model_names_file_and_line(
+    tmp_path: Path,
+) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "audiences.yaml"
+    text = path.read_text()
+    start, end = text.index("    # A purchase propensity"), text.index("    # PSI")
+    path.write_text(text[:start] + text[end:])
+    edit(path, PREFERENCES, PREFERENCES + SCORE_LEVEL)
+    line = line_of(path, "{name: likely,")
+    assert load_error(directory).startswith(
+        f"audiences.yaml:{line}: audiences.retail_default.levels[3].rules[0].feature: "
+        "feature 'propensity' needs a propensity model: declare 'propensity:' "
+        "in the audience"
+    )
+
+
+def test_a_propensity_threshold_outside_0_1_names_file_and_line(
+    tmp_path: Path,
+) -> None:
+    directory = copy_policies(tmp_path)
+    path = directory / "audiences.yaml"
+    edit(path, PREFERENCES, PREFERENCES + SCORE_LEVEL.replace("0.75", "75"))
+    line = line_of(path, "{name: likely,")
+    assert load_error(directory).startswith(
+        f"audiences.yaml:{line}: audiences.retail_default.levels[3].rules[0].value: "
+        "a propensity is a probability: between 0 and 1"
+    )
+
+
+def test_the_sample_policy_shows_a_score_level_as_a_comment() -> None:
+    audience = load_policies(POLICIES).audiences["retail_default"]
+    assert all(
+        rule.feature != "propensity"
+        for level in audience.levels
+        for rule in level.rules
+    )
+    assert "feature: propensity, op: '>=', value: 0.75" in (
+        (POLICIES / "audiences.yaml").read_text()
+    )
