@@ -131,6 +131,7 @@ def store_run(
             (
                 ids[row["segment_id"]],
                 run.run_id,
+                ids[row["segment_id"]],
                 row["segment_id"],
                 int(row["level"]),
                 ids.get(row["parent_id"]) if row["parent_id"] else None,
@@ -142,7 +143,16 @@ def store_run(
         copy_rows(
             session,
             SegmentRow.__table__,
-            ("id", "run_id", "label", "level", "parent_id", "size", "description"),
+            (
+                "id",
+                "run_id",
+                "public_id",
+                "label",
+                "level",
+                "parent_id",
+                "size",
+                "description",
+            ),
             segment_rows,
         )
         members = member_rows(run.memberships, ids)

@@ -275,12 +275,19 @@ class SegmentRow(Base):
     """A segment of a run that passed the k-anonymity floor."""
 
     __tablename__ = "segments"
-    __table_args__ = (UniqueConstraint("run_id", "label", name="uq_segments_label"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "label", name="uq_segments_label"),
+        UniqueConstraint("run_id", "public_id", name="uq_segments_public"),
+        Index("ix_segments_public", "public_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     run_id: Mapped[str] = mapped_column(
         ForeignKey("pipeline_runs.id", ondelete="CASCADE")
     )
+    # The id destinations see: kept from the previous run's segment when the
+    # two are essentially the same (membership overlap), new otherwise.
+    public_id: Mapped[str] = mapped_column(String(36))
     label: Mapped[str] = mapped_column(String(64))
     level: Mapped[int] = mapped_column(Integer)
     parent_id: Mapped[str | None] = mapped_column(String(36))
@@ -342,6 +349,26 @@ class ExportLedgerRow(Base):
     audience: Mapped[str] = mapped_column(String(64), primary_key=True)
     entity_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
     first_pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExportDeliveryRow(Base):
+    """What a destination was last delivered of a segment, in page order.
+
+    A pull of a segment's first page computes the new delivery against this
+    one (difference protection: entries or exits fewer than the floor are
+    held back) and replaces it; the following pages are read from it.
+    """
+
+    __tablename__ = "export_deliveries"
+    __table_args__ = (Index("ix_export_deliveries_entity", "entity_id"),)
+
+    destination_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.id"), primary_key=True
+    )
+    # The segment's public id: stable across runs.
+    segment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
 
 
 class RevocationRow(Base):
