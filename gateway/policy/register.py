@@ -9,7 +9,7 @@ renders it as JSON or Markdown (`gateway.policy.register_md`).
 
 from typing import Any
 
-from gateway.policy.models import Dataset, FieldClass, FieldSpec, PolicySet
+from gateway.policy.models import Audience, Dataset, FieldClass, FieldSpec, PolicySet
 
 REGISTER_FORMAT = "consent-gateway/record-of-processing/1"
 NOT_STATED = "not stated in the policies"
@@ -240,6 +240,66 @@ def _floor_detail(policies: PolicySet) -> str:
     return detail
 
 
+# Segments and propensity scores are profiling (Art. 4(4)): the register says
+# so per audience, and states where Art. 22 and the right to object stand,
+# because a controller must inform people of profiling (Art. 13(2)(f),
+# 14(2)(g)) and a DPO is asked about it first.
+AUTOMATED_DECISIONS = (
+    "segments and propensity scores select who receives marketing; no "
+    "decision producing legal effects concerning a person, or similarly "
+    "significantly affecting them, is taken by the gateway on them (GDPR Art. "
+    "22(1)); a destination basing such a decision on a segment would act "
+    "outside the purposes registered here"
+)
+OBJECTION = (
+    "a withdrawal of consent or an objection to direct marketing (Art. 21(2)) "
+    "is checked again at every pull: the person is left out of every segment "
+    "before any member id leaves, and destinations that already received "
+    "them are told through the revocations feed (Art. 19)"
+)
+MODEL_INPUTS = (
+    "pseudonymous behavioural and generalised profile features only; special "
+    "categories of data (Art. 9) never enter a model"
+)
+
+
+def _audience_profiling(name: str, audience: Audience) -> dict[str, Any]:
+    levels = [
+        {"level": lv.name, "method": lv.method, "features": list(lv.features)}
+        for lv in audience.levels
+    ]
+    propensity = audience.propensity
+    return {
+        "audience": name,
+        "purpose": audience.purpose,
+        "segmentation": levels,
+        "propensity": None
+        if propensity is None
+        else {
+            "target": propensity.target,
+            "horizon_days": propensity.horizon_days,
+            "what": (
+                f"calibrated probability of a {propensity.target} in the "
+                f"{propensity.horizon_days} days after the run, learned from "
+                "past events (never from a label a partner sends)"
+            ),
+        },
+        "holdout_share": audience.holdout_share,
+    }
+
+
+def _profiling(policies: PolicySet) -> dict[str, Any]:
+    return {
+        "audiences": [
+            _audience_profiling(name, audience)
+            for name, audience in sorted(policies.audiences.items())
+        ],
+        "model_inputs": MODEL_INPUTS,
+        "automated_decisions": AUTOMATED_DECISIONS,
+        "objection": OBJECTION,
+    }
+
+
 def _safeguards(policies: PolicySet) -> list[dict[str, str]]:
     classes = {
         spec.field_class
@@ -328,6 +388,7 @@ def build_register(policies: PolicySet) -> dict[str, Any]:
         "data_subjects": _subjects(policies),
         "data_categories": _datasets(policies),
         "recipients": _recipients(policies),
+        "profiling": _profiling(policies),
         "transfers_outside_eea": NOT_STATED,
         "retention": _retention(policies),
         "safeguards": _safeguards(policies),

@@ -108,6 +108,33 @@ def _recipients(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _profiling(doc: dict[str, Any]) -> list[str]:
+    prof = doc["profiling"]
+    rows = [
+        (
+            a["audience"],
+            a["purpose"],
+            [f"{lv['level']} ({lv['method']})" for lv in a["segmentation"]],
+            a["propensity"]["what"] if a["propensity"] else None,
+            f"{a['holdout_share']:.0%}",
+        )
+        for a in prof["audiences"]
+    ]
+    return [
+        "## Profiling (GDPR Art. 4(4), 21, 22)",
+        "",
+        *_table(
+            ("Audience", "Purpose", "Segment levels", "Propensity", "Holdout"), rows
+        ),
+        f"Model inputs: {_cell(prof['model_inputs'])}.",
+        "",
+        f"Automated decisions: {_cell(prof['automated_decisions'])}.",
+        "",
+        f"Objection: {_cell(prof['objection'])}.",
+        "",
+    ]
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     """Render a register document (from `build_register`) as one Markdown page."""
     lines = [
@@ -131,7 +158,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
             for s in doc["data_subjects"]
         ],
     )
-    lines += [*_categories(doc), *_recipients(doc)]
+    lines += [*_categories(doc), *_recipients(doc), *_profiling(doc)]
     retention = doc["retention"]
     lines += [
         "## Transfers outside the EEA",

@@ -179,3 +179,35 @@ def test_markdown_has_the_purposes_table_and_escapes_cells(
 
 def test_json_is_one_document_that_round_trips(register: dict[str, Any]) -> None:
     assert json.loads(json.dumps(register)) == register
+
+
+def test_profiling_names_each_audience_model_and_where_art_22_stands(
+    register: dict[str, Any], tmp_path: Path
+) -> None:
+    profiling = register["profiling"]
+    audiences = _by_name(profiling["audiences"], "audience")
+
+    retail = audiences["retail_default"]
+    assert retail["purpose"] == "segmentation"
+    assert retail["propensity"]["target"] == "purchase"
+    assert retail["propensity"]["horizon_days"] == 30
+    assert [lv["level"] for lv in retail["segmentation"]] == [
+        lv.name for lv in load_policies(POLICIES).audiences["retail_default"].levels
+    ]
+    assert "Art. 22(1)" in profiling["automated_decisions"]
+    assert "Art. 21(2)" in profiling["objection"]
+    assert "Art. 9" in profiling["model_inputs"]
+    text = render_markdown(register)
+    section = text.split("## Profiling (GDPR Art. 4(4), 21, 22)\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    assert "| retail_default | segmentation |" in section
+    assert "purchase in the 30 days after the run" in section
+    assert "Automated decisions:" in section
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    audiences_file = policies / "audiences.yaml"
+    declared = "    propensity:\n      target: purchase\n      horizon_days: 30\n"
+    assert declared in audiences_file.read_text()
+    audiences_file.write_text(audiences_file.read_text().replace(declared, ""))
+    plain = build_register(load_policies(policies))["profiling"]["audiences"]
+    assert _by_name(plain, "audience")["retail_default"]["propensity"] is None
