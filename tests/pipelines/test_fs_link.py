@@ -8,14 +8,16 @@ import duckdb
 import polars as pl
 import pytest
 
+import pipelines.fs_comparisons as fs_comparisons
 import pipelines.fs_link as fs_link_module
+import pipelines.fs_table as fs_table
 from gateway.linkage.fields import COLUMNS, dice, encoded_frame
+from pipelines.fs_household import birth_else_without_namesakes
 from pipelines.fs_link import (
     EDGE_SCHEMA,
     FsConfig,
     FsModel,
     LevelParams,
-    _birth_else_without_namesakes,
     fs_edges,
     fs_link,
 )
@@ -421,10 +423,10 @@ def test_namesakes_share_comes_out_of_the_birth_dates_else() -> None:
         prior=0.001,
         levels=tuple(LevelParams("birth_date", lv, v, 0.1) for lv, v in m.items()),
     )
-    assert _birth_else_without_namesakes(model, 0.0) == model
+    assert birth_else_without_namesakes(model, 0.0) == model
 
     def fitted(share: float) -> dict[str, float]:
-        levels = _birth_else_without_namesakes(model, share).levels
+        levels = birth_else_without_namesakes(model, share).levels
         return {p.level: p.m or 0.0 for p in levels}
 
     some = fitted(0.04)
@@ -443,7 +445,7 @@ def test_namesakes_share_comes_out_of_the_birth_dates_else() -> None:
             for lv, v in m.items()
         ),
     )
-    corrected = _birth_else_without_namesakes(unseen, 0.04).levels
+    corrected = birth_else_without_namesakes(unseen, 0.04).levels
     assert next(p.m for p in corrected if p.level == "else") < 0.05
 
 
@@ -451,7 +453,7 @@ def test_a_model_without_the_rarity_levels_still_scores(
     encoded: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as patch:
-        patch.setattr(fs_link_module, "_RARER_FIELDS", ())
+        patch.setattr(fs_comparisons, "RARER_FIELDS", ())
         before, old = fs_edges(encoded)
     assert not [p for p in old.levels if "rarer" in p.level]
     after, _ = fs_edges(encoded, model=old)
@@ -479,23 +481,23 @@ def test_dice_in_sql_on_integer_words_equals_dice_on_the_filters() -> None:
             "record_id": [str(i) for i in range(len(filters))],
             **{
                 column: pl.Series(filters, dtype=pl.Binary)
-                for column in fs_link_module.FILTER_COLUMNS
+                for column in fs_table.FILTER_COLUMNS
             },
         }
     )
     con = duckdb.connect()
-    halves = frame.select("record_id", *fs_link_module._filter_halves(frame))
+    halves = frame.select("record_id", *fs_table.filter_halves(frame))
     con.register("raw", halves.to_arrow())
     con.execute(
         "CREATE TABLE t AS SELECT record_id, "  # noqa: S608 - fixed names, no data
-        + ", ".join(fs_link_module._filter_sql())
+        + ", ".join(fs_table.filter_sql())
         + " FROM raw"
     )
     both = ", ".join(
-        f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in fs_link_module._filter_columns()
+        f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in fs_table.filter_columns()
     )
     rows = con.sql(
-        f"SELECT a, b, {fs_link_module._dice('street_bf')} FROM ("  # noqa: S608 - fixed names
+        f"SELECT a, b, {fs_table.dice_sql('street_bf')} FROM ("  # noqa: S608 - fixed names
         f"SELECT l.record_id AS a, r.record_id AS b, {both} "
         "FROM t l JOIN t r ON l.record_id < r.record_id)"
     ).fetchall()
@@ -515,12 +517,12 @@ def test_filters_of_another_size_are_refused() -> None:
             "record_id": ["a"],
             **{
                 column: pl.Series([b"\x01" * 32], dtype=pl.Binary)
-                for column in fs_link_module.FILTER_COLUMNS
+                for column in fs_table.FILTER_COLUMNS
             },
         }
     )
     with pytest.raises(ValueError, match="64-byte filters"):
-        fs_link_module._filter_halves(frame)
+        fs_table.filter_halves(frame)
 
 
 def test_twins_stay_apart_when_a_record_has_a_mistyped_street() -> None:
@@ -544,8 +546,8 @@ def test_a_model_without_the_loose_name_level_still_scores(
     with monkeypatch.context() as patch:
         patch.setattr(
             fs_link_module,
-            "_settings",
-            functools.partial(fs_link_module._settings, loose=False),
+            "splink_settings",
+            functools.partial(fs_comparisons.splink_settings, loose=False),
         )
         before, old = fs_edges(encoded)
     assert not [p for p in old.levels if p.level.startswith("dice>=0.5")]
@@ -566,7 +568,7 @@ def test_a_model_without_the_loose_name_level_still_scores(
 def test_a_value_looks_misspelt_when_far_rarer_or_unique(
     counts: tuple[int, int], rarer: bool
 ) -> None:
-    split, _ = fs_link_module._split_by_rarity(
+    split, _ = fs_comparisons._split_by_rarity(
         "first_name", {"sql_condition": "ELSE", "label_for_charts": "else"}
     )
     row = duckdb.sql(
