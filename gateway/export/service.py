@@ -1,10 +1,17 @@
 """What a destination may pull: segments over its floor, members as its own ids.
 
+Destinations see segments by their public id, which a segment keeps from
+run to run while it stays essentially the same; the row behind it is the
+one of the audience's latest finished run. A public id the latest run no
+longer has is answered as a superseded segment (404).
+
 Consent is checked again at every pull: consent events recorded and subjects
 erased since the run are mapped to the entities they touch, those entities
 are decided again subject by subject, and an entity with any subject that
 lost its consent (or was erased) is left out. A segment that falls under the
-destination's floor that way is withheld as a whole. Every pull is audited.
+destination's floor that way is withheld as a whole. What a destination is
+sent of a segment is decided against what it was sent last time
+(`gateway.export.delivery`). Every pull is audited.
 """
 
 from collections.abc import Sequence
@@ -19,9 +26,10 @@ from gateway.consent.service import decide_many
 from gateway.context import GatewayContext
 from gateway.crypto.destination import destination_key, destination_root, member_id
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from gateway.export.delivery import Target, deliver, read_page
 from gateway.export.floor import visible_ids
 from gateway.policy.models import Audience
-from gateway.storage import revocations_repo, segments_repo
+from gateway.storage import deliveries_repo, revocations_repo, segments_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow, PipelineRunRow, SegmentRow
 
@@ -41,7 +49,13 @@ class RunView:
 
 @dataclass(frozen=True, slots=True)
 class VisibleSegment:
-    """A segment a destination may pull; `size` is counted at pull time."""
+    """A segment a destination may pull, by public ids.
+
+    `size` is the segment's size now: its members in the latest run minus
+    those lapsed since. It is not the number of ids a pull delivers, which
+    differs by the entrants and leavers difference protection holds back
+    (fewer than the floor either way): a count, never an id.
+    """
 
     segment_id: str
     level: int
@@ -159,11 +173,13 @@ def list_segments(
             shown: list[VisibleSegment] = []
         else:
             generated = _utc(view.run.finished_at or view.run.started_at)
+            # `parent_id` holds the parent's row id within the run.
+            public = {s.id: s.public_id for s in view.segments}
             shown = [
                 VisibleSegment(
-                    segment_id=s.id,
+                    segment_id=s.public_id,
                     level=s.level,
-                    parent_id=s.parent_id,
+                    parent_id=public.get(s.parent_id) if s.parent_id else None,
                     size=view.sizes_now[s.id],
                     generated_at=generated.isoformat(),
                     description=s.description,
@@ -199,6 +215,33 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
+def _latest_segment(
+    session: Session, ctx: GatewayContext, client: ClientRow, public_id: str
+) -> tuple[Audience, RunView, SegmentRow]:
+    """The audience, latest run and row behind a public segment id.
+
+    Raises:
+        NotFoundError: No such segment, or not in the audience's latest run.
+        PermissionDeniedError: Its audience was not granted to this destination.
+    """
+    audiences = deliveries_repo.audiences_of(session, public_id)
+    if not audiences:
+        raise NotFoundError("no such segment")
+    granted = [name for name in audiences if name in client.audiences]
+    audience = audience_for(ctx, client, (granted or audiences)[0])
+    view = run_view(session, ctx, audience)
+    segment = (
+        deliveries_repo.segment_in_run(session, view.run.id, public_id)
+        if view
+        else None
+    )
+    # Only the latest run's segments may be pulled: a public id the latest
+    # run no longer has is out of reach, as is a segment under the floor.
+    if view is None or segment is None:
+        raise NotFoundError("this segment belongs to a superseded run")
+    return audience, view, segment
+
+
 def pull_members(
     ctx: GatewayContext,
     client: ClientRow,
@@ -206,25 +249,24 @@ def pull_members(
     cursor: str | None,
     limit: int | None,
 ) -> MembersPage:
-    """One page of a segment's members, in this destination's id format."""
+    """One page of a segment's members, in this destination's id format.
+
+    `segment_id` is the public id. The first page (no cursor) decides the
+    destination's delivery against its last one; later pages read it.
+    """
     after, size = parse_cursor(cursor), check_limit(limit)
     with transaction(ctx.sessions) as session:  # a pull is audited: one write
-        segment = segments_repo.segment_by_id(session, segment_id)
-        run = segments_repo.run_by_id(session, segment.run_id) if segment else None
-        if segment is None or run is None or run.finished_at is None:
-            raise NotFoundError("no such segment")
-        audience = audience_for(ctx, client, run.audience)
-        view = run_view(session, ctx, audience)
+        audience, view, segment = _latest_segment(session, ctx, client, segment_id)
         floor = floor_for(ctx, audience, client)
-        # Only the latest run's visible segments may be pulled: an old run's
-        # ids and a segment under the floor are both out of reach.
-        if view is None or view.run.id != run.id:
-            raise NotFoundError("this segment belongs to a superseded run")
         if segment.id not in {s.id for s in _visible(view, floor)}:
             raise NotFoundError(
                 "this segment is withheld (under the k-anonymity floor)"
             )
-        members, last, more = _page(session, segment.id, after, size, view.lapsed)
+        target = Target(client.id, segment, view.run.id, view.lapsed)
+        # Held-back counts belong to the first page, where the delivery is
+        # decided; a later page only reads it.
+        held = deliver(session, target, floor) if after < 0 else None
+        members, last, more = read_page(session, target, after, size)
         ids = destination_ids(ctx, client, members)
         revocations_repo.note_pulled(
             session, client.id, audience.name, members, ctx.clock()
@@ -235,29 +277,16 @@ def pull_members(
             client,
             "segment.pulled",
             audience,
-            {"segment_id": segment.id, "members": len(ids), "after": after},
+            {
+                "segment_id": segment.public_id,
+                "run_id": view.run.id,
+                "members": len(ids),
+                "after": after,
+                "entering_held": held.entering if held else None,
+                "leaving_held": held.leaving if held else None,
+            },
         )
-    return MembersPage(segment.id, ids, str(last) if more else None)
-
-
-def _page(
-    session: Session, segment_id: str, after: int, size: int, lapsed: frozenset[str]
-) -> tuple[list[str], int, bool]:
-    """Up to `size` members after `after`, skipping lapsed entities."""
-    members: list[str] = []
-    last = after
-    while len(members) < size:
-        rows = segments_repo.members_after(session, segment_id, last, size)
-        if not rows:
-            return members, last, False
-        for position, entity in rows:
-            last = position
-            if entity not in lapsed:
-                members.append(entity)
-                if len(members) == size:
-                    break
-    more = bool(segments_repo.members_after(session, segment_id, last, 1))
-    return members, last, more
+    return MembersPage(segment.public_id, ids, str(last) if more else None)
 
 
 def _audit(

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from gateway.storage.lookup import SQLITE_CHUNK, key_batches, member_of
 from gateway.storage.models import (
     ConsentEventRow,
+    ExportDeliveryRow,
     IdempotencyRow,
     PipelineRunRow,
     RecordRow,
@@ -377,9 +378,24 @@ def delete_entity_keys(session: Session, run_id: str, limit: int) -> int:
 
 
 def delete_run(session: Session, run_id: str) -> int:
-    """Delete an emptied run and its segments; returns the segments deleted."""
+    """Delete an emptied run and its segments; returns the segments deleted.
+
+    A destination's last delivery of a segment whose public id no stored
+    run holds any more can never be pulled or compared again: its entities
+    go with the run.
+    """
+    publics = list(
+        session.scalars(select(SegmentRow.public_id).where(SegmentRow.run_id == run_id))
+    )
     segments = _rowcount(
         session.execute(delete(SegmentRow).where(SegmentRow.run_id == run_id))
     )
     session.execute(delete(PipelineRunRow).where(PipelineRunRow.id == run_id))
+    for chunk in key_batches(session, publics):
+        session.execute(
+            delete(ExportDeliveryRow).where(
+                member_of(session, ExportDeliveryRow.segment_id, chunk),
+                ~exists().where(SegmentRow.public_id == ExportDeliveryRow.segment_id),
+            )
+        )
     return segments

@@ -18,6 +18,7 @@ from gateway.storage.models import (
     AuditEventRow,
     ClientRow,
     ConsentEventRow,
+    ExportDeliveryRow,
     ExportLedgerRow,
     PipelineRunRow,
     RecordRow,
@@ -207,6 +208,8 @@ class Deleted:
     memberships: int
     entity_keys: int
     keys_destroyed: int
+    # Rows of the destinations' last deliveries (difference protection).
+    deliveries: int = 0
 
 
 def _delete_in(session: Session, table: Any, column: Any, values: Iterable[str]) -> int:
@@ -256,8 +259,10 @@ def erase(
     The vault rows go explicitly (not by cascade, which SQLite only applies
     with foreign keys on), then the records with their linkage encodings,
     the consent events of its identifiers, the memberships of its entities
-    in every run and the identifier pseudonyms runs kept for it. Audit
-    events stay: they hold pseudonyms, never values.
+    in every run and in what destinations were last delivered, and the
+    identifier pseudonyms runs kept for it. Audit events stay: they hold
+    pseudonyms, never values; so does the Art. 19 export ledger, which the
+    revocations feed needs to tell destinations to delete the entity.
     """
     vault = _delete_in(
         session, VaultEntryRow.__table__, VaultEntryRow.record_id, record_ids
@@ -267,6 +272,9 @@ def erase(
         session, ConsentEventRow.__table__, ConsentEventRow.identifier_key, keys
     )
     memberships = _shrink_segments(session, entities)
+    deliveries = _delete_in(
+        session, ExportDeliveryRow.__table__, ExportDeliveryRow.entity_id, entities
+    )
     entity_keys = _delete_in(
         session, RunEntityKeyRow.__table__, RunEntityKeyRow.subject_id, subjects
     ) + _delete_in(
@@ -283,4 +291,6 @@ def erase(
             .values(wrapped_key=None, destroyed_at=now)
         )
         destroyed += result.rowcount or 0  # type: ignore[attr-defined]
-    return Deleted(records, vault, consents, memberships, entity_keys, destroyed)
+    return Deleted(
+        records, vault, consents, memberships, entity_keys, destroyed, deliveries
+    )

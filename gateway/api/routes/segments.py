@@ -25,7 +25,11 @@ DIGITS = "^[0-9]*$"
 
 
 class SegmentOut(BaseModel):
-    """A segment a destination may pull; `size` is counted at pull time."""
+    """A segment a destination may pull; `size` is counted at pull time.
+
+    `segment_id` and `parent_id` are public ids: a segment that stays
+    essentially the same from run to run keeps its id.
+    """
 
     segment_id: str
     level: int
@@ -82,6 +86,10 @@ def segment_members(
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
 ) -> MembersOut:
     """A page of the segment's members; pass `next_cursor` back for the next.
+
+    The first page (no cursor) decides what this pull delivers against what
+    the destination was delivered last time: entrants or leavers fewer
+    than its floor are held back (`gateway.export.difference`).
 
     A segment of an audience this destination was not granted is answered
     exactly as a segment that does not exist (404, "no such segment"): a 403

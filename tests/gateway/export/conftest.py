@@ -16,7 +16,7 @@ from gateway.context import GatewayContext
 from gateway.ids import uuid7
 from gateway.main import create_app
 from gateway.storage.db import transaction
-from gateway.storage.models import ClientRow, RecordRow
+from gateway.storage.models import ClientRow, RecordRow, SegmentRow
 from pipelines.export import RunToStore, store_run
 from tests.databases import POLICIES, Database, gateway_context
 from tests.factories import ApiClient, customer, grant, make_client, send_records
@@ -62,7 +62,18 @@ def world(fresh_database: Database, tmp_path: Path) -> Iterator[World]:
         yield World(ctx, http, partner, people, subjects)
 
 
-def store_test_run(world: World, started: datetime) -> str:
+# (label, level, parent label, people, description) of a run's segments.
+Layout = tuple[tuple[str, int, str | None, range, str], ...]
+DEFAULT_LAYOUT: Layout = (
+    ("L1-01", 1, None, range(8), "web, frequent"),
+    ("L1-01.1", 2, "L1-01", range(5), "web, young"),
+    ("L1-02", 1, None, range(8, 12), "in-store"),
+)
+
+
+def store_test_run(
+    world: World, started: datetime, layout: Layout = DEFAULT_LAYOUT
+) -> str:
     """Store a run by hand: L1-01 (people 0-7), its child L1-01.1 (0-4), L1-02."""
     with transaction(world.ctx.read_sessions) as session:
         rows = session.execute(
@@ -76,11 +87,7 @@ def store_test_run(world: World, started: datetime) -> str:
     ]  # fmt: skip
     members = [
         {"entity_id": f"entity-{n}", "segment_id": label}
-        for label, people in (
-            ("L1-01", range(8)),
-            ("L1-01.1", range(5)),
-            ("L1-02", range(8, 12)),
-        )
+        for label, _, _, people, _ in layout
         for n in people
     ]
     run_id = uuid7(started)
@@ -97,18 +104,36 @@ def store_test_run(world: World, started: datetime) -> str:
             summary={"entities": 12},
             segments=pl.DataFrame(
                 {
-                    "segment_id": ["L1-01", "L1-01.1", "L1-02"],
-                    "level": [1, 2, 1],
-                    "parent_id": [None, "L1-01", None],
-                    "size": [8, 5, 4],
-                    "description": ["web, frequent", "web, young", "in-store"],
-                }
+                    "segment_id": [row[0] for row in layout],
+                    "level": [row[1] for row in layout],
+                    "parent_id": [row[2] for row in layout],
+                    "size": [len(row[3]) for row in layout],
+                    "description": [row[4] for row in layout],
+                },
+                schema_overrides={"parent_id": pl.String},
             ),
             memberships=pl.DataFrame(members),
             entity_keys=pl.DataFrame(keys),
         ),
     )
     return run_id
+
+
+def set_public_ids(world: World, run_id: str, public: dict[str, str]) -> None:
+    """Give a run's segments (by label) these public ids, as a continuing run would."""
+    with transaction(world.ctx.sessions) as session:
+        # Row ids first: two labels swapping ids must not collide on the way.
+        session.execute(
+            update(SegmentRow)
+            .where(SegmentRow.run_id == run_id)
+            .values(public_id=SegmentRow.id)
+        )
+        for label, public_id in public.items():
+            session.execute(
+                update(SegmentRow)
+                .where(SegmentRow.run_id == run_id, SegmentRow.label == label)
+                .values(public_id=public_id)
+            )
 
 
 def segments_seen(world: World, who: ApiClient) -> dict[str, dict[str, Any]]:

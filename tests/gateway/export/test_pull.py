@@ -20,6 +20,7 @@ from tests.gateway.export.conftest import (
     all_members,
     make_destination,
     segments_seen,
+    set_public_ids,
     store_test_run,
 )
 
@@ -58,7 +59,10 @@ def test_floors_scoped_ids_and_pagination(world: World) -> None:
     assert all(len(i) == 36 and i[14] == "8" for i in strict_ids)  # UUIDv8
     # Stable across pulls and across runs for the same people.
     assert all_members(world, plain, parent["segment_id"], limit=8) == ids
-    store_test_run(world, datetime.now(UTC) + timedelta(seconds=5))
+    # A next run whose segments continue none: new public ids (continuing
+    # segments keep theirs, see test_deliveries.py).
+    later = store_test_run(world, datetime.now(UTC) + timedelta(seconds=5))
+    set_public_ids(world, later, {"L1-01": "new-1", "L1-01.1": "new-2"})
     newer = segments_seen(world, plain)["web, frequent"]["segment_id"]
     assert newer != parent["segment_id"]
     assert sorted(all_members(world, plain, newer, limit=50)) == sorted(ids)
