@@ -129,6 +129,8 @@ class ErasureCounts(TypedDict):
     vault_entries: int
     consent_events: int
     memberships: int
+    # Rows of what destinations were last delivered (difference protection).
+    deliveries: int
     entity_keys: int
     keys_destroyed: int
     revocations: int

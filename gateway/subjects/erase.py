@@ -55,6 +55,7 @@ def erase(
             "vault_entries": deleted.vault_entries,
             "consent_events": deleted.consent_events,
             "memberships": deleted.memberships,
+            "deliveries": deleted.deliveries,
             "entity_keys": deleted.entity_keys,
             "keys_destroyed": deleted.keys_destroyed,
             "revocations": revoked,

@@ -127,7 +127,8 @@ def test_withdrawn_and_erased_people_disappear_at_once(world: World) -> None:
             )
         ],
     )
-    erase(world.ctx, "test", "email", world.people[0]["email"])
+    receipt = erase(world.ctx, "test", "email", world.people[0]["email"])
+    assert receipt["deleted"]["deliveries"] == 1
     with transaction(world.ctx.read_sessions) as session:
         rows = session.scalar(
             select(func.count()).where(ExportDeliveryRow.entity_id == "entity-0")
