@@ -410,7 +410,10 @@ def _store(
             )
             row["created_at"] = row["updated_at"] = now
             record_id = row["id"]
-            if previous is None or record_id in batch.inserts:
+            if previous is None:
+                batch.inserts[record_id] = row  # version 1 already
+            elif record_id in batch.inserts:
+                # Sent twice in one request: still the one insert.
                 batch.inserts[record_id] = row | {"version": 1}
             else:
                 batch.updates[record_id] = row
@@ -490,17 +493,7 @@ def _start_linkage(
     roles = linkage_fields(dataset)
     if not roles or not valid:
         return _Encodings(None, [], None)
-    values = [
-        linkage_values(
-            roles,
-            {
-                name: str(record.values[name])
-                for name in roles.values()
-                if name in record.values
-            },
-        )
-        for _, record in valid
-    ]
+    values = [linkage_values(roles, record.values) for _, record in valid]
     indexes = [index for index, _ in valid]
     return _Encodings(ctx.linkage, indexes, ctx.linkage.start(values))
 

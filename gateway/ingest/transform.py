@@ -160,16 +160,6 @@ def content_hash(
     return pseudonymize(f"content:{dataset}", body)
 
 
-def _put_redacted(form: StoredForm, name: str, redacted: Redacted) -> None:
-    form.data[name] = redacted.text
-    if redacted.entity_types:
-        form.pii_found[name] = redacted.entity_types
-        message = "personal data found and redacted: " + ", ".join(
-            redacted.entity_types
-        )
-        form.warnings.append(FieldIssue(name, "pii_redacted", message))
-
-
 # What `transform` does with a field, by class: one small integer per field,
 # looked up once per dataset instead of reading the policy model per value.
 _IDENTIFIER, _SPECIAL, _VAULT_ONLY, _QUASI, _ATTRIBUTE, _OTHER = range(6)
@@ -225,8 +215,13 @@ def transform(
         redacted: The record's scanned fields, redacted (`redact_texts`).
         older: Pseudonymizers of older keys, for `older_hashes`.
     """
-    form = StoredForm("", {}, {}, {}, (), "", list(record.warnings))
-    identifiers, data, vault = form.identifiers, form.data, form.vault
+    # Plain locals, one StoredForm at the end: the form is built once per
+    # record, and a frozen dataclass costs a call per field it sets.
+    identifiers: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    vault: dict[str, str] = {}
+    warnings = list(record.warnings)
+    pii_found: dict[str, tuple[str, ...]] = {}
     special: list[str] = []
     plan = _plan(dataset)
     for name, value in record.values.items():
@@ -248,8 +243,15 @@ def transform(
         elif code == _VAULT_ONLY:
             vault[name] = str(value)
         # Free text and string attributes were scanned: their redacted form.
-        if name in redacted:
-            _put_redacted(form, name, redacted[name])
+        scanned = redacted.get(name)
+        if scanned is not None:
+            data[name] = scanned.text
+            if scanned.entity_types:
+                pii_found[name] = scanned.entity_types
+                message = "personal data found and redacted: " + ", ".join(
+                    scanned.entity_types
+                )
+                warnings.append(FieldIssue(name, "pii_redacted", message))
         elif code == _ATTRIBUTE:
             data[name] = value
     return StoredForm(
@@ -259,8 +261,8 @@ def transform(
         vault=vault,
         special_fields=tuple(special),
         content_hash=content_hash(pseudonymize, dataset.name, purpose, record.values),
-        warnings=form.warnings,
-        pii_found=form.pii_found,
+        warnings=warnings,
+        pii_found=pii_found,
         older_hashes=tuple(
             content_hash(key, dataset.name, purpose, record.values) for key in older
         ),

@@ -13,7 +13,7 @@ from gateway.crypto.envelope import (
     unwrap_data_key,
     wrap_data_key,
 )
-from gateway.crypto.keyring import KeyPurpose, Keyring
+from gateway.crypto.keyring import Key, KeyPurpose, Keyring
 from gateway.errors import DecryptionError, KeyringError
 from gateway.storage import records_repo
 
@@ -38,6 +38,9 @@ class VaultWriter:
         stored = records_repo.subject_keys(self._session, wanted)
         fresh: list[dict[str, Any]] = []
         renewed: list[dict[str, Any]] = []
+        # Looked up once, when a first subject needs a new key: a batch of
+        # new subjects wraps every key under the same master key.
+        active: Key | None = None
         for subject_id in wanted:
             row = stored.get(subject_id)
             if row is not None and row.wrapped_key is not None:
@@ -47,7 +50,9 @@ class VaultWriter:
                 # An erased subject's old key is gone for good; data lawfully
                 # received after the erasure gets a new key.
                 dek = new_data_key()
-                master = self._keyring.active(KeyPurpose.MASTER)
+                if active is None:
+                    active = self._keyring.active(KeyPurpose.MASTER)
+                master = active
                 entry = {
                     "subject_id": subject_id,
                     "master_kid": master.kid,

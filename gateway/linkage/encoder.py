@@ -37,8 +37,16 @@ def linkage_fields(dataset: Dataset) -> dict[str, str]:
 def linkage_values(
     roles: Mapping[str, str], values: Mapping[str, Any]
 ) -> dict[str, str | None]:
-    """A record's clear linkage values by role, from its values by field name."""
-    return {role: values.get(name) for role, name in roles.items()}
+    """A record's clear linkage values by role, from its values by field name.
+
+    As text, as the vault keeps them (`transform` stores `str(value)`), so
+    that a record encoded at ingestion and one re-encoded from its vault
+    entry (the backfill) give the same encodings.
+    """
+    return {
+        role: None if (value := values.get(name)) is None else str(value)
+        for role, name in roles.items()
+    }
 
 
 class LinkageEncoder:

@@ -64,6 +64,9 @@ from gateway.linkage.text import bigrams, fold_text, phonetic
 
 # A name's phonetic code depends on the name alone, and names repeat a lot.
 _phonetic = lru_cache(maxsize=1 << 16)(phonetic)
+# So does a value's folded form, and each value is folded twice (its filter,
+# its hashed parts): about 1 us a fold, 9 per customer record.
+_fold = lru_cache(maxsize=1 << 16)(fold_text)
 
 KEY_BYTES = 32
 _INFO = b"gateway.linkage.fields/v1/"
@@ -184,14 +187,14 @@ def derived_parts(record: Mapping[str, str | None]) -> dict[str, str | None]:
     """
     parts: dict[str, str | None] = {}
     for field in NAME_FIELDS:
-        text = fold_text(record.get(field) or "")
+        text = _fold(record.get(field) or "")
         squeezed = text.replace(" ", "")
         parts[f"{field}_h"] = text or None
         parts[f"{field}_p3_h"] = squeezed[:3] or None
         parts[f"{field}_ph_h"] = (_phonetic(text) or None) if text else None
     for field in ("street", "city"):
-        parts[f"{field}_h"] = fold_text(record.get(field) or "") or None
-    postcode = fold_text(record.get("postal_code") or "").replace(" ", "")
+        parts[f"{field}_h"] = _fold(record.get(field) or "") or None
+    postcode = _fold(record.get("postal_code") or "").replace(" ", "")
     parts["postal_code_h"] = postcode or None
     parts["postal_code_p3_h"] = postcode[:3] or None
     parts.update(_birth_parts(record.get("birth_date")))
@@ -253,7 +256,7 @@ class FieldEncoder:
 
     def bloom(self, field: str, value: str | None) -> bytes | None:
         """Return the keyed Bloom filter of one field's value, or None if empty."""
-        text = fold_text(value or "")
+        text = _fold(value or "")
         if not text:
             return None
         cached = self._filters.get((field, text))

@@ -28,8 +28,29 @@ def _by_source_statement(dialect_name: str) -> Select[tuple[str, str, str, int]]
     )
 
 
-# Built once per dialect: every ingested batch runs it (`member_of_param`).
-_BY_SOURCE = {name: _by_source_statement(name) for name in ("sqlite", "postgresql")}
+# Built once: every ingested batch runs it on PostgreSQL (`member_of_param`).
+_BY_SOURCE = _by_source_statement("postgresql")
+
+
+# SQLite: the same lookups written with one `?` per key and run by the driver.
+# SQLAlchemy's expanding IN renders and binds every key in Python at each
+# execution: 0.5 ms for a 500-key lookup, against 0.15 ms for the driver
+# alone (two lookups per ingested batch, about 1.5 us per record).
+_SQLITE_BY_SOURCE = (
+    "SELECT source_id, id, content_hash, version FROM records"
+    " WHERE client_id = ? AND dataset = ? AND source_id IN ({marks})"
+)
+_SQLITE_KEYS = (
+    "SELECT subject_id, master_kid, wrapped_key, destroyed_at FROM subject_keys"
+    " WHERE subject_id IN ({marks})"
+)
+
+
+def _sqlite_rows(
+    session: Session, template: str, fixed: tuple[Any, ...], chunk: list[str]
+) -> Iterable[Sequence[Any]]:
+    sql = template.format(marks=", ".join(["?"] * len(chunk)))
+    return session.connection().exec_driver_sql(sql, (*fixed, *chunk))
 
 
 def existing_by_source(
@@ -37,12 +58,14 @@ def existing_by_source(
 ) -> dict[str, tuple[str, str, int]]:
     """Map source_id to (record id, content hash, version) for stored records."""
     found: dict[str, tuple[str, str, int]] = {}
-    stmt = _BY_SOURCE[session.get_bind().dialect.name]
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for chunk in key_batches(session, source_ids):
-        params = {"client_id": client_id, "dataset": dataset, "source_ids": chunk}
-        for source_id, record_id, content_hash, version in session.execute(
-            stmt, params
-        ):
+        if sqlite:
+            rows = _sqlite_rows(session, _SQLITE_BY_SOURCE, (client_id, dataset), chunk)
+        else:
+            params = {"client_id": client_id, "dataset": dataset, "source_ids": chunk}
+            rows = session.execute(_BY_SOURCE, params)
+        for source_id, record_id, content_hash, version in rows:
             found[source_id] = (record_id, content_hash, version)
     return found
 
@@ -71,17 +94,31 @@ def _keys_statement(
     ).where(member_of_param(dialect_name, _KEYS.c.subject_id, "subject_ids"))
 
 
-# Built once per dialect: every ingested batch looks its subjects' keys up.
-_SUBJECT_KEYS = {name: _keys_statement(name) for name in ("sqlite", "postgresql")}
+# Built once: every ingested batch looks its subjects' keys up (PostgreSQL).
+_SUBJECT_KEYS = _keys_statement("postgresql")
 
 
 def subject_keys(session: Session, subject_ids: Iterable[str]) -> dict[str, StoredKey]:
     """The stored data keys of these subjects."""
     found: dict[str, StoredKey] = {}
-    stmt = _SUBJECT_KEYS[session.get_bind().dialect.name]
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for chunk in key_batches(session, subject_ids):
+        if sqlite:
+            # The driver hands the timestamp back as text: read it through
+            # the column type's own result processor, as SQLAlchemy would.
+            dialect = session.get_bind().dialect
+            moment = _KEYS.c.destroyed_at.type.dialect_impl(dialect).result_processor(
+                dialect, None
+            )
+            for subject_id, kid, wrapped, destroyed in _sqlite_rows(
+                session, _SQLITE_KEYS, (), chunk
+            ):
+                wrapped_key = None if wrapped is None else bytes(wrapped)
+                when = destroyed if moment is None else moment(destroyed)
+                found[subject_id] = StoredKey(subject_id, kid, wrapped_key, when)
+            continue
         for subject_id, kid, wrapped, destroyed in session.execute(
-            stmt, {"subject_ids": chunk}
+            _SUBJECT_KEYS, {"subject_ids": chunk}
         ):
             wrapped_key = None if wrapped is None else bytes(wrapped)
             found[subject_id] = StoredKey(subject_id, kid, wrapped_key, destroyed)
