@@ -2,6 +2,8 @@
 
 The whole run is written in one transaction and marked finished last, so a
 destination sees either the previous run or all of this one, never a part.
+The previous run is read in that same transaction, so the public ids a
+segment keeps (`pipelines.continuity`) are those of the run it replaces.
 """
 
 import io
@@ -16,10 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.audit import AuditEvent, append_events
 from gateway.audit.checkpoints import CheckpointSigner
 from gateway.ids import uuid7
+from gateway.policy.models import Audience
 from gateway.storage import segments_repo
 from gateway.storage.bulk import bulk_cache, copy_rows
 from gateway.storage.db import transaction
 from gateway.storage.models import RunEntityKeyRow, SegmentMemberRow, SegmentRow
+from pipelines.continuity import PREVIOUS_SCHEMA, Continuity, continuity
+
+# A run stored without its audience's floor (by hand, in tests) suppresses
+# its movement counts under the policies' default floor, never under none.
+DEFAULT_K_MIN: int = Audience.model_fields["k_min"].default
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ class RunToStore:
         entity_keys: ``entity_id``, ``subject_id``, ``identifier_key``: what
             each entity was built from, for consent checks at pull time.
         linkage: The state the next run links incrementally from.
+        k_min: The audience's floor, under which movement counts between
+            this run and the previous one are suppressed.
     """
 
     run_id: str
@@ -78,6 +88,7 @@ class RunToStore:
     memberships: pl.DataFrame
     entity_keys: pl.DataFrame
     linkage: LinkageToStore | None = None
+    k_min: int = DEFAULT_K_MIN
 
 
 def segment_ids(segments: pl.DataFrame, now: datetime) -> dict[str, str]:
@@ -104,6 +115,73 @@ def member_rows(memberships: pl.DataFrame, ids: dict[str, str]) -> pl.DataFrame:
     )
 
 
+def previous_members(segments: list[segments_repo.SegmentMembers]) -> pl.DataFrame:
+    """The previous run's ``public_id``, ``level``, ``entity_id`` as one frame."""
+    frames = [
+        pl.DataFrame({"entity_id": segment.entity_ids}, schema={"entity_id": pl.String})
+        .with_columns(
+            public_id=pl.lit(segment.public_id, dtype=pl.String),
+            level=pl.lit(segment.level, dtype=pl.Int64),
+        )
+        .select(list(PREVIOUS_SCHEMA))
+        for segment in segments
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=PREVIOUS_SCHEMA)
+
+
+def current_members(run: RunToStore) -> pl.DataFrame:
+    """This run's ``segment_id`` (label), ``level``, ``entity_id`` (stored segments)."""
+    return run.memberships.join(
+        run.segments.select("segment_id", pl.col("level").cast(pl.Int64)),
+        on="segment_id",
+    )
+
+
+def run_continuity(
+    session: Session, run: RunToStore, ids: dict[str, str]
+) -> tuple[Continuity, dict[str, Any]]:
+    """Match the run's segments to the audience's latest run; the summary's figures.
+
+    A segment that continues none keeps its database id as its public id.
+    """
+    last = segments_repo.latest_memberships(session, run.audience)
+    found = continuity(
+        previous_members(last[1] if last else []), current_members(run), ids
+    )
+    return found, {
+        "previous_run_id": last[0] if last else None,
+        **found.as_dict(run.k_min),
+    }
+
+
+# What of the continuity figures the audit event keeps: the matching's
+# outcome and the total moved (suppressed under the floor like the summary's).
+AUDITED_CONTINUITY = (
+    "previous_run_id",
+    "segments_kept",
+    "segments_new",
+    "segments_retired",
+    "moved",
+)
+
+
+def run_event(run: RunToStore, members: int, figures: dict[str, Any]) -> AuditEvent:
+    """The `pipeline.run` audit event: counts and ids of runs, nobody's data."""
+    return AuditEvent(
+        actor="pipeline",
+        action="pipeline.run",
+        purpose=run.purpose,
+        policy_version=run.policy_version,
+        details={
+            "run_id": run.run_id,
+            "audience": run.audience,
+            "segments": run.segments.height,
+            "members": members,
+            **{key: figures[key] for key in AUDITED_CONTINUITY},
+        },
+    )
+
+
 def store_run(
     sessions: sessionmaker[Session],
     run: RunToStore,
@@ -111,10 +189,16 @@ def store_run(
 ) -> dict[str, str]:
     """Write the run and publish it; returns segment label -> database id.
 
+    Each segment's public id is the previous run's when it continues one
+    (`pipelines.continuity`); the movement figures are added to the run's
+    summary under ``continuity``, in the caller's `run.summary` too, so that
+    what the run writes beside (summary.json) shows what the database holds.
     With `signer`, the audit log's checkpoint is signed in the same transaction.
     """
     ids = segment_ids(run.segments, run.finished_at)
     with transaction(sessions) as session:
+        found, figures = run_continuity(session, run, ids)
+        run.summary["continuity"] = figures
         segments_repo.start_run(
             session,
             {
@@ -131,7 +215,7 @@ def store_run(
             (
                 ids[row["segment_id"]],
                 run.run_id,
-                ids[row["segment_id"]],
+                found.public_ids[row["segment_id"]],
                 row["segment_id"],
                 int(row["level"]),
                 ids.get(row["parent_id"]) if row["parent_id"] else None,
@@ -186,20 +270,7 @@ def store_run(
         segments_repo.finish_run(session, run.run_id, run.finished_at, run.summary)
         append_events(
             session,
-            [
-                AuditEvent(
-                    actor="pipeline",
-                    action="pipeline.run",
-                    purpose=run.purpose,
-                    policy_version=run.policy_version,
-                    details={
-                        "run_id": run.run_id,
-                        "audience": run.audience,
-                        "segments": run.segments.height,
-                        "members": members.height,
-                    },
-                )
-            ],
+            [run_event(run, members.height, figures)],
             run.finished_at,
             signer,
         )

@@ -1,6 +1,7 @@
 """SQL for segmentation runs, their segments, members and entity identifiers."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +73,41 @@ def latest_run(session: Session, audience: str) -> PipelineRunRow | None:
         .limit(1)
     )
     return session.scalars(stmt).first()
+
+
+@dataclass(frozen=True)
+class SegmentMembers:
+    """One segment of a run as the next run compares with it: no ORM row."""
+
+    public_id: str
+    level: int
+    entity_ids: list[str]
+
+
+def latest_memberships(
+    session: Session, audience: str
+) -> tuple[str, list[SegmentMembers]] | None:
+    """The audience's latest finished run id and its segments' members.
+
+    One query per segment on the members' primary key, entity ids only: at a
+    million members per level, a join repeating each segment's public id and
+    level on every row would hold millions more strings.
+    """
+    last = latest_run(session, audience)
+    if last is None:
+        return None
+    segments = session.execute(
+        select(SegmentRow.id, SegmentRow.public_id, SegmentRow.level).where(
+            SegmentRow.run_id == last.id
+        )
+    ).all()
+    found = []
+    for segment_id, public_id, level in segments:
+        stmt = select(SegmentMemberRow.entity_id).where(
+            SegmentMemberRow.segment_id == segment_id
+        )
+        found.append(SegmentMembers(public_id, level, list(session.scalars(stmt))))
+    return last.id, found
 
 
 def run_identifier_entities(session: Session, run_id: str) -> list[tuple[str, str]]:

@@ -82,7 +82,10 @@ def _pull_all(world: World) -> dict[str, set[str]]:
             headers=headers,
         ).json()
         assert page["next_cursor"] is None
-        assert len(page["members"]) == segment["size"]
+        # A segment keeps its public id across runs, and difference
+        # protection holds back fewer than k entrants or leavers per pull:
+        # what a pull delivers is the listed size, give or take such a group.
+        assert abs(len(page["members"]) - segment["size"]) < K_MIN
         members[segment["segment_id"]] = set(page["members"])
     return members
 
