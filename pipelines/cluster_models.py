@@ -1,6 +1,6 @@
 """cluster_models: choose a clustering model and k for one level (pure).
 
-Internal to `pipelines`: `pipelines.segment` calls `cluster` once per level;
+Internal to `pipelines`: `pipelines.cluster_levels` calls `cluster` once per level;
 nothing here is a public API.
 
 A model and k are chosen on a random sample among k-means, Ward hierarchical
@@ -16,6 +16,8 @@ sample of a few thousand rows and every row is then assigned to the nearest
 centroid of their clusters (HDBSCAN's noise included), so every candidate is
 judged by the very rule that will label the population: nearest centroid in
 PCA space. The chosen k-means is refined on all rows with MiniBatchKMeans.
+A cluster left with fewer rows than the floor (`floor`) is dissolved
+into its nearest others, so no centroid stands for fewer people than that.
 """
 
 import math
@@ -37,8 +39,8 @@ from sklearn.metrics import (
 
 from pipelines.stability import bootstrap_stability
 
-if TYPE_CHECKING:  # segment imports this module, so the config is for types only
-    from pipelines.segment import SegmentConfig
+if TYPE_CHECKING:  # segment_config imports this module: the config is for types only
+    from pipelines.segment_config import SegmentConfig
 
 MODELS = ("kmeans", "ward", "hdbscan")
 SELECTION_RULE = (
@@ -80,6 +82,9 @@ class Clustering:
     stability: Floats
     silhouette: Floats
     metrics: dict[str, Any]
+    # Row i is the centroid of label i: the nearest-centroid rule that made
+    # `labels`, kept so that a later run can assign people with it.
+    centroids: Floats
 
 
 def cluster(
@@ -99,9 +104,11 @@ def cluster(
         return None
     best, table = _choose(scored)
     centroids = _final_centroids(best, points, len(sample.points), _seed(rng))
-    labels = _rank_by_size(pairwise_distances_argmin(points, centroids))
-    reference = labels[sample.index]
+    labels, centroids, dissolved = _nearest(points, centroids, cfg.floor)
     k = int(labels.max()) + 1
+    if k < 2:  # everything under the floor but one cluster: no clustering
+        return None
+    reference = labels[sample.index]
     refit = partial(_refit_centroids, best, cfg, rng)
     ari, stability = bootstrap_stability(
         refit, points, sample.points, reference, k, cfg.n_bootstrap, rng
@@ -115,9 +122,42 @@ def cluster(
             float(davies_bouldin_score(sample.points, reference))
         ),
         "ari": json_number(ari),
+        "dissolved_under_floor": dissolved,
         "candidates": table,
     }
-    return Clustering(labels, stability, silhouette, metrics)
+    return Clustering(labels, stability, silhouette, metrics, centroids)
+
+
+def _nearest(points: Floats, centroids: Floats, floor: int) -> tuple[Ints, Floats, int]:
+    """Label rows by nearest centroid, numbered by size; dissolve tiny clusters.
+
+    While a cluster holds fewer than `floor` rows (the audience's k floor)
+    and another remains, the smallest loses its centroid and its rows join
+    their nearest remaining one, as the floor would merge it (smallest
+    first). Every row ends at its nearest remaining centroid, and none
+    stands for fewer people than the floor: a later run assigns with all of
+    them (`pipelines.assignment`) and gets the fit's labels back.
+
+    Returns:
+        The labels, the centroid of each label, and how many were dissolved.
+    """
+    labels = pairwise_distances_argmin(points, centroids)
+    alive = np.ones(len(centroids), dtype=bool)
+    while alive.sum() > 1:
+        sizes = np.bincount(labels, minlength=len(centroids))
+        small = np.flatnonzero(alive & (sizes < floor))
+        if not len(small):
+            break
+        gone = small[np.argmin(sizes[small])]
+        alive[gone] = False
+        rows = np.flatnonzero(labels == gone)
+        if len(rows):
+            left = np.flatnonzero(alive)
+            labels[rows] = left[
+                pairwise_distances_argmin(points[rows], centroids[left])
+            ]
+    ranked, order = _rank_by_size(labels)
+    return ranked, centroids[order], int((~alive).sum())
 
 
 def _sample(points: Floats, cfg: "SegmentConfig", rng: np.random.Generator) -> _Sample:
@@ -280,13 +320,16 @@ def _silhouettes(sample: _Sample, reference: Ints, k: int) -> tuple[float, Float
     return float(values.mean()), per_cluster
 
 
-def _rank_by_size(labels: Ints) -> Ints:
-    """Renumber clusters by size, largest first (stable), dropping empty ones."""
+def _rank_by_size(labels: Ints) -> tuple[Ints, Ints]:
+    """Renumber clusters by size, largest first (stable), dropping empty ones.
+
+    Returns the new labels and, for each, the old label it was.
+    """
     counts = np.bincount(labels)
     order = np.argsort(-counts, kind="stable")[: np.count_nonzero(counts)]
     rank = np.empty(len(counts), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return rank[labels]
+    return rank[labels], order
 
 
 def group_means(values: Floats, labels: Ints, k: int) -> Floats:

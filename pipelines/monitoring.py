@@ -8,16 +8,19 @@ its features against it, and its segment sizes per level against the
 previous run's stored segments, and says whether it drifted under the
 audience policy's thresholds.
 
-Every model of a run (the segmentation, the propensity model) is fitted
-afresh on every run, drifted or not, so a drift flag calls for no extra
-refit: it tells whoever reads the run that the previous run's segments,
-descriptions and scores no longer describe the population.
+Feature drift is measured before the segmentation (`feature_drift`): a
+run whose features did not drift, under an unchanged level policy, assigns
+people with the previous run's stored segmentation
+(`pipelines.assignment`, summary ``segmentation.mode``); a drifted run
+refits it. The propensity model is refitted on every run. Segment sizes can
+only be measured after the segmentation: when they drift, the run is
+flagged and the next run refits.
 
 `read_previous` is the one edge (a read of the last finished run); the rest
 is pure.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -27,16 +30,19 @@ from gateway.policy.predictive import DriftSpec
 from gateway.storage import segments_repo
 from gateway.storage.db import transaction
 from pipelines.drift import (
+    DriftReport,
     DriftThresholds,
     FeatureReference,
     assess_drift,
     reference_profile,
+    segment_size_psi,
 )
 from pipelines.frames import Levels
 
 REFIT = (
-    "every model of the run (segmentation and propensity) is refitted on "
-    "every run, drifted or not"
+    "the segmentation is refitted when a feature drifted (or segment sizes "
+    "did in the previous run), and otherwise assigns people with the previous "
+    "run's model; the propensity model is refitted on every run"
 )
 COMPARED = "compared with the previous run"
 NO_PREVIOUS = "no previous run"
@@ -52,11 +58,16 @@ class PreviousRun:
         run_id: Its id.
         reference: Its feature reference profile, None when it kept none.
         segments: ``segment_id`` (label), ``level``, ``size`` of its segments.
+        assignment: Its stored segmentation model, as JSON
+            (`pipelines.assignment.read_model`), None when it kept none.
+        drifted_levels: Levels whose segment sizes it found drifted.
     """
 
     run_id: str
     reference: dict[str, FeatureReference] | None
     segments: pl.DataFrame
+    assignment: dict[str, Any] | None = None
+    drifted_levels: tuple[int, ...] = ()
 
 
 def read_previous(sessions: sessionmaker[Session], audience: str) -> PreviousRun | None:
@@ -69,7 +80,10 @@ def read_previous(sessions: sessionmaker[Session], audience: str) -> PreviousRun
             (s.label, s.level, s.size)
             for s in segments_repo.segments_of(session, last.id)
         ]
-        stored = (last.summary or {}).get("drift_reference")
+        summary = last.summary or {}
+        stored = summary.get("drift_reference")
+        model = summary.get("assignment_model")
+        drift = summary.get("drift")
         run_id = last.id
     reference = (
         {name: FeatureReference.from_dict(data) for name, data in stored.items()}
@@ -77,7 +91,14 @@ def read_previous(sessions: sessionmaker[Session], audience: str) -> PreviousRun
         else None
     )
     segments = pl.DataFrame(rows, schema=_SEGMENT_COLUMNS, orient="row")
-    return PreviousRun(run_id, reference, segments)
+    levels = drift.get("drifted_levels") if isinstance(drift, dict) else None
+    return PreviousRun(
+        run_id,
+        reference,
+        segments,
+        model if isinstance(model, dict) else None,
+        tuple(int(level) for level in levels or ()),
+    )
 
 
 def feature_profile(
@@ -89,11 +110,33 @@ def feature_profile(
     return reference_profile(features, numeric, categorical, min_members=k_min)
 
 
+def feature_drift(
+    previous: PreviousRun | None, features: pl.DataFrame, spec: DriftSpec
+) -> DriftReport | None:
+    """PSI of every feature the previous run's reference holds; None without one.
+
+    Measured before the segmentation, which it decides (refit or assign).
+    """
+    if previous is None or previous.reference is None:
+        return None
+    return _measure(previous.reference, features, spec)
+
+
+def _measure(
+    reference: dict[str, FeatureReference], features: pl.DataFrame, spec: DriftSpec
+) -> DriftReport:
+    shared = {name: ref for name, ref in reference.items() if name in features}
+    return assess_drift(
+        shared, features, DriftThresholds(spec.feature_psi, spec.segment_psi)
+    )
+
+
 def drift_report(
     previous: PreviousRun | None,
     features: pl.DataFrame,
     segments: pl.DataFrame,
     spec: DriftSpec,
+    measured: DriftReport | None = None,
 ) -> dict[str, Any]:
     """Measure this run against the previous one, for ``summary["drift"]``.
 
@@ -104,6 +147,7 @@ def drift_report(
             ``segment_id``, ``level``, ``size`` (level 0, the holdout, is
             left out: a level of one segment has no size distribution).
         spec: The audience policy's thresholds.
+        measured: `feature_drift` of the same run, if already measured.
 
     Returns:
         ``status``, ``drifted`` and, when compared, the PSI per feature and
@@ -118,18 +162,20 @@ def drift_report(
         return {"status": NO_PREVIOUS, **base}
     if previous.reference is None:
         return {"status": NO_REFERENCE, "previous_run_id": previous.run_id, **base}
-    shared = {name: ref for name, ref in previous.reference.items() if name in features}
+    measured = measured or _measure(previous.reference, features, spec)
     campaign = [
         frame.select(_SEGMENT_COLUMNS.keys())
         .cast(_SEGMENT_COLUMNS)
         .filter(pl.col("level") > 0)
         for frame in (previous.segments, segments)
     ]
-    report = assess_drift(
-        shared,
-        features,
-        DriftThresholds(spec.feature_psi, spec.segment_psi),
-        (campaign[0], campaign[1]),
+    by_level = segment_size_psi(campaign[0], campaign[1])
+    report = replace(
+        measured,
+        segment_psi=by_level,
+        drifted_levels=tuple(
+            level for level, v in by_level.items() if v >= spec.segment_psi
+        ),
     )
     new = sorted(set(features.columns) - {"entity_id"} - set(previous.reference))
     return {

@@ -13,6 +13,7 @@ from pipelines.monitoring import (
     NO_REFERENCE,
     PreviousRun,
     drift_report,
+    feature_drift,
     feature_profile,
 )
 from tests.pipelines.rows import LEVELS
@@ -94,3 +95,15 @@ def test_a_shifted_feature_and_reshuffled_sizes_drift() -> None:
     assert list(report["drifted_features"]) == ["recency_days"]
     assert list(report["drifted_levels"]) == [1]
     assert report["feature_psi"]["frequency"] < 0.05
+
+
+def test_feature_drift_measured_before_segmenting_is_the_reports() -> None:
+    before, after = features(3000, 1), features(3000, 2, shift=40.0)
+    segs = segments({"L1-01": 2000, "L1-02": 1000})
+    previous = stored(before, segs)
+    measured = feature_drift(previous, after, SPEC)
+    assert measured is not None
+    assert measured.drifted_features == ("recency_days",)
+    assert feature_drift(None, after, SPEC) is None
+    report = drift_report(previous, after, segs, SPEC, measured)
+    assert report == drift_report(previous, after, segs, SPEC)
