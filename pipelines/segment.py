@@ -16,7 +16,8 @@ that yields segments clusters the whole population (k in `k_range`); each
 cluster level below repeats the selection inside each segment of the level
 above (k in `sub_k_range`) on that segment's rows only, on its own features,
 so a member is in its parent by construction. A rules level applies its rules
-inside each segment of the level above, first matching rule wins.
+inside each segment of the level above, first matching rule wins; as the
+first level, to the whole population (a score segment alone).
 
 A rule may also test a score (`RuleScores`: the calibrated propensity,
 ``propensity >= 0.75``). A score is no feature: no cluster level sees it, no
@@ -143,11 +144,11 @@ def _segment(
     levels, reports, first, splits = run_levels(
         cfg.level_specs(columns), values, columns, scores, fitted
     )
-    if first is None or not levels:
+    if not levels:
         reasons = "; ".join(
             f"{r['name']}: {r['skipped']}" for r in reports if "skipped" in r
         )
-        raise ValueError(f"no level yields an eligible clustering ({reasons})")
+        raise ValueError(f"no level yields segments ({reasons})")
     metrics = {
         "n_rows": len(ids),
         "columns": columns,
@@ -157,7 +158,9 @@ def _segment(
         "selection_rule": SELECTION_RULE,
         "sample_size": min(len(ids), cfg.sample_size),
         "n_bootstrap": cfg.n_bootstrap,
-        **first,
+        # The first cluster level's choice (model, k, quality), when a
+        # cluster level runs first; a score segment alone has none.
+        **(first or {}),
         "level2": splits or {},
         "levels": reports,
     }

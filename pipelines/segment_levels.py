@@ -88,9 +88,6 @@ def rules_level(
             "skipped": f"its rules test '{absent[0]}', which this run could "
             f"not compute ({why})"
         }
-    if above is None:
-        return None, {"skipped": "a rules level needs a level above it"}
-
     def tested(name: str) -> Floats:
         if name in scores.values:
             return np.asarray(scores.values[name], dtype=np.float64)
@@ -101,26 +98,38 @@ def rules_level(
 
 
 def _rule_level(
-    above: Level,
+    above: Level | None,
     n_rows: int,
     tested: Callable[[str], Floats],
     rules: Sequence[SegmentRule],
 ) -> Level:
-    """Apply rules inside each segment of the level above; first match wins."""
+    """Apply rules inside each segment of the level above; first match wins.
+
+    With no level above (a score segment over the whole audience, such as
+    "propensity >= 0.75" alone), the rules cut the whole population: each
+    rule's segment is named after the rule, and people no rule holds for are
+    in no segment at this level (nor below it).
+    """
+    within = np.zeros(n_rows, dtype=np.int64) if above is None else above.codes
     choice = np.full(n_rows, -1)
     for number, rule in enumerate(rules):
         hit = rule.matches(tested(rule.column))
-        choice[(choice < 0) & (above.codes >= 0) & hit] = number
-    key = np.where(choice >= 0, above.codes * len(rules) + choice, -1)
+        choice[(choice < 0) & (within >= 0) & hit] = number
+    key = np.where(choice >= 0, within * len(rules) + choice, -1)
     found, codes = np.unique(key[key >= 0], return_inverse=True)
     level_codes = np.full(n_rows, -1)
     level_codes[key >= 0] = codes
-    parents = [above.ids[int(u) // len(rules)] for u in found]
     names = [rules[int(u) % len(rules)].name for u in found]
+    if above is None:
+        parents: list[str | None] = [None] * len(found)
+        ids = names
+    else:
+        parents = [above.ids[int(u) // len(rules)] for u in found]
+        ids = [f"{p}.{name}" for p, name in zip(parents, names, strict=True)]
     return Level(
         level_codes,
-        [f"{parent}.{name}" for parent, name in zip(parents, names, strict=True)],
-        list(parents),
+        ids,
+        parents,
         ["rule"] * len(found),
         [None] * len(found),
         [None] * len(found),

@@ -70,8 +70,8 @@ def assign_segments(
         levels, reports, first, _ = run_levels(
             cfg.level_specs(names), values, names, scores, assigned
         )
-        if first is None or not levels:
-            raise StaleModelError("the stored model's first level assigns no one")
+        if not levels:
+            raise StaleModelError("the stored model's levels assign no one")
         metrics = {
             **model.metrics,
             "n_rows": len(ids),

@@ -6,7 +6,8 @@ same data measures no drift, the third, 150 days later with no new event
 (everyone's recency moves), is flagged as drifted. Beside them, one run of a
 second audience whose rules level tests the score (`propensity >= 0.75`
 inside each broad-profile segment), its scores kept as the run made them,
-pulled by a destination. Each test reads one behaviour from those runs.
+pulled by a destination, and of a third whose only segment is the score
+rule over the whole audience. Each test reads one behaviour from those runs.
 """
 
 import json
@@ -46,6 +47,7 @@ COMMENTS = (
 )
 PLACEHOLDER = re.compile(r"<[A-Za-z_]+>")
 SCORES = "retail_scores"
+ALONE = "retail_likely"
 # Lower than the README's 0.75 (checked exactly in test_score_segments):
 # here buying follows the app share, 0.08 + 0.75 x share, so too few people
 # per profile segment score 0.75 for a floor of 20 to let any through.
@@ -68,6 +70,18 @@ SCORE_AUDIENCE = f"""
         method: rules
         rules:
           - {{name: likely_buyers, feature: propensity, op: '>=', value: {THRESHOLD}}}
+  {ALONE}:
+    datasets: [customers, events]
+    purpose: segmentation
+    k_min: {K_MIN}
+    propensity:
+      target: purchase
+      horizon_days: 30
+    levels:
+      - name: likely_buyers
+        method: rules
+        rules:
+          - {{name: likely_buyers, feature: propensity, op: '>=', value: {THRESHOLD}}}
 """
 
 
@@ -79,6 +93,7 @@ class Runs:
     pulled: dict[int, set[str]]  # level -> member ids a destination pulled
     people: Population
     scores_run: "ScoreRun"
+    alone_run: "ScoreRun"
 
 
 @dataclass
@@ -205,11 +220,19 @@ def runs(
             flags.append(http.get("/metrics").text)
             if number == 0:
                 pulled = _pull_by_level(http, make_client(ctx, "destination"))
-        yield Runs(summaries, outs, flags, pulled, people, _score_run(http, ctx, tmp))
+        yield Runs(
+            summaries,
+            outs,
+            flags,
+            pulled,
+            people,
+            _score_run(http, ctx, tmp, SCORES),
+            _score_run(http, ctx, tmp, ALONE),
+        )
 
 
-def _score_run(http: TestClient, ctx: Any, tmp: Path) -> ScoreRun:
-    """Run the score audience, keeping the scores its propensity stage made."""
+def _score_run(http: TestClient, ctx: Any, tmp: Path, audience: str) -> ScoreRun:
+    """Run a score audience, keeping the scores its propensity stage made."""
     made: list[Scored] = []
 
     def kept(*args: Any, **kwargs: Any) -> Scored:
@@ -217,16 +240,16 @@ def _score_run(http: TestClient, ctx: Any, tmp: Path) -> ScoreRun:
         made.append(scored)
         return scored
 
-    out = tmp / "scores"
+    out = tmp / audience
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipelines.run, "score_propensity", kept)
         summary = run_audience(
-            ctx, SCORES, out, RunConfig(seed=5, n_bootstrap=0, as_of=AS_OF)
+            ctx, audience, out, RunConfig(seed=5, n_bootstrap=0, as_of=AS_OF)
         )
     assert len(made) == 1
     assert made[0].scores is not None
-    destination = make_client(ctx, "destination", audiences=(SCORES,))
-    listed = http.get(f"/v1/audiences/{SCORES}/segments", headers=destination.headers)
+    destination = make_client(ctx, "destination", audiences=(audience,))
+    listed = http.get(f"/v1/audiences/{audience}/segments", headers=destination.headers)
     assert listed.status_code == 200, listed.text
     pulled = {}
     for segment in listed.json():
@@ -398,3 +421,31 @@ def test_a_score_rule_level_cuts_floors_and_exports_likely_buyers(
             assert ids.isdisjoint(score)
             pulled.append((len(run.pulled[parent][2]), len(ids)))
     assert sorted(pulled) == exported
+
+
+def test_a_score_segment_alone_is_everyone_scored_above_and_exported(
+    runs: Runs,
+) -> None:
+    run = runs.alone_run
+    assert run.summary["propensity"]["status"] == "fitted"
+    (level,) = run.summary["segmentation"]["levels"]
+    assert (level["name"], level["method"], level["level"]) == (
+        "likely_buyers",
+        "rules",
+        1,
+    )
+    score = dict(run.scores.iter_rows())
+    members = pl.read_parquet(run.out / "segments.parquet")
+    campaign = members.filter(pl.col("segment_id") != HOLDOUT_SEGMENT)
+    assert set(campaign["segment_id"]) == {"likely_buyers"}
+    assert set(campaign["level"]) == {1}
+    likely = {e for e, s in score.items() if s >= THRESHOLD}
+    held = set(members.filter(pl.col("segment_id") == HOLDOUT_SEGMENT)["entity_id"])
+    # Exactly the people scored at or above the threshold, bar the holdout.
+    assert set(campaign["entity_id"]) == likely - held
+    assert len(likely - held) >= K_MIN
+    # Pulled as one top-level segment of that size, as the destination's ids.
+    top = [(lv, parent, ids) for lv, parent, ids in run.pulled.values() if lv == 1]
+    assert [(parent, len(ids)) for _, parent, ids in top] == [
+        (None, len(likely - held))
+    ]

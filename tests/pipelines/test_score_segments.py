@@ -6,6 +6,7 @@ a cluster level finds; a rules level ``propensity >= 0.75`` below it. Its
 segments are checked against the scores the propensity stage produced.
 """
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -232,3 +233,38 @@ def test_scores_are_checked_before_any_segmentation() -> None:
         segment(
             ids, matrix, columns, 5, cfg, RuleScores({columns[0]: np.ones(len(ids))})
         )
+
+
+def test_a_score_level_alone_cuts_the_whole_audience_and_levels_below_nest() -> None:
+    scored, ids, matrix, columns = _scored(
+        PropensitySpec(target="purchase", horizon_days=30)
+    )
+    score = _score_of(scored)
+    likely = {e for e in ids if score[e] >= THRESHOLD}
+    profile = tuple(c for c in columns if c.startswith(("age_band", "region")))
+    config = SegmentConfig(n_bootstrap=0, min_size=10, k_range=(2, 4))
+    alone = segment(
+        ids,
+        matrix,
+        columns,
+        5,
+        replace(config, levels=(SCORE_LEVEL,)),
+        rule_scores(scored, ids),
+    )
+    assert alone.segments.select("segment_id", "level", "parent_id").rows() == [
+        ("likely_buyers", 1, None)
+    ]
+    assert set(alone.memberships["entity_id"]) == likely
+    # A cluster level under it clusters inside the score segment only.
+    nested = segment(
+        ids,
+        matrix,
+        columns,
+        5,
+        replace(config, levels=(SCORE_LEVEL, LevelSpec("profile", profile))),
+        rule_scores(scored, ids),
+    )
+    below = nested.memberships.filter(pl.col("level") == 2)
+    assert set(below["parent_id"]) == {"likely_buyers"}
+    assert set(below["entity_id"]) == likely
+    assert below["segment_id"].n_unique() >= 2
