@@ -26,6 +26,7 @@ from pipelines.charts import (
     silhouette_chart,
 )
 from pipelines.report_audience import (
+    continuity_section,
     drift_section,
     personas_section,
     propensity_section,
@@ -161,6 +162,11 @@ def render_report(
             propensity_section(mapping_at(summary, "propensity")),
         ),
         ("drift", "Drift", drift_section(mapping_at(summary, "drift"))),
+        (
+            "continuity",
+            "Continuity",
+            continuity_section(mapping_at(summary, "continuity")),
+        ),
     ]
     nav = "".join(f'<a href="#{key}">{escape(name)}</a>' for key, name, _ in sections)
     body = "".join(

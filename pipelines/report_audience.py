@@ -1,8 +1,8 @@
 """report_audience: the report's sections beyond the segment tree (pure).
 
 The personas (each exported segment's description, mean propensity and
-themes) with the holdout, the purchase propensity model, and the drift
-from the previous run.
+themes) with the holdout, the purchase propensity model, the drift from
+the previous run, and what this run kept of it (segment ids, movement).
 """
 
 from collections.abc import Mapping
@@ -178,3 +178,33 @@ def drift_section(drift: Mapping[str, Any]) -> str:
             f"Segment sizes per level (threshold {fmt(thresholds.get('segment'))})",
         )
     return html
+
+
+def continuity_section(continuity: Mapping[str, Any]) -> str:
+    """What the run kept of the previous one: segment ids and who moved (counts)."""
+    if not continuity:
+        return empty_note("continuity with a previous run")
+    figures = [
+        ("Segments that kept their id", continuity.get("segments_kept")),
+        ("New segments", continuity.get("segments_new")),
+        ("Retired segment ids", continuity.get("segments_retired")),
+        ("People who changed segment", continuity.get("moved")),
+        ("People who entered the audience", continuity.get("entered")),
+        ("People who left the audience", continuity.get("left")),
+    ]
+    note = (
+        "<p>A segment keeps the previous run's id when their members overlap "
+        f"(Jaccard) above {fmt(continuity.get('match_min_jaccard'))}. Counts "
+        f"under the floor (k = {fmt(continuity.get('k_min'))}) are shown as "
+        "missing.</p>"
+    )
+    moves = [m for m in continuity.get("moves") or () if isinstance(m, Mapping)]
+    table = render_table(
+        ("Level", "From", "To", "People"),
+        [
+            (m.get("level"), m.get("from"), m.get("to"), m.get("entities"))
+            for m in moves
+        ],
+        "Movement between segments, by public id",
+    )
+    return note + render_table(("Measure", "Value"), figures) + (table if moves else "")

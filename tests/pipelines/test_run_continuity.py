@@ -43,6 +43,7 @@ class Runs:
     ctx: GatewayContext
     summaries: list[dict[str, Any]]
     on_disk: list[dict[str, Any]]
+    reports: list[str]
 
 
 Members = dict[tuple[int, str], set[str]]  # (level, public id) -> entity ids
@@ -72,6 +73,7 @@ def _ingest(
 def _run(ctx: GatewayContext, out: Path, runs: Runs) -> None:
     runs.summaries.append(run_audience(ctx, "retail_default", out, CONFIG))
     runs.on_disk.append(json.loads((out / "summary.json").read_text()))
+    runs.reports.append((out / "report.html").read_text())
 
 
 @pytest.fixture(
@@ -94,7 +96,7 @@ def runs(
         partners = {name: make_client(ctx) for name in people.customers}
         for name, partner in partners.items():
             _ingest(http, partner, people, name)
-        runs = Runs(ctx, [], [])
+        runs = Runs(ctx, [], [], [])
         _run(ctx, tmp / "run0", runs)
         _run(ctx, tmp / "run1", runs)
         _ingest(http, make_client(ctx), newcomers, "shop_c")
@@ -212,6 +214,13 @@ def test_a_rerun_on_the_same_data_keeps_every_public_id(runs: Runs) -> None:
     assert details["segments_kept"] == len(second)
     assert details["segments_new"] == 0
     assert details["moved"] == figures["moved"]
+    # The report says it too, in its own section.
+    section = runs.reports[1].split('<section id="continuity">', 1)[1]
+    section = section.split("</section>", 1)[0]
+    assert (
+        f'<td>Segments that kept their id</td><td class="n">{len(second)}</td>'
+        in section
+    )
 
 
 def test_a_first_run_has_only_new_ids(runs: Runs) -> None:
