@@ -22,8 +22,8 @@ from gateway.demo.population import population
 from gateway.main import create_app
 from pipelines.run import RunConfig, run_audience
 from tests.databases import gateway_context, throwaway_database
-from tests.factories import make_client, send_consents
-from tests.support.pipeline_world import policies_with_floor
+from tests.factories import make_client
+from tests.support.pipeline_world import ingest_partner, policies_with_floor
 
 K_MIN = 20
 AS_OF = datetime(2026, 12, 10, tzinfo=UTC)
@@ -34,27 +34,6 @@ LATER = AS_OF + timedelta(days=150)
 class Runs:
     summaries: list[dict[str, Any]]
     outs: list[Path]
-
-
-def _ingest(http: TestClient, ctx: Any, seed: int) -> None:
-    people = population(400, seed=seed)
-    for name in people.customers:
-        partner = make_client(ctx)
-        send_consents(http, partner, people.consents[name])
-        for dataset, records in (
-            ("customers", people.customers[name]),
-            ("events", people.events[name]),
-        ):
-            for start in range(0, len(records), 1000):
-                response = http.post(
-                    f"/v1/datasets/{dataset}/records",
-                    json={
-                        "purpose": "segmentation",
-                        "records": records[start : start + 1000],
-                    },
-                    headers=partner.headers,
-                )
-                assert response.status_code == 200, response.text
 
 
 @pytest.fixture(
@@ -81,7 +60,9 @@ def runs(
             ) as ctx,
             TestClient(create_app(ctx)) as http,
         ):
-            _ingest(http, ctx, seed=29)
+            people = population(400, seed=29)
+            for name in people.customers:
+                ingest_partner(http, make_client(ctx), people, name)
             for number, as_of in enumerate((AS_OF, AS_OF, LATER)):
                 run(ctx, number, as_of)
         floor = policies_with_floor(tmp / "b", K_MIN + 1)

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gateway.context import GatewayContext
-from gateway.demo.population import Population, population
+from gateway.demo.population import population
 from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import (
@@ -30,8 +30,8 @@ from gateway.storage.models import (
 from pipelines.continuity import MATCH_MIN_JACCARD
 from pipelines.run import RunConfig, run_audience
 from tests.databases import gateway_context, throwaway_database
-from tests.factories import ApiClient, consent, make_client, send_consents
-from tests.support.pipeline_world import policies_with_floor
+from tests.factories import consent, make_client, send_consents
+from tests.support.pipeline_world import ingest_partner, policies_with_floor
 
 K_MIN = 20
 CONFIG = RunConfig(seed=5, n_bootstrap=0, as_of=datetime(2026, 11, 10, tzinfo=UTC))
@@ -47,27 +47,6 @@ class Runs:
 
 
 Members = dict[tuple[int, str], set[str]]  # (level, public id) -> entity ids
-
-
-def _ingest(
-    http: TestClient, partner: ApiClient, people: Population, name: str
-) -> None:
-    """One partner's consents, customers and events."""
-    send_consents(http, partner, people.consents[name])
-    for dataset, records in (
-        ("customers", people.customers[name]),
-        ("events", people.events[name]),
-    ):
-        for start in range(0, len(records), 1000):
-            response = http.post(
-                f"/v1/datasets/{dataset}/records",
-                json={
-                    "purpose": "segmentation",
-                    "records": records[start : start + 1000],
-                },
-                headers=partner.headers,
-            )
-            assert response.status_code == 200, response.text
 
 
 def _run(ctx: GatewayContext, out: Path, runs: Runs) -> None:
@@ -95,11 +74,11 @@ def runs(
     ):
         partners = {name: make_client(ctx) for name in people.customers}
         for name, partner in partners.items():
-            _ingest(http, partner, people, name)
+            ingest_partner(http, partner, people, name)
         runs = Runs(ctx, [], [], [])
         _run(ctx, tmp / "run0", runs)
         _run(ctx, tmp / "run1", runs)
-        _ingest(http, make_client(ctx), newcomers, "shop_c")
+        ingest_partner(http, make_client(ctx), newcomers, "shop_c")
         send_consents(
             http,
             partners["shop_a"],

@@ -31,7 +31,8 @@ from pipelines.holdout import HOLDOUT_SEGMENT
 from pipelines.predictive import Scored, score_propensity
 from pipelines.run import RunConfig, run_audience
 from tests.databases import POLICIES, gateway_context, throwaway_database
-from tests.factories import make_client, send_consents
+from tests.factories import make_client
+from tests.support.pipeline_world import ingest_partner
 
 K_MIN = 20
 HOLDOUT_SHARE = 0.15
@@ -155,26 +156,6 @@ def _plant(people: Population, seed: int) -> None:
         people.events[partner].extend(planted)
 
 
-def _ingest(http: TestClient, ctx: Any, people: Population) -> None:
-    for name in people.customers:
-        partner = make_client(ctx)
-        send_consents(http, partner, people.consents[name])
-        for dataset, records in (
-            ("customers", people.customers[name]),
-            ("events", people.events[name]),
-        ):
-            for start in range(0, len(records), 1000):
-                response = http.post(
-                    f"/v1/datasets/{dataset}/records",
-                    json={
-                        "purpose": "segmentation",
-                        "records": records[start : start + 1000],
-                    },
-                    headers=partner.headers,
-                )
-                assert response.status_code == 200, response.text
-
-
 def _pull_by_level(http: TestClient, destination: Any) -> dict[int, set[str]]:
     listed = http.get(
         "/v1/audiences/retail_default/segments", headers=destination.headers
@@ -208,7 +189,8 @@ def runs(
         gateway_context(database, tmp / "home", policies=_policies(tmp)) as ctx,
         TestClient(create_app(ctx)) as http,
     ):
-        _ingest(http, ctx, people)
+        for name in people.customers:
+            ingest_partner(http, make_client(ctx), people, name)
         summaries, outs, flags = [], [], []
         pulled: dict[int, set[str]] = {}
         for number, as_of in enumerate((AS_OF, AS_OF, LATER)):

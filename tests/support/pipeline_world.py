@@ -1,15 +1,18 @@
-"""What the end-to-end pipeline tests share: a reachable k floor, the CLI."""
+"""What the end-to-end pipeline tests share: a reachable k floor, the CLI, ingestion."""
 
 import shutil
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.context import GatewayContext
+from gateway.demo.population import Population
 from gateway.settings import get_settings
 from tests.databases import POLICIES
+from tests.factories import ApiClient, send_consents
 
 
 def policies_with_floor(tmp_path: Path, k_min: int) -> Path:
@@ -42,3 +45,24 @@ def run_cli(ctx: GatewayContext, monkeypatch: pytest.MonkeyPatch, *args: str) ->
         get_settings.cache_clear()
     assert result.exit_code == 0, result.stderr
     return result.stdout
+
+
+def ingest_partner(
+    http: TestClient, partner: ApiClient, people: Population, name: str
+) -> None:
+    """One partner's consents, customers and events, over HTTP, all accepted."""
+    send_consents(http, partner, people.consents[name])
+    for dataset, records in (
+        ("customers", people.customers[name]),
+        ("events", people.events[name]),
+    ):
+        for start in range(0, len(records), 1000):
+            response = http.post(
+                f"/v1/datasets/{dataset}/records",
+                json={
+                    "purpose": "segmentation",
+                    "records": records[start : start + 1000],
+                },
+                headers=partner.headers,
+            )
+            assert response.status_code == 200, response.text
