@@ -120,11 +120,6 @@ def run_identifier_entities(session: Session, run_id: str) -> list[tuple[str, st
     return [(key, entity) for key, entity in session.execute(stmt)]
 
 
-def run_by_id(session: Session, run_id: str) -> PipelineRunRow | None:
-    """One run."""
-    return session.get(PipelineRunRow, run_id)
-
-
 def segments_of(session: Session, run_id: str) -> list[SegmentRow]:
     """A run's segments, by level then label."""
     stmt = (
@@ -133,27 +128,6 @@ def segments_of(session: Session, run_id: str) -> list[SegmentRow]:
         .order_by(SegmentRow.level, SegmentRow.label)
     )
     return list(session.scalars(stmt))
-
-
-def segment_by_id(session: Session, segment_id: str) -> SegmentRow | None:
-    """One segment."""
-    return session.get(SegmentRow, segment_id)
-
-
-def members_after(
-    session: Session, segment_id: str, position: int, limit: int
-) -> list[tuple[int, str]]:
-    """Up to `limit` (position, entity_id) of a segment after `position`."""
-    stmt = (
-        select(SegmentMemberRow.position, SegmentMemberRow.entity_id)
-        .where(
-            SegmentMemberRow.segment_id == segment_id,
-            SegmentMemberRow.position > position,
-        )
-        .order_by(SegmentMemberRow.position)
-        .limit(limit)
-    )
-    return [(pos, entity) for pos, entity in session.execute(stmt)]
 
 
 def lapsed_counts(
