@@ -190,6 +190,9 @@ def run_audience(
         # The encodings served the linkage only: no later stage sees them.
         frames[PROFILE] = drop_encodings(frames[PROFILE])
         linked = continue_ids(frames, linked, previous)
+        # The previous run's record table (a million rows at scale) is not
+        # read again: freed before the propensity stage sets the run's peak.
+        del previous
         customers, events, unmatched = entity_frames(frames, linked.entities)
         # The raw events are in `events` now, by entity; their identifiers are
         # their subjects', which the customer records carry too.
