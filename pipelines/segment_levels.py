@@ -88,6 +88,7 @@ def rules_level(
             "skipped": f"its rules test '{absent[0]}', which this run could "
             f"not compute ({why})"
         }
+
     def tested(name: str) -> Floats:
         if name in scores.values:
             return np.asarray(scores.values[name], dtype=np.float64)
