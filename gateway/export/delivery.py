@@ -5,7 +5,8 @@ against what it was last delivered (`gateway.export.difference`): entrants
 and leavers fewer than the floor are held back. The last delivery and the
 segment are walked side by side in entity order, chunk by chunk; only the
 first `floor` members of each group are kept (a held group is smaller), so
-a segment of a million members never comes into memory.
+a segment of a million members never comes into memory. The delivery is
+rewritten only when it changes (`_unchanged`).
 
 What may still be sent, and what leaves at once whatever the count:
 entities of the audience's latest run that did not lapse since it. A
@@ -61,17 +62,25 @@ class _Group:
 
 def _leavers_in_run(
     session: Session, run_id: str, candidates: list[str], group: _Group
-) -> None:
-    """Count into `group` the candidates the latest run still holds."""
+) -> int:
+    """Count into `group` the candidates the latest run still holds; the others."""
     held_by_run = deliveries_repo.in_run(session, run_id, candidates)
     for entity in candidates:
         if entity in held_by_run:
             group.add(entity)
+    return len(candidates) - len(held_by_run)
 
 
-def _compare(session: Session, target: Target, floor: int) -> tuple[_Group, _Group]:
-    """Entrants and leavers that may still be sent, walking both in entity order."""
+def _compare(
+    session: Session, target: Target, floor: int
+) -> tuple[_Group, _Group, int]:
+    """Entrants and leavers that may still be sent, walking both in entity order.
+
+    The third figure counts the delivered entities the latest run dropped:
+    they leave whatever their number.
+    """
     entering, leaving = _Group(floor), _Group(floor)
+    dropped = 0
     candidates: list[str] = []
     seen = deliveries_repo.delivered_in_order(
         session, target.destination_id, target.segment.public_id
@@ -85,17 +94,44 @@ def _compare(session: Session, target: Target, floor: int) -> tuple[_Group, _Gro
             continue
         candidates.append(entity)
         if len(candidates) == CHECK_CHUNK:
-            _leavers_in_run(session, target.run_id, candidates, leaving)
+            dropped += _leavers_in_run(session, target.run_id, candidates, leaving)
             candidates = []
-    _leavers_in_run(session, target.run_id, candidates, leaving)
-    return entering, leaving
+    dropped += _leavers_in_run(session, target.run_id, candidates, leaving)
+    return entering, leaving, dropped
+
+
+def _unchanged(
+    session: Session, target: Target, held: Held, found: tuple[_Group, _Group, int]
+) -> bool:
+    """Whether the new delivery is the stored one exactly; then it is not rewritten.
+
+    It is when no group is released (each empty or held back) and nobody
+    must leave at once: none dropped by the latest run, none of the
+    delivery lapsed. Not rewriting spares a re-pull of a million members
+    the delete and insert of a million rows. A lapsed member must go from
+    the stored delivery, not only be skipped at each page: if they consent
+    again, they come back as an entrant, held back under the floor.
+    """
+    entering, leaving, dropped = found
+    released = (entering.count and not held.entering) or (
+        leaving.count and not held.leaving
+    )
+    return (
+        not released
+        and dropped == 0
+        and not deliveries_repo.delivers_any(
+            session, target.destination_id, target.segment.public_id, target.lapsed
+        )
+    )
 
 
 def deliver(session: Session, target: Target, floor: int) -> Held:
     """Replace the destination's delivery of the segment; how many were held back."""
     deliveries_repo.lock_destination(session, target.destination_id)
-    entering, leaving = _compare(session, target, floor)
+    entering, leaving, dropped = _compare(session, target, floor)
     held = held_back(entering.count, leaving.count, floor)
+    if _unchanged(session, target, held, (entering, leaving, dropped)):
+        return held
     skip = target.lapsed | frozenset(entering.first if held.entering else ())
     members = deliveries_repo.members_in_order(session, target.segment.id)
     deliveries_repo.replace_delivery(

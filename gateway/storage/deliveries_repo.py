@@ -165,3 +165,21 @@ def in_run(session: Session, run_id: str, entities: Iterable[str]) -> set[str]:
         )
         found.update(session.scalars(stmt.distinct()))
     return found
+
+
+def delivers_any(
+    session: Session, destination_id: str, public_id: str, entities: Iterable[str]
+) -> bool:
+    """Whether the destination's delivery of the segment holds any of these."""
+    for chunk in key_batches(session, entities):
+        stmt = (
+            select(ExportDeliveryRow.position)
+            .where(
+                _delivered(destination_id, public_id),
+                member_of(session, ExportDeliveryRow.entity_id, chunk),
+            )
+            .limit(1)
+        )
+        if session.scalar(stmt) is not None:
+            return True
+    return False

@@ -216,3 +216,27 @@ def test_purging_a_run_drops_deliveries_no_run_can_serve_again(world: World) -> 
         ).all()
     # A continues in the kept run; B's public id is gone with the old run.
     assert dict(kept) == {A: 6}
+
+
+@BOTH
+def test_a_person_back_after_a_withdrawal_is_an_entrant_like_any_other(
+    world: World,
+) -> None:
+    dest = make_destination(world)
+    run(world, 0, range(9), range(9, 12), {"A": A, "B": B})
+    assert pull(world, dest, A) == ids_of(world, dest, range(9))
+    email = world.people[8]["email"]
+
+    def set_consent(status: str, at: str) -> None:
+        events = [consent("email", email, status, timestamp=at)]
+        send_consents(world.http, world.partner, events)
+
+    # Person 8 withdraws: gone at the next pull, alone (consent wins).
+    set_consent("withdrawn", "2026-06-01T00:00:00Z")
+    assert pull(world, dest, A) == ids_of(world, dest, range(8))
+    # ... and consents again: back in the segment, but as an entrant of one,
+    # under the floor, held back like any other (pull after pull).
+    set_consent("granted", "2026-06-02T00:00:00Z")
+    assert pull(world, dest, A) == ids_of(world, dest, range(8))
+    assert last_pull_details(world)["entering_held"] == 1
+    assert pull(world, dest, A) == ids_of(world, dest, range(8))
