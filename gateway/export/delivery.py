@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from gateway.export.difference import Held, held_back, merged, sorted_differences
-from gateway.storage import deliveries_repo
+from gateway.storage import deliveries_repo, segments_repo
 from gateway.storage.models import SegmentRow
 
 
@@ -64,7 +64,7 @@ def _leavers_in_run(
     session: Session, run_id: str, candidates: list[str], group: _Group
 ) -> int:
     """Count into `group` the candidates the latest run still holds; the others."""
-    held_by_run = deliveries_repo.in_run(session, run_id, candidates)
+    held_by_run = segments_repo.entities_in_run(session, run_id, candidates)
     for entity in candidates:
         if entity in held_by_run:
             group.add(entity)
@@ -162,7 +162,7 @@ def read_page(
         rows = deliveries_repo.delivered_after(session, destination, public, last, size)
         if not rows:
             return members, last, False
-        held_by_run = deliveries_repo.in_run(
+        held_by_run = segments_repo.entities_in_run(
             session, target.run_id, [entity for _, entity in rows]
         )
         for position, entity in rows:

@@ -22,6 +22,7 @@ last delivery and the segment side by side, both in entity order
 memory, and no query plan can turn the comparison quadratic.
 """
 
+import heapq
 from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 
@@ -127,13 +128,4 @@ def sorted_differences(
 
 def merged(entities: Iterable[str], extra: Iterable[str]) -> Iterator[str]:
     """Two streams sorted by entity id, and without common entities, as one."""
-    ahead = iter(sorted(extra))
-    pending = next(ahead, None)
-    for entity in entities:
-        while pending is not None and pending < entity:
-            yield pending
-            pending = next(ahead, None)
-        yield entity
-    if pending is not None:
-        yield pending
-        yield from ahead
+    return heapq.merge(entities, sorted(extra))

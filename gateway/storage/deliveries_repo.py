@@ -20,7 +20,6 @@ from gateway.storage.models import (
     ClientRow,
     ExportDeliveryRow,
     PipelineRunRow,
-    RunEntityKeyRow,
     SegmentMemberRow,
     SegmentRow,
 )
@@ -153,18 +152,6 @@ def delivered_after(
         .limit(limit)
     )
     return [(pos, entity) for pos, entity in session.execute(stmt)]
-
-
-def in_run(session: Session, run_id: str, entities: Iterable[str]) -> set[str]:
-    """Those of these entities the run holds."""
-    found: set[str] = set()
-    for chunk in key_batches(session, entities):
-        stmt = select(RunEntityKeyRow.entity_id).where(
-            RunEntityKeyRow.run_id == run_id,
-            member_of(session, RunEntityKeyRow.entity_id, chunk),
-        )
-        found.update(session.scalars(stmt.distinct()))
-    return found
 
 
 def delivers_any(

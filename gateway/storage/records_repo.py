@@ -101,27 +101,25 @@ _SUBJECT_KEYS = _keys_statement("postgresql")
 def subject_keys(session: Session, subject_ids: Iterable[str]) -> dict[str, StoredKey]:
     """The stored data keys of these subjects."""
     found: dict[str, StoredKey] = {}
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    dialect = session.get_bind().dialect
+    sqlite = dialect.name == "sqlite"
+    # SQLite's driver hands the timestamp back as text: it is read through
+    # the column type's own result processor, as SQLAlchemy would.
+    moment = (
+        _KEYS.c.destroyed_at.type.dialect_impl(dialect).result_processor(dialect, None)
+        if sqlite
+        else None
+    )
     for chunk in key_batches(session, subject_ids):
-        if sqlite:
-            # The driver hands the timestamp back as text: read it through
-            # the column type's own result processor, as SQLAlchemy would.
-            dialect = session.get_bind().dialect
-            moment = _KEYS.c.destroyed_at.type.dialect_impl(dialect).result_processor(
-                dialect, None
-            )
-            for subject_id, kid, wrapped, destroyed in _sqlite_rows(
-                session, _SQLITE_KEYS, (), chunk
-            ):
-                wrapped_key = None if wrapped is None else bytes(wrapped)
-                when = destroyed if moment is None else moment(destroyed)
-                found[subject_id] = StoredKey(subject_id, kid, wrapped_key, when)
-            continue
-        for subject_id, kid, wrapped, destroyed in session.execute(
-            _SUBJECT_KEYS, {"subject_ids": chunk}
-        ):
+        rows = (
+            _sqlite_rows(session, _SQLITE_KEYS, (), chunk)
+            if sqlite
+            else session.execute(_SUBJECT_KEYS, {"subject_ids": chunk})
+        )
+        for subject_id, kid, wrapped, destroyed in rows:
             wrapped_key = None if wrapped is None else bytes(wrapped)
-            found[subject_id] = StoredKey(subject_id, kid, wrapped_key, destroyed)
+            when = destroyed if moment is None else moment(destroyed)
+            found[subject_id] = StoredKey(subject_id, kid, wrapped_key, when)
     return found
 
 

@@ -195,6 +195,11 @@ def _entities_where(
     return found
 
 
+def entities_in_run(session: Session, run_id: str, entities: Iterable[str]) -> set[str]:
+    """Those of these entities the run holds."""
+    return _entities_where(session, run_id, RunEntityKeyRow.entity_id, entities)
+
+
 def entities_by_subjects(
     session: Session, run_id: str, subjects: Iterable[str]
 ) -> set[str]:

@@ -56,34 +56,34 @@ THRESHOLD = 0.5
 # An audience of score-based segments: likely buyers inside each broad
 # profile segment, nothing else (so the parents are large enough for some
 # to pass the floor at this population's size).
-SCORE_AUDIENCE = f"""
-  {SCORES}:
-    datasets: [customers, events]
-    purpose: segmentation
-    k_min: {K_MIN}
-    propensity:
-      target: purchase
-      horizon_days: 30
-    levels:
-      - name: profile
-        features: [demographic, geographic]
-      - name: likely_buyers
-        method: rules
-        rules:
-          - {{name: likely_buyers, feature: propensity, op: '>=', value: {THRESHOLD}}}
-  {ALONE}:
-    datasets: [customers, events]
-    purpose: segmentation
-    k_min: {K_MIN}
-    propensity:
-      target: purchase
-      horizon_days: 30
-    levels:
+LIKELY_LEVEL = f"""\
       - name: likely_buyers
         method: rules
         rules:
           - {{name: likely_buyers, feature: propensity, op: '>=', value: {THRESHOLD}}}
 """
+
+
+def _score_audience(name: str, levels: str) -> str:
+    return f"""
+  {name}:
+    datasets: [customers, events]
+    purpose: segmentation
+    k_min: {K_MIN}
+    propensity:
+      target: purchase
+      horizon_days: 30
+    levels:
+{levels}"""
+
+
+PROFILE_LEVEL = """\
+      - name: profile
+        features: [demographic, geographic]
+"""
+SCORE_AUDIENCE = _score_audience(SCORES, PROFILE_LEVEL + LIKELY_LEVEL) + (
+    _score_audience(ALONE, LIKELY_LEVEL)
+)
 
 
 @dataclass
