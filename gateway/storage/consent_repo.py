@@ -8,7 +8,13 @@ from datetime import datetime
 from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
-from gateway.storage.lookup import key_batches, member_of, member_of_param
+from gateway.storage.lookup import (
+    key_batches,
+    member_of,
+    member_of_param,
+    sqlite_reader,
+    sqlite_rows,
+)
 from gateway.storage.models import ConsentEventRow
 
 
@@ -138,8 +144,15 @@ def _facts_statement(dialect_name: str) -> Select[tuple[str, bool, bool, datetim
     )
 
 
-# One statement per dialect, the keys bound at execution (`member_of_param`).
-_FACTS = {name: _facts_statement(name) for name in ("sqlite", "postgresql")}
+# PostgreSQL: built once, the keys bound at execution as one array.
+_FACTS = _facts_statement("postgresql")
+# SQLite: one `?` per key, run by the driver (`sqlite_rows`). Through
+# SQLAlchemy, a 500-record batch's lookup (1,500 identifiers) took 5.4 ms,
+# most of it binding the keys and reading rows in Python.
+_SQLITE_FACTS = (
+    "SELECT identifier_key, granted, explicit, event_time FROM consent_events"
+    " WHERE purpose = ? AND identifier_key IN ({marks})"
+)
 
 
 def facts_for(
@@ -147,15 +160,22 @@ def facts_for(
 ) -> dict[str, list[ConsentFact]]:
     """Every event for these identifiers and this purpose, grouped by identifier.
 
-    Every ingested batch asks for a few identifiers per record: the statement
-    is built once, the keys bound at execution.
+    Every ingested batch asks for a few identifiers per record.
     """
     found: dict[str, list[ConsentFact]] = {}
-    stmt = _FACTS[session.get_bind().dialect.name]
+    if session.get_bind().dialect.name != "sqlite":
+        for chunk in key_batches(session, identifier_keys):
+            params = {"keys": chunk, "purpose": purpose}
+            for key, granted, explicit, event_time in session.execute(_FACTS, params):
+                found.setdefault(key, []).append(
+                    ConsentFact(key, granted, explicit, event_time)
+                )
+        return found
+    moment = sqlite_reader(session, _EVENTS.c.event_time)
     for chunk in key_batches(session, identifier_keys):
-        params = {"keys": chunk, "purpose": purpose}
-        for key, granted, explicit, event_time in session.execute(stmt, params):
+        rows = sqlite_rows(session, _SQLITE_FACTS, (purpose,), chunk)
+        for key, granted, explicit, event_time in rows:
             found.setdefault(key, []).append(
-                ConsentFact(key, granted, explicit, event_time)
+                ConsentFact(key, bool(granted), bool(explicit), moment(event_time))
             )
     return found
