@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from febrl_gateway import ingest_and_link  # noqa: E402
 
-from gateway.ingest.normalize import (  # noqa: E402
+from gateway.fields.normalize import (  # noqa: E402
     FieldInvalid,
     normalize_date,
     normalize_postal_code,

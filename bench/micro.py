@@ -39,10 +39,10 @@ from sqlalchemy.orm import Session
 from gateway.crypto.envelope import FieldCipher, new_data_key
 from gateway.crypto.keyring import KeyPurpose, ensure_keyring
 from gateway.crypto.pseudonym import Pseudonymizer
+from gateway.fields.normalize import normalize_phone
 from gateway.ids import uuid7
-from gateway.ingest.normalize import normalize_phone
-from gateway.ingest.vault import VaultWriter
 from gateway.storage.db import make_engine
+from gateway.vault import VaultWriter
 
 # bench/ is not a package: its modules import once the path has it.
 sys.path[:0] = [

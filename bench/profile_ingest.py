@@ -51,8 +51,8 @@ SEED = 20260101
 STAGES = [
     ("whole ingest()", "ingest/service.py", "ingest"),
     ("validate_record (all fields)", "ingest/validate.py", "validate_record"),
-    ("  normalize_phone", "ingest/normalize.py", "normalize_phone"),
-    ("  normalize_email", "ingest/normalize.py", "normalize_email"),
+    ("  normalize_phone", "fields/normalize.py", "normalize_phone"),
+    ("  normalize_email", "fields/normalize.py", "normalize_email"),
     (
         "  PII confirmation of typed fields (check_structured)",
         "pii/analyzer.py",
@@ -68,10 +68,10 @@ STAGES = [
     ("  existing_by_source (SELECT)", "storage/records_repo.py", "existing_by_source"),
     (
         "  VaultWriter.load (key lookup, new DEKs, wrap, INSERT)",
-        "ingest/vault.py",
+        "vault/entries.py",
         "load",
     ),
-    ("  VaultWriter.entry (one AES-GCM per record)", "ingest/vault.py", "entry"),
+    ("  VaultWriter.entry (one AES-GCM per record)", "vault/entries.py", "entry"),
     ("    FieldCipher.encrypt", "crypto/envelope.py", "encrypt"),
     ("  _write (Core executemany INSERTs)", "ingest/service.py", "_write"),
     ("    insert_records (records)", "storage/records_repo.py", "insert_records"),

@@ -28,7 +28,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Column, Date, Engine, MetaData, String, Table
 
-from gateway.ingest.normalize import (
+from gateway.fields.normalize import (
     FieldInvalid,
     normalize_date,
     normalize_email,

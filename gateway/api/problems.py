@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth.refusals import audit_refusal
 from gateway.errors import GatewayError
-from gateway.ingest.validate import reportable_name
+from gateway.fields.names import reportable_name
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("gateway.api")

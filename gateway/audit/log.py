@@ -25,6 +25,7 @@ from gateway.audit.event import (
     AuditEvent,
     SealedEvent,
     canonical_bytes,
+    canonical_json,
     seal,
 )
 from gateway.audit.note import Checkpoint
@@ -83,12 +84,37 @@ def append_events(
         if end - first >= smallest
     ]
     root = merkle.frontier_root(frontier)
-    audit_repo.append(session, sealed, nodes, root, frontier.to_bytes())
+    grown = audit_repo.Head(
+        frontier.size, sealed[-1].chain_hash, root, frontier.to_bytes()
+    )
+    audit_repo.append(session, [_row(s) for s in sealed], nodes, grown)
     if signer is not None:
         extended, grown = (head.size, head.root_hash), (frontier.size, root)
         if not checkpoint_appended(session, signer, extended, grown, now):
             raise AuditLogError("the log would not extend its last signed checkpoint")
     return sealed
+
+
+def _row(sealed: SealedEvent) -> tuple[Any, ...]:
+    """A sealed event's stored values, in `audit_repo.EVENT_COLUMNS` order."""
+    event = sealed.event
+    return (
+        sealed.seq,
+        sealed.event_id,
+        sealed.occurred_at,
+        event.actor,
+        event.action,
+        event.subject_id,
+        event.purpose,
+        event.dataset,
+        event.record_id,
+        event.reason,
+        event.policy_version,
+        canonical_json(event.details).decode(),
+        sealed.canonical,
+        sealed.leaf_hash,
+        sealed.chain_hash,
+    )
 
 
 def _node(start: int, end: int, digest: bytes) -> Node:

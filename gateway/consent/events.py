@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from gateway.consent.tcf import MAX_TC_STRING_LENGTH
-from gateway.ingest.validate import reportable_name
+from gateway.fields.names import reportable_name
 
 SOURCE_PATTERN = r"^[A-Za-z0-9._:/-]{1,64}$"
 TCF_INVALID = "tcf_invalid"

@@ -28,7 +28,7 @@ from gateway.consent.stances import (
     tcf_warnings,
 )
 from gateway.context import GatewayContext
-from gateway.ingest.normalize import FieldInvalid, normalize_datetime, normalize_value
+from gateway.fields.normalize import FieldInvalid, normalize_datetime, normalize_value
 from gateway.policy.models import PolicySet
 from gateway.storage import consent_repo, revocations_repo
 from gateway.storage.models import ClientRow

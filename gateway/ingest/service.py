@@ -34,13 +34,13 @@ from gateway.ingest.validate import (
     ValidRecord,
     validate_record,
 )
-from gateway.ingest.vault import VaultWriter
 from gateway.linkage.encoder import NO_ENCODING, linkage_fields, linkage_values
 from gateway.linkage.pool import EncodingPool, Pending
 from gateway.policy.models import Dataset, Purpose
 from gateway.storage import consent_repo, idempotency_repo, records_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
+from gateway.vault import VaultWriter
 
 # The shape of a policy purpose name; anything else cannot name one.
 PURPOSE_NAME = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")

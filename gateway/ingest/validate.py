@@ -10,12 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from gateway.ingest.normalize import FieldInvalid, normalize_datetime, normalizer_for
+from gateway.fields.names import reportable_name
+from gateway.fields.normalize import FieldInvalid, normalize_datetime, normalizer_for
 from gateway.policy.models import Dataset, FieldSpec, FieldType
 
 SOURCE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-FIELD_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-UNNAMED = "<unrecognised key>"
 ASSUMED_UTC = "no UTC offset given: read as UTC"
 
 
@@ -45,15 +44,6 @@ STRUCTURED_TYPES: Mapping[FieldType, Structured] = {
 # Whether a whole value is one entity, e.g. `PiiAnalyzer.check_structured`:
 # called as check(entity, value).
 StructuredCheck = Callable[[str, str], bool]
-
-
-def reportable_name(key: str) -> str:
-    """An unknown key as it may be echoed: only names shaped like field names.
-
-    A partner who puts a value where a key belongs (`{"jean@x.fr": 1}`) must
-    not see it come back in an error.
-    """
-    return key if FIELD_NAME_PATTERN.fullmatch(key) else UNNAMED
 
 
 @dataclass(frozen=True, slots=True)

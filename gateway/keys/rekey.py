@@ -26,10 +26,10 @@ from gateway.consent.pseudonyms import resolver
 from gateway.crypto.keyring import KeyPurpose, Keyring
 from gateway.crypto.pseudonym import Pseudonymizer
 from gateway.errors import DecryptionError
-from gateway.ingest.vault import open_entry, subject_ciphers
 from gateway.storage import keys_repo, pseudonyms_repo
 from gateway.storage.db import transaction
 from gateway.storage.keys_repo import RecordKeys
+from gateway.vault import open_entry, subject_ciphers
 
 CHUNK = 1000
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
 from gateway.errors import DecryptionError, KeyringError
-from gateway.ingest.vault import open_entry, subject_ciphers
 from gateway.linkage.encoder import linkage_fields, linkage_values
 from gateway.storage import records_repo
 from gateway.storage.db import transaction
+from gateway.vault import open_entry, subject_ciphers
 
 CHUNK = 1000
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from gateway.audit.event import SealedEvent, canonical_json
 from gateway.storage.bulk import insert_tuples
 from gateway.storage.lookup import member_of
 from gateway.storage.models import (
@@ -91,37 +90,17 @@ EVENT_COLUMNS = (
 
 def append(
     session: Session,
-    sealed: Sequence[SealedEvent],
+    rows: Sequence[tuple[Any, ...]],
     nodes: Sequence[Node],
-    root_hash: bytes,
-    frontier: bytes,
+    head: Head,
 ) -> None:
-    """Insert sealed events and the subtrees they complete; move the head.
+    """Insert sealed events and the subtrees they complete; move the head to `head`.
 
-    The caller holds the head lock.
+    `rows` hold each event's values in `EVENT_COLUMNS` order (text, integers,
+    bytes or None). The caller holds the head lock.
     """
-    if not sealed:
+    if not rows:
         return
-    rows = [
-        (
-            s.seq,
-            s.event_id,
-            s.occurred_at,
-            s.event.actor,
-            s.event.action,
-            s.event.subject_id,
-            s.event.purpose,
-            s.event.dataset,
-            s.event.record_id,
-            s.event.reason,
-            s.event.policy_version,
-            canonical_json(s.event.details).decode(),
-            s.canonical,
-            s.leaf_hash,
-            s.chain_hash,
-        )
-        for s in sealed
-    ]
     # Binary COPY on PostgreSQL: every value is text, an integer, bytes or
     # None, and the canonical bytes and hashes go as they are, not as hex.
     insert_tuples(session, AuditEventRow.__table__, EVENT_COLUMNS, rows, binary=True)
@@ -133,14 +112,13 @@ def append(
             [(n.level, n.idx, n.hash) for n in nodes],
             binary=True,
         )
-    last = sealed[-1]
     session.execute(
         _MOVE_HEAD,
         {
-            "new_size": last.seq + 1,
-            "new_chain": last.chain_hash,
-            "new_root": root_hash,
-            "new_frontier": frontier,
+            "new_size": head.size,
+            "new_chain": head.chain_hash,
+            "new_root": head.root_hash,
+            "new_frontier": head.frontier,
         },
     )
 

@@ -14,7 +14,6 @@ from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
 from gateway.crypto.envelope import FieldCipher
 from gateway.errors import DecryptionError
-from gateway.ingest.vault import open_entry, subject_ciphers
 from gateway.storage import subjects_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ConsentEventRow, RecordRow
@@ -29,6 +28,7 @@ from gateway.subjects.documents import (
     SubjectKeyState,
 )
 from gateway.subjects.locate import Located, locate
+from gateway.vault import open_entry, subject_ciphers
 
 FORMAT = "consent-gateway/subject-access/1"
 

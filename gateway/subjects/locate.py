@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequestError
-from gateway.ingest.normalize import FieldInvalid, normalize_value
+from gateway.fields.normalize import FieldInvalid, normalize_value
 from gateway.storage import subjects_repo
 from gateway.storage.models import RecordRow
 

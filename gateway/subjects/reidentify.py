@@ -12,13 +12,13 @@ from collections import defaultdict
 from gateway.audit import AuditEvent, append_events
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequestError
-from gateway.ingest.normalize import FieldInvalid, normalize_string
+from gateway.fields.normalize import FieldInvalid, normalize_string
 from gateway.ingest.transform import known_fields, known_values
-from gateway.ingest.vault import open_entry
 from gateway.storage import subjects_repo
 from gateway.storage.db import transaction
 from gateway.subjects.access import ciphers_of
 from gateway.subjects.documents import RecordRef, Reidentification
+from gateway.vault import open_entry
 
 MIN_JUSTIFICATION = 10
 MAX_JUSTIFICATION = 2000

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 from gateway.api.deps import CtxDep, DpoDep
 from gateway.audit import consistency_proof, inclusion_proof, verify
 from gateway.audit.checkpoints import sign_checkpoint
-from gateway.audit.query import MAX_LIMIT as MAX_EVENTS
-from gateway.audit.query import find_events
 from gateway.storage.db import transaction
+from gateway.subjects.audit_search import MAX_LIMIT as MAX_EVENTS
+from gateway.subjects.audit_search import find_events
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 # A cursor is a position: ASCII digits only ("³" passes `str.isdigit` and
@@ -105,7 +105,7 @@ def checkpoint(ctx: CtxDep, _dpo: DpoDep) -> CheckpointOut:
 class AuditEventOut(BaseModel):
     """One audit event: pseudonyms, actions and reasons, never a value."""
 
-    # `audit.query` builds the page as plain documents: an unknown key there
+    # `subjects.audit_search` builds the page as plain documents: an unknown key there
     # fails validation here rather than reaching the DPO undocumented.
     model_config = ConfigDict(extra="forbid")
 

@@ -33,7 +33,6 @@ from gateway.consent.service import EVENT_KEYS
 from gateway.context import GatewayContext
 from gateway.crypto.envelope import FieldCipher, unwrap_data_key
 from gateway.crypto.keyring import KeyPurpose
-from gateway.ingest.vault import open_entry
 from gateway.storage.db import transaction
 from gateway.storage.models import (
     AuditEventRow,
@@ -43,6 +42,7 @@ from gateway.storage.models import (
     SubjectKeyRow,
     VaultEntryRow,
 )
+from gateway.vault import open_entry
 from tests.factories import ApiClient, consent, customer, make_client
 
 PROBLEM = "application/problem+json"

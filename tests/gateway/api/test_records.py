@@ -15,7 +15,6 @@ from gateway.context import GatewayContext
 from gateway.crypto.envelope import FieldCipher, unwrap_data_key
 from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import DecryptionError
-from gateway.ingest.vault import open_entry
 from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import (
@@ -24,6 +23,7 @@ from gateway.storage.models import (
     SubjectKeyRow,
     VaultEntryRow,
 )
+from gateway.vault import open_entry
 from tests.databases import Database
 from tests.factories import (
     consent,

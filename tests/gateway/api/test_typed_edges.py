@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from gateway.api import problems
 from gateway.context import GatewayContext
-from gateway.ingest.validate import UNNAMED
+from gateway.fields.names import UNNAMED
 from gateway.storage.db import transaction
 from gateway.storage.models import AuditEventRow, ConsentEventRow
 from gateway.subjects.documents import AccessDocument, Reidentification

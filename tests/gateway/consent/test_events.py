@@ -10,7 +10,7 @@ from gateway.consent.events import (
     parse_events,
 )
 from gateway.consent.tcf import MAX_TC_STRING_LENGTH
-from gateway.ingest.validate import UNNAMED
+from gateway.fields.names import UNNAMED
 from tests.factories import consent
 
 

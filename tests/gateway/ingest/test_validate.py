@@ -7,7 +7,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from gateway.ingest.normalize import normalize_value
+from gateway.fields.normalize import normalize_value
 from gateway.ingest.validate import (
     STRUCTURED_TYPES,
     FieldIssue,

@@ -8,11 +8,11 @@ from gateway.context import GatewayContext
 from gateway.crypto.envelope import unwrap_data_key
 from gateway.crypto.keyring import KeyPurpose, load_keyring
 from gateway.errors import KeyringError
-from gateway.ingest.vault import subject_ciphers
 from gateway.keys import KeyKind, retire_masters, rotate
 from gateway.main import create_app
 from gateway.storage.db import transaction
 from gateway.storage.models import AuditEventRow, SubjectKeyRow
+from gateway.vault import subject_ciphers
 from tests.databases import BOTH
 from tests.factories import customer, grant, make_client, send_records
 

@@ -30,7 +30,6 @@ from gateway.context import GatewayContext
 from gateway.crypto.envelope import unwrap_data_key
 from gateway.crypto.keyring import KeyPurpose, load_keyring
 from gateway.errors import ConflictError, DecryptionError, InvalidRequestError
-from gateway.ingest.vault import open_entry, subject_ciphers
 from gateway.keys import KeyKind, RotationReport, rotate
 from gateway.keys.rotation import keyring_lock
 from gateway.main import create_app
@@ -45,6 +44,7 @@ from gateway.storage.models import (
     SubjectKeyRow,
     VaultEntryRow,
 )
+from gateway.vault import open_entry, subject_ciphers
 from tests.databases import BOTH
 from tests.factories import (
     ApiClient,

@@ -18,7 +18,7 @@ import pytest
 
 from bench.benchdata import people
 from bench.pii_sets import EDS_DIR, EDS_FILES
-from gateway.ingest.normalize import FieldInvalid, normalize_email, normalize_phone
+from gateway.fields.normalize import FieldInvalid, normalize_email, normalize_phone
 from gateway.pii.analyzer import PiiAnalyzer
 from tests.gateway.ingest.test_validate import TOKELAU_MOBILE, VALID_UNUSUAL_EMAILS
 

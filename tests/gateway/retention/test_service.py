@@ -17,7 +17,6 @@ from gateway.crypto.envelope import FieldCipher, unwrap_data_key
 from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import DecryptionError
 from gateway.ids import uuid7
-from gateway.ingest.vault import open_entry
 from gateway.main import create_app
 from gateway.retention import (
     RetentionConfig,
@@ -39,6 +38,7 @@ from gateway.storage.models import (
     SubjectKeyRow,
     VaultEntryRow,
 )
+from gateway.vault import open_entry
 from pipelines.export import RunToStore, store_run
 from tests.databases import BOTH
 from tests.factories import (

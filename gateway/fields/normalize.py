@@ -16,7 +16,7 @@ from functools import lru_cache, partial
 import phonenumbers
 from stdnum import iban as stdnum_iban
 
-from gateway.ingest.currencies import ISO_4217
+from gateway.fields.currencies import ISO_4217
 from gateway.pii.phones import FRENCH_VALID
 
 # JSON integers are unbounded in Python but not in the database (BIGINT).

@@ -3,7 +3,7 @@ import pickle
 
 import pytest
 
-from gateway.ingest.normalize import (
+from gateway.fields.normalize import (
     ISO_4217,
     FieldInvalid,
     normalize_datetime,
@@ -320,7 +320,7 @@ def test_french_validity_table_agrees_with_phonenumbers() -> None:
 
     import phonenumbers
 
-    from gateway.ingest.normalize import _FRENCH_VALID
+    from gateway.fields.normalize import _FRENCH_VALID
 
     rng = random.Random(7)  # noqa: S311 -- test data, not secrets
     # Every two-digit national prefix, with random tails: the number-type
