@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from gateway.policy.segmentation import DAYPARTS, PURCHASE, REFUND, UNKNOWN
 from pipelines.frames import (
+    AGE_BAND_BOUNDS,
     CUSTOMERS_SCHEMA,
     EVENTS_SCHEMA,
     Levels,
@@ -58,9 +59,6 @@ REGION_OF_PREFIX: Mapping[str, str] = {
     for region, prefixes in _REGION_PREFIXES.items()
     for prefix in prefixes
 }
-# Lower bound (inclusive) of each age band but the last; "65+" is the rest.
-_AGE_BANDS = ((0, "<18"), (18, "18-24"), (25, "25-34"), (35, "35-44"),
-              (45, "45-54"), (55, "55-64"), (65, "65+"))  # fmt: skip
 _DAYPART_STARTS = (0, 6, 12, 18)  # UTC hours, see frames.DAYPARTS
 _COUNTS = ("frequency", "n_events")
 # Indicator families turned into shares of the entity's events.
@@ -75,9 +73,9 @@ def age_band(birth_year: pl.Expr, as_of_year: int) -> pl.Expr:
     """
     age = pl.lit(as_of_year) - birth_year.cast(pl.Int64)
     band = pl.when(age.is_null() | (age < 0)).then(pl.lit(UNKNOWN))
-    for low, label in reversed(_AGE_BANDS[1:]):
+    for low, label in reversed(AGE_BAND_BOUNDS[1:]):
         band = band.when(age >= low).then(pl.lit(label))
-    return band.otherwise(pl.lit(_AGE_BANDS[0][1]))
+    return band.otherwise(pl.lit(AGE_BAND_BOUNDS[0][1]))
 
 
 def region(postal_prefix: pl.Expr) -> pl.Expr:

@@ -22,7 +22,19 @@ from gateway.policy.segmentation import (
     share_names,
 )
 
-AGE_BANDS = ("<18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+# The age bands, each with its lower bound (inclusive); "65+" is the rest.
+# Their one owner: the feature that bands ages and the one-hot levels read
+# them here.
+AGE_BAND_BOUNDS: tuple[tuple[int, str], ...] = (
+    (0, "<18"),
+    (18, "18-24"),
+    (25, "25-34"),
+    (35, "35-44"),
+    (45, "45-54"),
+    (55, "55-64"),
+    (65, "65+"),
+)
+AGE_BANDS = (*(label for _, label in AGE_BAND_BOUNDS), UNKNOWN)
 REGIONS = (
     "auvergne_rhone_alpes",
     "bourgogne_franche_comte",

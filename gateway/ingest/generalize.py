@@ -9,17 +9,6 @@ import re
 _ISO_DATE = re.compile(r"([0-9]{4})-[0-9]{2}-[0-9]{2}")
 _POSTAL_CODE = re.compile(r"[0-9A-Z]{2,10}")
 
-# (lower bound, label), highest first: the first bound not above the age wins.
-_AGE_BANDS = (
-    (65, "65+"),
-    (55, "55-64"),
-    (45, "45-54"),
-    (35, "35-44"),
-    (25, "25-34"),
-    (18, "18-24"),
-)
-
-
 def _year(value: str) -> str:
     # A normalized date (YYYY-MM-DD) or date-time (YYYY-MM-DDT...Z) starts the same.
     match = _ISO_DATE.match(value)
@@ -70,23 +59,3 @@ def generalize(rule: str, normalized_value: str) -> str | None:
             return None
     raise ValueError(f"unknown generalization rule {rule!r}")
 
-
-def age_band(birth_year: int, on_year: int) -> str:
-    """Return the age band of someone born in ``birth_year``, as of ``on_year``.
-
-    The age is ``on_year - birth_year``: without the birth day it may be one
-    year too high, which is the usual convention for year-only generalization.
-
-    Returns:
-        One of ``<18``, ``18-24``, ``25-34``, ``35-44``, ``45-54``, ``55-64``, ``65+``.
-
-    Raises:
-        ValueError: ``birth_year`` after ``on_year``.
-    """
-    age = on_year - birth_year
-    if age < 0:
-        raise ValueError("birth year is after the reference year")
-    for lower, label in _AGE_BANDS:
-        if age >= lower:
-            return label
-    return "<18"

@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.ingest.generalize import age_band, generalize
+from gateway.ingest.generalize import generalize
 
 
 @pytest.mark.parametrize(
@@ -44,31 +44,3 @@ def test_rejects_values_the_rule_cannot_apply_to(rule: str, value: str) -> None:
 def test_rejects_unknown_rule() -> None:
     with pytest.raises(ValueError, match="unknown generalization rule"):
         generalize("prefix4", "75011")
-
-
-@pytest.mark.parametrize(
-    ("birth_year", "expected"),
-    [
-        (2024, "<18"),
-        (2007, "<18"),
-        (2006, "18-24"),
-        (2000, "18-24"),
-        (1999, "25-34"),
-        (1990, "25-34"),
-        (1989, "35-44"),
-        (1980, "35-44"),
-        (1979, "45-54"),
-        (1970, "45-54"),
-        (1969, "55-64"),
-        (1960, "55-64"),
-        (1959, "65+"),
-        (1920, "65+"),
-    ],
-)
-def test_age_band(birth_year: int, expected: str) -> None:
-    assert age_band(birth_year, 2024) == expected
-
-
-def test_age_band_rejects_birth_after_reference() -> None:
-    with pytest.raises(ValueError, match="after"):
-        age_band(2025, 2024)
