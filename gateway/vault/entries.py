@@ -16,6 +16,20 @@ from gateway.crypto.envelope import (
 from gateway.crypto.keyring import Key, KeyPurpose, Keyring
 from gateway.errors import DecryptionError, KeyringError
 from gateway.storage import records_repo
+from gateway.storage.records_repo import StoredKey
+
+
+def _data_key(keyring: Keyring, subject_id: str, row: StoredKey) -> bytes:
+    """A subject's data key, unwrapped by the master key that wrapped it.
+
+    Raises:
+        KeyringError: The keyring lacks that master key.
+        DecryptionError: The wrapped key was tampered with or moved.
+    """
+    if row.wrapped_key is None:
+        raise DecryptionError("the data key was destroyed")
+    master = keyring.get(KeyPurpose.MASTER, row.master_kid)
+    return unwrap_data_key(master, row.wrapped_key, subject_id)
 
 
 def vault_aad(record_id: str, subject_id: str) -> bytes:
@@ -44,8 +58,7 @@ class VaultWriter:
         for subject_id in wanted:
             row = stored.get(subject_id)
             if row is not None and row.wrapped_key is not None:
-                master = self._keyring.get(KeyPurpose.MASTER, row.master_kid)
-                dek = unwrap_data_key(master, row.wrapped_key, subject_id)
+                dek = _data_key(self._keyring, subject_id, row)
             else:
                 # An erased subject's old key is gone for good; data lawfully
                 # received after the erasure gets a new key.
@@ -100,8 +113,7 @@ def subject_ciphers(
         if row.wrapped_key is None:
             continue
         try:
-            master = keyring.get(KeyPurpose.MASTER, row.master_kid)
-            dek = unwrap_data_key(master, row.wrapped_key, subject_id)
+            dek = _data_key(keyring, subject_id, row)
         except (KeyringError, DecryptionError):
             continue
         ciphers[subject_id] = FieldCipher(dek)
