@@ -27,7 +27,8 @@ from benchctx import bench_context, bench_partner
 from gateway.consent import service as consent_service
 from gateway.consent.events import RecordConsents, parse_events
 from gateway.crypto.keyring import KeyPurpose
-from gateway.ingest.service import SubmitRecords, ingest
+from gateway.ingest.batch import SubmitRecords
+from gateway.ingest.service import ingest
 from gateway.linkage.sealed import Sealer
 from gateway.storage.db import transaction
 from pipelines.extract import extract

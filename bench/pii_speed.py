@@ -84,7 +84,8 @@ from plain_presidio import presidio_engine, require_installed, stay_offline  # n
 
 from gateway.consent import service as consent_service  # noqa: E402
 from gateway.consent.events import RecordConsents, parse_events  # noqa: E402
-from gateway.ingest.service import SubmitRecords, ingest  # noqa: E402
+from gateway.ingest.batch import SubmitRecords  # noqa: E402
+from gateway.ingest.service import ingest  # noqa: E402
 from gateway.pii.analyzer import PiiAnalyzer  # noqa: E402
 from gateway.policy.loader import load_policies  # noqa: E402
 from gateway.storage.db import transaction  # noqa: E402

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from gateway.consent import service as consent_service
 from gateway.consent.events import RecordConsents, parse_events
 from gateway.context import GatewayContext
-from gateway.ingest.service import SubmitRecords, ingest
+from gateway.ingest.batch import SubmitRecords
+from gateway.ingest.service import ingest
 from gateway.storage import bulk
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
@@ -64,7 +65,7 @@ STAGES = [
     ("  content_hash (orjson + HMAC)", "ingest/transform.py", "content_hash"),
     ("decide_many (consent lookup + rules)", "consent/service.py", "decide_many"),
     ("  facts_for (consent SELECT)", "storage/consent_repo.py", "facts_for"),
-    ("_store (vault + inserts)", "ingest/service.py", "_store"),
+    ("store (vault + inserts)", "ingest/rows.py", "store"),
     ("  existing_by_source (SELECT)", "storage/records_repo.py", "existing_by_source"),
     (
         "  VaultWriter.load (key lookup, new DEKs, wrap, INSERT)",
@@ -73,7 +74,7 @@ STAGES = [
     ),
     ("  VaultWriter.entry (one AES-GCM per record)", "vault/entries.py", "entry"),
     ("    FieldCipher.encrypt", "crypto/envelope.py", "encrypt"),
-    ("  _write (Core executemany INSERTs)", "ingest/service.py", "_write"),
+    ("  _write (Core executemany INSERTs)", "ingest/rows.py", "_write"),
     ("    insert_records (records)", "storage/records_repo.py", "insert_records"),
     (
         "    insert_vault_entries (vault, one row per record)",

@@ -9,6 +9,7 @@ import re
 _ISO_DATE = re.compile(r"([0-9]{4})-[0-9]{2}-[0-9]{2}")
 _POSTAL_CODE = re.compile(r"[0-9A-Z]{2,10}")
 
+
 def _year(value: str) -> str:
     # A normalized date (YYYY-MM-DD) or date-time (YYYY-MM-DDT...Z) starts the same.
     match = _ISO_DATE.match(value)
@@ -58,4 +59,3 @@ def generalize(rule: str, normalized_value: str) -> str | None:
         case "suppress":
             return None
     raise ValueError(f"unknown generalization rule {rule!r}")
-

@@ -14,14 +14,14 @@ from gateway.api.problems import (
     problem_responses,
 )
 from gateway.consent.gpc import gpc_enabled
-from gateway.ingest.receipt import Receipt
-from gateway.ingest.service import (
+from gateway.ingest.batch import (
     PURPOSE_MAX,
     PURPOSE_NAME,
     SubmitRecords,
     dataset_for,
-    ingest,
 )
+from gateway.ingest.receipt import Receipt
+from gateway.ingest.service import ingest
 
 router = APIRouter(tags=["ingest"])
 
