@@ -35,7 +35,7 @@ def _else() -> dict[str, Any]:
 
 
 def _text_comparison(
-    field: str, *, rarer: bool = False, loose: bool = True
+    field: str, *, rarer: bool = False, loose: bool = True, swapped: bool = True
 ) -> dict[str, Any]:
     bf, h = f"{field}_bf", f"{field}_h"
     differ = [
@@ -59,9 +59,26 @@ def _text_comparison(
         "comparison_levels": [
             _level(f"{bf}_l IS NULL OR {bf}_r IS NULL", "null", null=True),
             _exact(h, tf=field in _NAMES),
+            *([_swapped()] if swapped and field == "first_name" else []),
             *differ,
         ],
     }
+
+
+SWAPPED = "swapped with the surname"
+
+
+def _swapped() -> dict[str, Any]:
+    """The first name is the other record's surname and the surname its first name.
+
+    On the first name only: the pair of names agrees once, and counting it
+    again on the surname would take one swap for two pieces of evidence (on
+    FEBRL 2 a "blake mason" and a "mason blake" of different towns, birth
+    dates and identifiers were linked). The surname of such a pair falls to
+    its own levels, as any surname that differs. Exact is tested first, so
+    this level holds only when the names differ.
+    """
+    return _level("name_pair_h_l = name_pair_h_r", SWAPPED)
 
 
 def _split_by_rarity(field: str, level: dict[str, Any]) -> list[dict[str, Any]]:
@@ -206,6 +223,8 @@ BLOCKING_ON_PARTS: tuple[tuple[str, ...], ...] = (
     ("street_h", "city_h"),
     ("birth_year_h", "birth_month_h", "postal_code_p3_h"),
     ("last_name_h", "postal_code_p3_h"),
+    # Swapped first and last names, which no rule on one name's parts meets.
+    ("name_pair_h", "birth_decade_h"),
 )
 
 
@@ -216,19 +235,21 @@ def splink_settings(
     homes: frozenset[str] = frozenset(),
     rarer: bool = True,
     loose: bool = True,
+    swapped: bool = True,
 ) -> dict[str, Any]:
     """Splink settings: comparisons and blocking rules, no m or u yet.
 
     `ids`: identifier columns present; `new`: only pairs with a new record;
-    `homes`: comparisons that get same-address levels; `rarer` and `loose`:
-    whether the name levels split by rarity and have a "dice>=0.5" level
-    (a stored model decides, so it scores as it did).
+    `homes`: comparisons that get same-address levels; `rarer`, `loose`
+    and `swapped`: whether the name levels split by rarity, have a
+    "dice>=0.5" level and a level for swapped names (a stored model
+    decides, so it scores as it did).
     """
     blocking = [*(list(rule) for rule in BLOCKING_ON_PARTS), *([c] for c in ids)]
     # Incremental: only pairs with a new record on at least one side.
     only_new = f" AND (l.{NEW_FLAG} OR r.{NEW_FLAG})" if new is not None else ""
     comparisons = [
-        _text_comparison("first_name", rarer=rarer, loose=loose),
+        _text_comparison("first_name", rarer=rarer, loose=loose, swapped=swapped),
         _text_comparison("last_name", rarer=rarer, loose=loose),
         _address_comparison(),
         _birth_comparison(),

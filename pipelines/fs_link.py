@@ -23,7 +23,9 @@ The model, per comparison, from most to least specific:
   split in two: one of the two names at least ten times rarer in the data
   than the other, or seen once against a name seen more often (a
   misspelling scatters: "jhon" against "john"), or not (two real names:
-  "jenna" and "jenny", twins) (`_split_by_rarity`);
+  "jenna" and "jenny", twins) (`_split_by_rarity`); the first name also has
+  a level, right after "exact", for names swapped between the two fields
+  (the pair of names agrees, in the other order);
 * address, one comparison over street, city and postcode (same street and
   postcode; same street; street Dice >= 0.9 or >= 0.7 in the same postcode
   or city; street Dice >= 0.9 elsewhere; same postcode; same city; same
@@ -63,10 +65,11 @@ level (`pipelines.fs_household.birth_else_without_namesakes`).
 Known limits: twins at one address with similar first names ("jenna" /
 "jenny") look like a duplicate with a typo, and are merged when both names
 are common; two namesakes at one address with no birth date on file are
-merged; without an identifier, swapped first and last names are missed
-(each field has its own key, so a first name cannot be compared with a
-surname). `bench/namesakes.py` measures the first two; `bench/fs_dedupe.py`
-FEBRL 2 and 3.
+merged; first and last names swapped are found when both are spelled
+alike (a keyed hash of the two names as a pair, `name_pair_h`), missed when
+one of them also has a typo (each field has its own key, so a first name's
+filter is never compared with a surname's). `bench/namesakes.py` measures
+the first two; `bench/fs_dedupe.py` FEBRL 1 to 3.
 """
 
 import logging
@@ -83,6 +86,7 @@ from pipelines.fs_comparisons import (
     BLOCKING_ON_PARTS,
     LOOSE,
     RARER,
+    SWAPPED,
     splink_settings,
 )
 from pipelines.fs_household import with_household
@@ -410,7 +414,10 @@ def _scoring_settings(
     homes = frozenset(p.comparison for p in model.levels if p.level.endswith(AT_HOME))
     rarer = any(RARER in p.level for p in model.levels)
     loose = any(p.level.startswith(LOOSE) for p in model.levels)
-    return splink_settings(ids, new, homes=homes, rarer=rarer, loose=loose)
+    swapped = any(p.level == SWAPPED for p in model.levels)
+    return splink_settings(
+        ids, new, homes=homes, rarer=rarer, loose=loose, swapped=swapped
+    )
 
 
 def model_fits(model: FsModel) -> bool:

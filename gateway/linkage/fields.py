@@ -91,6 +91,7 @@ HASH_COLUMNS = (
     "birth_day_h",
     "birth_decade_h",
     "birth_digits_h",
+    "name_pair_h",
 )
 FILTER_COLUMNS = tuple(f"{field}_bf" for field in FILTER_FIELDS)
 COLUMNS = FILTER_COLUMNS + HASH_COLUMNS
@@ -186,6 +187,13 @@ def derived_parts(record: Mapping[str, str | None]) -> dict[str, str | None]:
     returns them.
     """
     parts: dict[str, str | None] = {}
+    # The two names as an unordered pair: equal for "mason blake" and
+    # "blake mason", so a record whose first and last names were swapped can
+    # still be told to agree on both (each name has its own key otherwise,
+    # and a first name is never compared with a surname). It says nothing
+    # the two names' own hashes do not already say together, bar that swap.
+    folded = [_fold(record.get(field) or "") for field in NAME_FIELDS]
+    parts["name_pair_h"] = "\x1f".join(sorted(folded)) if all(folded) else None
     for field in NAME_FIELDS:
         text = _fold(record.get(field) or "")
         squeezed = text.replace(" ", "")

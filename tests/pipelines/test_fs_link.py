@@ -576,3 +576,62 @@ def test_a_value_looks_misspelt_when_far_rarer_or_unique(
         f"first_name_n_l, {counts[1]} AS first_name_n_r)"
     ).fetchall()
     assert row == [(rarer,)]
+
+
+def test_swapped_first_and_last_names_are_linked() -> None:
+    # A clerk's classic: the first name typed as the surname and back. Each
+    # name has its own key, so only the pair of names (either way round)
+    # says the two records agree on both.
+    rows, truth = _population(13)
+    first = {truth[r["record_id"]]: r for r in rows[::2]}
+    # Second records whose names were not also mistyped (a swap with a typo
+    # is a known miss: the pair of names then differs).
+    clean = [
+        r
+        for r in rows[1::2]
+        if (r["first_name"], r["last_name"])
+        == (
+            first[truth[r["record_id"]]]["first_name"],
+            first[truth[r["record_id"]]]["last_name"],
+        )
+    ]
+    swapped = clean[:40]
+    for row in swapped:
+        row["first_name"], row["last_name"] = row["last_name"], row["first_name"]
+    # And two different people whose names are each other's swapped, who
+    # live apart and were born apart: not one person.
+    draw = random.Random(17)  # noqa: S311 - test data, not secrets
+    one = _person(draw, (["mason"], ["blake"]), ["seymour"])
+    two = {**_person(draw, (["blake"], ["mason"]), ["preston"])}
+    two["birth_date"] = f"{int(str(one['birth_date'])[:4]) - 30}-02-11"
+    rows += [{"record_id": "x1", **one}, {"record_id": "x2", **two}]
+    truth |= {"x1": "x1", "x2": "x2"}
+    entities, model = fs_link(encoded_frame(rows, KEY))
+    entity = dict(zip(entities["record_id"], entities["entity_id"], strict=True))
+    person_of = {r["record_id"]: truth[r["record_id"]] for r in swapped}
+    twins = {
+        record: next(o for o, p in truth.items() if p == person and o != record)
+        for record, person in person_of.items()
+    }
+    together = sum(entity[a] == entity[b] for a, b in twins.items())
+    assert together >= 0.95 * len(twins)
+    assert entity["x1"] != entity["x2"]
+    swap = model.level("first_name", fs_comparisons.SWAPPED)
+    assert swap.m is not None
+    assert swap.u is not None
+    assert swap.m > 100 * swap.u
+
+
+def test_a_model_without_the_swapped_name_level_still_scores(
+    encoded: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            fs_link_module,
+            "splink_settings",
+            functools.partial(fs_comparisons.splink_settings, swapped=False),
+        )
+        before, old = fs_edges(encoded)
+    assert not [p for p in old.levels if p.level == fs_comparisons.SWAPPED]
+    after, _ = fs_edges(encoded, model=old)
+    assert after.equals(before)

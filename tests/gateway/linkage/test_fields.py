@@ -46,16 +46,39 @@ def test_same_value_gives_the_same_encoding() -> None:
 def test_encoding_is_pinned() -> None:
     # Stored encodings must keep matching new ones: a change to folding,
     # bigrams, key derivation or hashing is a migration, and shows up here.
-    # The sorted birth digits came later (sealed layout 2): the columns
-    # before them are pinned as they were, so stored encodings still match.
+    # The sorted birth digits (sealed layout 2) and the names as a pair
+    # (layout 3) came later: the columns before them are pinned as they
+    # were, so stored encodings still match.
     encoded = FieldEncoder(KEY)(ALICE)
     digest = hashlib.sha256()
     for column in COLUMNS:
-        if column == "birth_digits_h":
+        if column in ("birth_digits_h", "name_pair_h"):
             continue
         value = encoded[column]
         digest.update(value if isinstance(value, bytes) else str(value).encode())
     assert digest.hexdigest() == PINNED_DIGEST
+
+
+def test_the_name_pair_is_the_same_either_way_round() -> None:
+    swapped = {
+        **ALICE,
+        "first_name": ALICE["last_name"],
+        "last_name": ALICE["first_name"],
+    }
+    encode = FieldEncoder(KEY)
+    assert encode(swapped)["name_pair_h"] == encode(ALICE)["name_pair_h"]
+    assert encode(swapped)["first_name_h"] != encode(ALICE)["first_name_h"]
+    # Folded like each name (case and accents do not matter), and absent
+    # unless both names are there.
+    shouting = {**swapped, "first_name": str(swapped["first_name"]).upper()}
+    assert encode(shouting)["name_pair_h"] == encode(ALICE)["name_pair_h"]
+    assert encode({**ALICE, "first_name": None})["name_pair_h"] is None
+    # Its own key: not the hash any single field would give.
+    joined = "\x1f".join(sorted(["christopher", "montgomery"]))
+    digest = hmac.digest(
+        field_key(KEY, "hash/name_pair_h"), joined.encode(), hashlib.sha256
+    )
+    assert encode(ALICE)["name_pair_h"] == int.from_bytes(digest[:8], "big")
 
 
 def test_known_answer_for_a_hashed_part() -> None:

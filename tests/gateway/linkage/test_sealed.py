@@ -71,21 +71,29 @@ def test_unpack_refuses_another_layout() -> None:
         unpack_frame(["r", "s"], [packed])
 
 
-def test_a_blob_of_the_first_layout_is_still_read() -> None:
-    """Blobs stored before the sorted digits were added read without them."""
+@pytest.mark.parametrize(
+    ("version", "later"),
+    [(1, ("birth_digits_h", "name_pair_h")), (2, ("name_pair_h",))],
+)
+def test_a_blob_of_an_earlier_layout_is_still_read(
+    version: int, later: tuple[str, ...]
+) -> None:
+    """Blobs stored before a hash was added read without it, the rest unchanged."""
     encoded = FieldEncoder(KEY)(ALICE)
     packed = pack(encoded)
     assert packed is not None
-    digits_bit = 1 << (23 - COLUMNS.index("birth_digits_h"))
-    bitmap = int.from_bytes(packed[1:4], "big") & ~digits_bit
-    first = bytes((1,)) + bitmap.to_bytes(3, "big") + packed[4:-8]
-    row = unpack_frame(["r"], [first]).row(0, named=True)
-    assert row["birth_digits_h"] is None
-    assert {c: row[c] for c in COLUMNS if c != "birth_digits_h"} == {
-        c: encoded[c] for c in COLUMNS if c != "birth_digits_h"
+    bitmap = int.from_bytes(packed[1:4], "big")
+    for column in later:
+        bitmap &= ~(1 << (23 - COLUMNS.index(column)))
+    width = len(packed) - 8 * len(later)
+    older = bytes((version,)) + bitmap.to_bytes(3, "big") + packed[4:width]
+    row = unpack_frame(["r"], [older]).row(0, named=True)
+    assert all(row[c] is None for c in later)
+    assert {c: row[c] for c in COLUMNS if c not in later} == {
+        c: encoded[c] for c in COLUMNS if c not in later
     }
     with pytest.raises(ValueError, match="version"):
-        unpack_frame(["r"], [bytes((1,)) + packed[1:]])  # version 1, new width
+        unpack_frame(["r"], [bytes((version,)) + packed[1:]])  # old version, new width
 
 
 def test_pack_refuses_a_filter_of_the_wrong_length() -> None:
