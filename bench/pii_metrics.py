@@ -47,7 +47,7 @@ CLASSES: tuple[str, ...] = (
     "ip",
     "ids",
 )
-# Our entity types (gateway.policy.models.PII_ENTITIES) to their class. A type
+# Our entity types (gateway.policy.pii_policy.PII_ENTITIES) to their class. A type
 # missing here keeps its own name.
 CLASS_OF: dict[str, str | None] = {
     "PERSON": "person",

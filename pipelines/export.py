@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.audit import AuditEvent, append_events
 from gateway.audit.checkpoints import CheckpointSigner
 from gateway.ids import uuid7
-from gateway.policy.models import Audience
+from gateway.policy.audiences import Audience
 from gateway.storage import segments_repo
 from gateway.storage.bulk import bulk_cache, copy_rows
 from gateway.storage.db import transaction

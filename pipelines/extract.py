@@ -20,7 +20,9 @@ from gateway.consent.rules import decide
 from gateway.errors import DecryptionError
 from gateway.linkage.encoder import linkage_fields
 from gateway.linkage.sealed import Sealer, unpack_frame
-from gateway.policy.models import Audience, Dataset, PolicySet
+from gateway.policy.audiences import Audience
+from gateway.policy.datasets import Dataset
+from gateway.policy.models import PolicySet
 from gateway.storage.models import ConsentEventRow, RecordRow, SubjectKeyRow
 
 CHUNK_ROWS = 50_000

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from gateway.policy.models import Audience, PolicySet
+from gateway.policy.audiences import Audience
+from gateway.policy.models import PolicySet
 from gateway.policy.segmentation import (
     UNKNOWN,
     enum_levels,

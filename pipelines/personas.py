@@ -12,7 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from gateway.policy.models import Audience, PolicySet
+from gateway.policy.audiences import Audience
+from gateway.policy.models import PolicySet
 from pipelines.themes import Theme, ThemeConfig, segment_themes
 
 # Themes need a few thousand comments per segment, not millions: every

@@ -32,7 +32,8 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from gateway.policy.models import Audience, PolicySet
+from gateway.policy.audiences import Audience
+from gateway.policy.models import PolicySet
 from gateway.policy.predictive import SCORE_FEATURE, PropensitySpec
 from pipelines.features import build_features, category_shares, numeric_matrix
 from pipelines.frames import Levels

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from gateway.context import GatewayContext
-from gateway.policy.models import Audience
+from gateway.policy.audiences import Audience
 from gateway.storage import revocations_repo, segments_repo
 from gateway.storage.db import transaction
 from pipelines.entity_ids import carry_entity_ids, continue_entities

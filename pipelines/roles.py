@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from gateway.policy.models import Audience, PolicySet
+from gateway.policy.audiences import Audience
+from gateway.policy.models import PolicySet
 from gateway.policy.segmentation import (
     LINKAGE_ONLY_ROLES,
     PROFILE,

@@ -30,7 +30,7 @@ from gateway.context import GatewayContext
 from gateway.crypto.keyring import KeyPurpose
 from gateway.errors import NotFoundError
 from gateway.ids import uuid7
-from gateway.policy.models import Audience
+from gateway.policy.audiences import Audience
 from pipelines.frames import Levels
 from pipelines.linking import LinkConfig
 from pipelines.personas import member_texts, themes_by_segment

@@ -17,7 +17,8 @@ import polars as pl
 from gateway.context import GatewayContext
 from gateway.crypto.keyring import Key, Keyring, holdout_key
 from gateway.linkage.sealed import Sealer
-from gateway.policy.models import Audience, PolicySet
+from gateway.policy.audiences import Audience
+from gateway.policy.models import PolicySet
 from gateway.policy.segmentation import PROFILE
 from pipelines.describe import describe_segments, stored_description
 from pipelines.drift import DriftReport, FeatureReference

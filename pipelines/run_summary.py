@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from gateway.policy.models import Audience
+from gateway.policy.audiences import Audience
 from pipelines.describe import stored_description
 from pipelines.holdout import HoldoutSplit
 from pipelines.k_floor import FloorReport

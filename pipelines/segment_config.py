@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gateway.policy.models import AudienceLevel, LevelRule
+from gateway.policy.audiences import AudienceLevel, LevelRule
 from gateway.policy.segmentation import feature_group
 from pipelines.cluster_models import MODELS, Floats
 

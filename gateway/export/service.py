@@ -28,7 +28,7 @@ from gateway.crypto.destination import destination_key, destination_root, member
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.export.delivery import Target, deliver, read_page
 from gateway.export.floor import visible_ids
-from gateway.policy.models import Audience
+from gateway.policy.audiences import Audience
 from gateway.storage import deliveries_repo, revocations_repo, segments_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow, PipelineRunRow, SegmentRow

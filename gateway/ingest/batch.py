@@ -12,7 +12,8 @@ from typing import Any
 
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
-from gateway.policy.models import Dataset, Purpose
+from gateway.policy.datasets import Dataset
+from gateway.policy.purposes import Purpose
 from gateway.storage.models import ClientRow
 
 # The shape of a policy purpose name; anything else cannot name one.

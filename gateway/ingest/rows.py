@@ -22,7 +22,7 @@ from gateway.ingest.transform import StoredForm
 from gateway.ingest.validate import ValidRecord
 from gateway.linkage.encoder import NO_ENCODING, linkage_fields, linkage_values
 from gateway.linkage.pool import EncodingPool, Pending
-from gateway.policy.models import Dataset
+from gateway.policy.datasets import Dataset
 from gateway.storage import records_repo
 from gateway.storage.models import ClientRow
 from gateway.vault import VaultWriter

@@ -36,7 +36,7 @@ from gateway.ingest.validate import (
     ValidRecord,
     validate_record,
 )
-from gateway.policy.models import Dataset
+from gateway.policy.datasets import Dataset
 from gateway.storage import consent_repo
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow

@@ -16,7 +16,7 @@ from gateway.consent.identifiers import IdentifierKind
 from gateway.ingest.generalize import generalize
 from gateway.ingest.validate import FieldIssue, ValidRecord
 from gateway.pii import Redacted
-from gateway.policy.models import Dataset, FieldSpec
+from gateway.policy.datasets import Dataset, FieldSpec
 
 if TYPE_CHECKING:  # spaCy and Presidio load only where detection runs
     from gateway.pii.analyzer import PiiAnalyzer

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from gateway.fields.names import reportable_name
 from gateway.fields.normalize import FieldInvalid, normalize_datetime, normalizer_for
-from gateway.policy.models import Dataset, FieldSpec, FieldType
+from gateway.policy.datasets import Dataset, FieldSpec, FieldType
 
 SOURCE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 ASSUMED_UTC = "no UTC offset given: read as UTC"

@@ -14,7 +14,7 @@ from gateway.crypto.keyring import Key, KeyPurpose
 from gateway.errors import KeyringError
 from gateway.linkage.fields import FieldEncoder
 from gateway.linkage.sealed import Sealer, pack
-from gateway.policy.models import Dataset
+from gateway.policy.datasets import Dataset
 from gateway.policy.segmentation import LINKAGE_ROLES, field_roles
 
 # Field classes whose values may feed linkage: the pipelines never see them,

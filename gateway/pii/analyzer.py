@@ -41,7 +41,7 @@ from gateway.pii.spans import (
     split_name_parts,
     with_known,
 )
-from gateway.policy.models import PII_ENTITIES, PiiPolicy
+from gateway.policy.pii_policy import PII_ENTITIES, PiiPolicy
 
 # Case matters in our patterns (a capital starts a name or a street name):
 # Presidio's default flags add IGNORECASE, so ask for these instead.

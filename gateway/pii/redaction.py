@@ -4,7 +4,7 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
 from gateway.pii.spans import Redacted, Span
-from gateway.policy.models import PiiPolicy
+from gateway.policy.pii_policy import PiiPolicy
 
 
 class Redactor:

@@ -1,19 +1,17 @@
 """Policies as code: load `policies/*.yaml` into strict, frozen models."""
 
-from gateway.policy.loader import load_policies
-from gateway.policy.models import (
-    Audience,
+from gateway.policy.audiences import Audience
+from gateway.policy.constraints import PolicyConstraintError
+from gateway.policy.datasets import (
     Dataset,
     FieldClass,
     FieldSpec,
     FieldType,
     Generalization,
-    PolicyConstraintError,
-    PolicySet,
-    Purpose,
-    TcfPolicy,
-    UnknownPolicyName,
 )
+from gateway.policy.loader import load_policies
+from gateway.policy.models import PolicySet, UnknownPolicyName
+from gateway.policy.purposes import Purpose, TcfPolicy
 
 __all__ = [
     "Audience",

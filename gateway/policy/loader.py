@@ -25,7 +25,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from gateway.errors import PolicyError
-from gateway.policy.models import Loc, PolicyConstraintError, PolicySet
+from gateway.policy.constraints import Loc, PolicyConstraintError
+from gateway.policy.models import PolicySet
 
 PURPOSES = "purposes.yaml"
 AUDIENCES = "audiences.yaml"

@@ -1,6 +1,6 @@
 """What an audience declares about predictive segments: propensity, drift, holdout.
 
-Strict, frozen models like the rest of the policies (`gateway.policy.models`
+Strict, frozen models like the rest of the policies (`gateway.policy.audiences`
 nests them in `Audience`), so a wrong value fails at `gateway policies check`
 with the file and line of the key, before any data is read.
 """

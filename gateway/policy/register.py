@@ -9,7 +9,9 @@ renders it as JSON or Markdown (`gateway.policy.register_md`).
 
 from typing import Any
 
-from gateway.policy.models import Audience, Dataset, FieldClass, FieldSpec, PolicySet
+from gateway.policy.audiences import Audience
+from gateway.policy.datasets import Dataset, FieldClass, FieldSpec
+from gateway.policy.models import PolicySet
 
 REGISTER_FORMAT = "consent-gateway/record-of-processing/1"
 NOT_STATED = "not stated in the policies"

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
-    from gateway.policy.models import Dataset, FieldSpec
+    from gateway.policy.datasets import Dataset, FieldSpec
 
 DatasetRole = Literal["profile", "events"]
 PROFILE: DatasetRole = "profile"

@@ -20,7 +20,7 @@ from bench.pii_metrics import (
     tokens,
 )
 from bench.pii_sets import EDS_FILES, EDS_TYPES, PATIENT_ID, load_eds, parse_eds
-from gateway.policy.models import PII_ENTITIES
+from gateway.policy.pii_policy import PII_ENTITIES
 
 
 def counts(s: Scores) -> tuple[int, int, int]:

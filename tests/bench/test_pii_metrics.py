@@ -449,7 +449,7 @@ ACCEPTED = {
 
 
 def test_corpus_types_are_the_policy_entities():
-    from gateway.policy.models import PII_ENTITIES
+    from gateway.policy.pii_policy import PII_ENTITIES
 
     # Customer-service texts hold no hospital patient numbers: that type is
     # scored on eds-pseudo's labels (IPP, NDA), not on our corpus; labelled

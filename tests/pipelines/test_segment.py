@@ -339,7 +339,7 @@ def test_rules_level_applies_inside_the_level_above() -> None:
 
 
 def test_policy_levels_map_groups_to_the_columns_at_hand() -> None:
-    from gateway.policy.models import AudienceLevel, LevelRule
+    from gateway.policy.audiences import AudienceLevel, LevelRule
 
     levels = (
         AudienceLevel(name="profile", features=("demographic", "geographic")),

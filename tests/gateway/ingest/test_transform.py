@@ -12,8 +12,9 @@ from gateway.ingest.transform import redact_texts, transform
 from gateway.ingest.validate import InvalidRecord, ValidRecord, validate_record
 from gateway.pii import Redacted
 from gateway.pii.analyzer import PiiAnalyzer, load_analyzer
+from gateway.policy.datasets import Dataset
 from gateway.policy.loader import load_policies
-from gateway.policy.models import Dataset, PolicySet
+from gateway.policy.models import PolicySet
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 

@@ -16,8 +16,9 @@ from gateway.ingest.validate import (
     validate_record,
 )
 from gateway.pii.analyzer import PiiAnalyzer, load_analyzer
+from gateway.policy.datasets import Dataset, FieldType
 from gateway.policy.loader import load_policies
-from gateway.policy.models import Dataset, FieldType, PolicySet
+from gateway.policy.models import PolicySet
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 

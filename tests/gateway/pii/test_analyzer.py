@@ -8,7 +8,7 @@ import spacy.cli
 
 from gateway.pii.analyzer import PiiAnalyzer
 from gateway.pii.nlp import PiiModelMissing
-from gateway.policy.models import PiiPolicy
+from gateway.policy.pii_policy import PiiPolicy
 from tests.pii_values import group, make_iban
 
 IBAN = make_iban("FR", "30006000011234567890189")

@@ -13,7 +13,7 @@ from gateway.policy import (
     UnknownPolicyName,
     load_policies,
 )
-from gateway.policy.models import PII_ENTITIES, PiiOperator, PiiPolicy
+from gateway.policy.pii_policy import PII_ENTITIES, PiiOperator, PiiPolicy
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 
