@@ -540,17 +540,22 @@ def test_twins_stay_apart_when_a_record_has_a_mistyped_street() -> None:
     assert _recall(rows, truth, entities) >= 0.98
 
 
-def test_a_model_without_the_loose_name_level_still_scores(
-    encoded: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("flag", "label"),
+    [("loose", fs_comparisons.LOOSE), ("swapped", fs_comparisons.SWAPPED)],
+)
+def test_a_model_without_a_later_name_level_still_scores(
+    encoded: pl.DataFrame, monkeypatch: pytest.MonkeyPatch, flag: str, label: str
 ) -> None:
+    # A model saved before a level was added scores as it did.
     with monkeypatch.context() as patch:
         patch.setattr(
             fs_link_module,
             "splink_settings",
-            functools.partial(fs_comparisons.splink_settings, loose=False),
+            functools.partial(fs_comparisons.splink_settings, **{flag: False}),
         )
         before, old = fs_edges(encoded)
-    assert not [p for p in old.levels if p.level.startswith("dice>=0.5")]
+    assert not [p for p in old.levels if p.level.startswith(label)]
     after, _ = fs_edges(encoded, model=old)
     assert after.equals(before)
 
@@ -620,18 +625,3 @@ def test_swapped_first_and_last_names_are_linked() -> None:
     assert swap.m is not None
     assert swap.u is not None
     assert swap.m > 100 * swap.u
-
-
-def test_a_model_without_the_swapped_name_level_still_scores(
-    encoded: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with monkeypatch.context() as patch:
-        patch.setattr(
-            fs_link_module,
-            "splink_settings",
-            functools.partial(fs_comparisons.splink_settings, swapped=False),
-        )
-        before, old = fs_edges(encoded)
-    assert not [p for p in old.levels if p.level == fs_comparisons.SWAPPED]
-    after, _ = fs_edges(encoded, model=old)
-    assert after.equals(before)
