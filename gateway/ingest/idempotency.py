@@ -23,11 +23,6 @@ from gateway.storage import idempotency_repo
 _RECEIPT_STATUS = 200
 
 
-def request_hash(ctx: GatewayContext, body: Any) -> str:
-    """A keyed digest of the body, so a replay can be told from a reuse."""
-    return request_hashes(ctx, body)[0]
-
-
 def request_hashes(ctx: GatewayContext, body: Any) -> tuple[str, ...]:
     """The body's digest under every pseudonym key, the active key's first.
 

@@ -163,19 +163,17 @@ def facts_for(
     Every ingested batch asks for a few identifiers per record.
     """
     found: dict[str, list[ConsentFact]] = {}
-    if session.get_bind().dialect.name != "sqlite":
-        for chunk in key_batches(session, identifier_keys):
-            params = {"keys": chunk, "purpose": purpose}
-            for key, granted, explicit, event_time in session.execute(_FACTS, params):
-                found.setdefault(key, []).append(
-                    ConsentFact(key, granted, explicit, event_time)
-                )
-        return found
-    moment = sqlite_reader(session, _EVENTS.c.event_time)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    moment = sqlite_reader(session, _EVENTS.c.event_time) if sqlite else None
     for chunk in key_batches(session, identifier_keys):
-        rows = sqlite_rows(session, _SQLITE_FACTS, (purpose,), chunk)
+        rows = (
+            sqlite_rows(session, _SQLITE_FACTS, (purpose,), chunk)
+            if sqlite
+            else session.execute(_FACTS, {"keys": chunk, "purpose": purpose})
+        )
         for key, granted, explicit, event_time in rows:
+            when = event_time if moment is None else moment(event_time)
             found.setdefault(key, []).append(
-                ConsentFact(key, bool(granted), bool(explicit), moment(event_time))
+                ConsentFact(key, bool(granted), bool(explicit), when)
             )
     return found
