@@ -259,7 +259,7 @@ def splink_settings(
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "comparisons": [
-            with_home_levels(c) if c["output_column_name"] in homes else c
+            with_home_levels(c, loose=loose) if c["output_column_name"] in homes else c
             for c in comparisons
         ],
         "blocking_rules_to_generate_predictions": [
@@ -292,31 +292,40 @@ _SAME_ADDRESS = (
 
 
 # Birth dates are refitted at home only for pairs sharing a surname (any
-# level but "else"): twins share one, and two people at one address with
-# unrelated surnames (lodgers, a couple) are as unrelated in birth date as
-# strangers. Fitted on every pair at one address, the housemates' birth
-# date absorbed FEBRL 3's duplicates whose first and last names are both
-# wrong (swapped), as if people at one address usually shared a birthday.
-_SAME_FAMILY = (
-    f"({_SAME_ADDRESS} AND (last_name_h_l = last_name_h_r OR "
-    f"{dice_sql('last_name_bf')} >= 0.7 OR last_name_ph_h_l = last_name_ph_h_r))"
-)
+# level of it but "else", as `pipelines.fs_household.with_household` fits
+# them): twins share one, and two people at one address with unrelated
+# surnames (lodgers, a couple) are as unrelated in birth date as strangers.
+# Fitted on every pair at one address, the housemates' birth date absorbed
+# FEBRL 3's duplicates whose first and last names are both wrong (swapped),
+# as if people at one address usually shared a birthday. The surname's
+# loosest level decides: a model saved without the "dice>=0.5" level was
+# fitted, and scores, with "dice>=0.7".
+def _same_family(*, loose: bool) -> str:
+    loosest = 0.5 if loose else 0.7
+    return (
+        f"({_SAME_ADDRESS} AND (last_name_h_l = last_name_h_r OR "
+        f"{dice_sql('last_name_bf')} >= {loosest} OR "
+        "last_name_ph_h_l = last_name_ph_h_r))"
+    )
 
 
 AT_HOME = " (same address)"
 
 
-def with_home_levels(comparison: dict[str, Any]) -> dict[str, Any]:
+def with_home_levels(
+    comparison: dict[str, Any], *, loose: bool = True
+) -> dict[str, Any]:
     """The comparison with a copy of its levels for pairs at one address first.
 
     By the chain rule, P(agreements | non-match) = P(same address) x
     P(the rest | same address): the address comparison counts the first
     factor, these levels the second, with their own u. The birth date's
-    copy holds for pairs at one address sharing a surname (`_SAME_FAMILY`).
+    copy holds for pairs at one address sharing a surname (`_same_family`;
+    `loose`: whether the surname has the "dice>=0.5" level).
     """
     where = {
         "last_name": _SAME_ADDRESS,
-        "birth_date": _SAME_FAMILY,
+        "birth_date": _same_family(loose=loose),
     }[comparison["output_column_name"]]
     levels = comparison["comparison_levels"]
     null = [lv for lv in levels if lv.get("is_null_level")]

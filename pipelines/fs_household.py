@@ -123,7 +123,7 @@ def with_household(
        at one address) and most of them in one of families (namesakes
        bench: 83 %).
     2. With that share held, the birth date's u among housemates sharing a
-       surname (`pipelines.fs_comparisons._SAME_FAMILY`: twins, parents
+       surname (`pipelines.fs_comparisons._same_family`: twins, parents
        of an age) and the surname's again. With the share free, the housemate class of a
        population without households took in its duplicates the model fits
        worst (swapped names, a date wholly wrong), and the household levels

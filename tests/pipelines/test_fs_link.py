@@ -625,3 +625,51 @@ def test_swapped_first_and_last_names_are_linked() -> None:
     assert swap.m is not None
     assert swap.u is not None
     assert swap.m > 100 * swap.u
+
+
+@pytest.mark.parametrize(("loose", "at_home"), [(True, True), (False, False)])
+def test_the_birth_date_at_home_takes_every_surname_level_but_else(
+    loose: bool, at_home: bool
+) -> None:
+    # Twins "elijah young" and "matthew yfung" (one letter mistyped in a
+    # short surname: the "dice>=0.5" level) at one address: the household
+    # fit counts them as sharing a surname, so the scoring must too, or
+    # their shared birth date weighs as between strangers and the twins
+    # merge. A model saved without that level keeps its "dice>=0.7" family.
+    home = {
+        "street": "12 rue des lilas",
+        "city": "lyon",
+        "postal_code": "69003",
+        "birth_date": "2000-05-20",
+    }
+    rows = [
+        {"record_id": "a", "first_name": "elijah", "last_name": "young", **home},
+        {"record_id": "b", "first_name": "matthew", "last_name": "yfung", **home},
+    ]
+    frame = encoded_frame(rows, KEY)
+    surnames = frame["last_name_bf"].to_list()
+    assert 0.5 <= dice(surnames[0], surnames[1]) < 0.7  # the premise
+    settings = fs_comparisons.splink_settings(
+        (), homes=frozenset({"last_name", "birth_date"}), loose=loose
+    )
+    birth = next(
+        c for c in settings["comparisons"] if c["output_column_name"] == "birth_date"
+    )
+    con = duckdb.connect()
+    fs_table.load_input(con, frame, (), None)
+    columns = [
+        *fs_table.filter_columns(),
+        *fs_table.HASH_COLUMNS,
+        fs_table.count_column("first_name"),
+    ]
+    both = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
+    [(index,)] = con.sql(
+        f"SELECT {fs_comparisons.level_case(birth)} FROM ("  # noqa: S608 - fixed names
+        f"SELECT {both} FROM {fs_table.INPUT_TABLE} l "
+        f"JOIN {fs_table.INPUT_TABLE} r ON l.unique_id < r.unique_id)"
+    ).fetchall()
+    con.close()
+    levels = [lv for lv in birth["comparison_levels"] if not lv.get("is_null_level")]
+    label = levels[index]["label_for_charts"]
+    assert label.startswith("exact")
+    assert label.endswith(fs_comparisons.AT_HOME) is at_home
