@@ -21,6 +21,8 @@ _RARITY = 10  # how many times rarer one value must be (`_split_by_rarity`)
 
 
 LOOSE = "dice>=0.5"  # a name's loosest similarity level (`_text_comparison`)
+# A street within a typo, in one postcode or city, at the same house number.
+SAME_NUMBER = "street~0.7+number+area"
 
 
 def _level(sql: str, label: str, *, null: bool = False) -> dict[str, Any]:
@@ -120,7 +122,7 @@ def _exact(column: str, *, tf: bool) -> dict[str, Any]:
     return level
 
 
-def _address_comparison() -> dict[str, Any]:
+def _address_comparison(*, number: bool = True) -> dict[str, Any]:
     """Street, city and postcode as one comparison.
 
     Two records at one street and postcode almost always share the city,
@@ -135,12 +137,24 @@ def _address_comparison() -> dict[str, Any]:
     null = " AND ".join(
         f"({c}_l IS NULL OR {c}_r IS NULL)" for c in ("street_bf", pc, "city_bf")
     )
+    number_level = (
+        [
+            _level(
+                f"{dice_sql('street_bf')} >= 0.7 AND {area} AND "
+                "street_number_h_l = street_number_h_r",
+                SAME_NUMBER,
+            )
+        ]
+        if number
+        else []
+    )
     return {
         "output_column_name": "address",
         "comparison_levels": [
             _level(null, "null", null=True),
             _level(f"{s_ex} AND {pc_ex}", "street+postcode"),
             _level(s_ex, "street"),
+            *number_level,
             _level(f"{dice_sql('street_bf')} >= 0.9 AND {area}", "street~0.9+area"),
             _level(f"{dice_sql('street_bf')} >= 0.7 AND {area}", "street~0.7+area"),
             _level(f"{dice_sql('street_bf')} >= 0.9", "street~0.9"),
@@ -236,6 +250,7 @@ def splink_settings(
     rarer: bool = True,
     loose: bool = True,
     swapped: bool = True,
+    number: bool = True,
 ) -> dict[str, Any]:
     """Splink settings: comparisons and blocking rules, no m or u yet.
 
@@ -251,7 +266,7 @@ def splink_settings(
     comparisons = [
         _text_comparison("first_name", rarer=rarer, loose=loose, swapped=swapped),
         _text_comparison("last_name", rarer=rarer, loose=loose),
-        _address_comparison(),
+        _address_comparison(number=number),
         _birth_comparison(),
         *(_identifier_comparison(c) for c in ids),
     ]

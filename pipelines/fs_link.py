@@ -27,8 +27,10 @@ The model, per comparison, from most to least specific:
   a level, right after "exact", for names swapped between the two fields
   (the pair of names agrees, in the other order);
 * address, one comparison over street, city and postcode (same street and
-  postcode; same street; street Dice >= 0.9 or >= 0.7 in the same postcode
-  or city; street Dice >= 0.9 elsewhere; same postcode; same city; same
+  postcode; same street; street Dice >= 0.7 at the same house number in
+  the same postcode or city, a mistyped street name; street Dice >= 0.9 or
+  >= 0.7 in the same postcode or city, which neighbours on one street reach
+  too; street Dice >= 0.9 elsewhere; same postcode; same city; same
   postcode prefix; else): as three comparisons the model counted one fact,
   "same address", three times;
 * birth date: equal; same year and month; same month and day (a mistyped
@@ -86,6 +88,7 @@ from pipelines.fs_comparisons import (
     BLOCKING_ON_PARTS,
     LOOSE,
     RARER,
+    SAME_NUMBER,
     SWAPPED,
     splink_settings,
 )
@@ -415,8 +418,15 @@ def _scoring_settings(
     rarer = any(RARER in p.level for p in model.levels)
     loose = any(p.level.startswith(LOOSE) for p in model.levels)
     swapped = any(p.level == SWAPPED for p in model.levels)
+    number = any(p.level == SAME_NUMBER for p in model.levels)
     return splink_settings(
-        ids, new, homes=homes, rarer=rarer, loose=loose, swapped=swapped
+        ids,
+        new,
+        homes=homes,
+        rarer=rarer,
+        loose=loose,
+        swapped=swapped,
+        number=number,
     )
 
 

@@ -71,6 +71,7 @@ _fold = lru_cache(maxsize=1 << 16)(fold_text)
 KEY_BYTES = 32
 _INFO = b"gateway.linkage.fields/v1/"
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_NUMBER = re.compile(r"[0-9]+")
 FILTER_FIELDS = ("first_name", "last_name", "street", "city")
 NAME_FIELDS = ("first_name", "last_name")
 # Hashed parts: column name -> how it is derived from the normalized record.
@@ -92,6 +93,7 @@ HASH_COLUMNS = (
     "birth_decade_h",
     "birth_digits_h",
     "name_pair_h",
+    "street_number_h",
 )
 FILTER_COLUMNS = tuple(f"{field}_bf" for field in FILTER_FIELDS)
 COLUMNS = FILTER_COLUMNS + HASH_COLUMNS
@@ -202,6 +204,11 @@ def derived_parts(record: Mapping[str, str | None]) -> dict[str, str | None]:
         parts[f"{field}_ph_h"] = (_phonetic(text) or None) if text else None
     for field in ("street", "city"):
         parts[f"{field}_h"] = _fold(record.get(field) or "") or None
+    # The house number on its own: a mistyped street name ("225 smiht
+    # shoals") and a neighbour's address ("87 smith shoals") are equally
+    # close by the street's filter, and only the number tells them apart.
+    number = _NUMBER.search(parts["street_h"] or "")
+    parts["street_number_h"] = str(int(number.group())) if number else None
     postcode = _fold(record.get("postal_code") or "").replace(" ", "")
     parts["postal_code_h"] = postcode or None
     parts["postal_code_p3_h"] = postcode[:3] or None

@@ -12,14 +12,15 @@ moved to another record does not open. Only a process holding the keyring
 (ingestion, the backfill, the pipeline run) can open them, and the pipeline
 keeps what it opens in memory for the length of the linkage stage.
 
-Packed layout, version 3 (``WIDTH`` bytes): the version byte; a 24-bit
+Packed layout, version 4 (``WIDTH`` bytes): the version byte; a 24-bit
 big-endian bitmap saying which of `COLUMNS` are present (bit 23 - i for
 column i); each filter of `FILTER_COLUMNS` (``FieldSpec().bits // 8`` bytes,
 zero when absent); each hash of `HASH_COLUMNS` (8 bytes, big-endian, zero
 when absent). Sealed: a 12-byte nonce, then the ciphertext and its 16-byte
 tag. Each earlier version is this one without the hashes added after it:
-version 2 lacks the two names taken as a pair (`name_pair_h`), version 1
-also the birth date's sorted digits. Blobs stored before are still read,
+version 3 lacks the house number (`street_number_h`), version 2 also the two
+names taken as a pair (`name_pair_h`), version 1 also the birth date's
+sorted digits. Blobs stored before are still read,
 those parts missing, so records keep linking as they did until a key
 rotation re-encodes them.
 """
@@ -44,13 +45,13 @@ from gateway.linkage.fields import (
     field_key,
 )
 
-VERSION = 3
+VERSION = 4
 FILTER_BYTES = FieldSpec().bits // 8
 _HEADER = 4
 WIDTH = _HEADER + FILTER_BYTES * len(FILTER_COLUMNS) + 8 * len(HASH_COLUMNS)
 # Each earlier layout: its width (it lacks the hashes added after it, which
 # are appended to `HASH_COLUMNS`, so every other offset and bit is the same).
-_WIDTHS = {1: WIDTH - 16, 2: WIDTH - 8, VERSION: WIDTH}
+_WIDTHS = {1: WIDTH - 24, 2: WIDTH - 16, 3: WIDTH - 8, VERSION: WIDTH}
 NONCE_BYTES = 12
 SEALED_WIDTH = NONCE_BYTES + WIDTH + 16
 _AAD = b"gateway.linkage.sealed/v1\x1f"

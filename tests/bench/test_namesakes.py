@@ -1,7 +1,10 @@
+import functools
 import random
 
 import pytest
 
+import pipelines.fs_comparisons as fs_comparisons
+import pipelines.fs_link as fs_link_module
 from bench.namesakes import (
     Population,
     Spec,
@@ -74,3 +77,53 @@ def test_namesakes_families_and_twins_are_mostly_kept_apart(pop: Population) -> 
     assert model.level("last_name", "exact").u < 0.05
     home_birth = model.level("birth_date", "exact (same address)").u
     assert home_birth > 10 * model.level("birth_date", "exact").u
+
+
+def _street_typos(pop: Population) -> list[tuple[str, str]]:
+    """One person's record pairs whose street name differs at one house number."""
+    rows = {str(r["record_id"]): r for r in pop.rows}
+
+    def number(street: str | None) -> str | None:
+        head = (street or "").split(" ", 1)[0]
+        return head if head.isdigit() else None
+
+    pairs = []
+    for a, b in pairs_of(pop.person_of.items()):
+        x, y = rows[a], rows[b]
+        if (
+            x["street"] != y["street"]
+            and number(x["street"]) is not None
+            and number(x["street"]) == number(y["street"])
+            and x["postal_code"] == y["postal_code"]
+            and x["city"] == y["city"]
+        ):
+            pairs.append((a, b))
+    return pairs
+
+
+def test_a_street_mistyped_at_its_house_number_is_linked(
+    pop: Population, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # By the street's filter alone, "225 smiht shoals" is as close to "225
+    # smith shoals" as a neighbour's "87 smith shoals" is: the house number
+    # tells a typo from a neighbour.
+    frame = encoded_frame(pop.rows, bytes(range(32)))
+    typos = _street_typos(pop)
+    assert len(typos) >= 30
+
+    def linked() -> tuple[float, float]:
+        entities, _ = fs_link(frame)
+        entity = dict(zip(entities["record_id"], entities["entity_id"], strict=True))
+        share = sum(entity[a] == entity[b] for a, b in typos) / len(typos)
+        return share, scored(pop, entity).precision
+
+    with_number, precision = linked()
+    monkeypatch.setattr(
+        fs_link_module,
+        "splink_settings",
+        functools.partial(fs_comparisons.splink_settings, number=False),
+    )
+    without_number, _ = linked()
+    assert with_number >= 0.98
+    assert without_number <= with_number - 0.05
+    assert precision >= 0.95

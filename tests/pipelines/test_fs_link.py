@@ -542,7 +542,11 @@ def test_twins_stay_apart_when_a_record_has_a_mistyped_street() -> None:
 
 @pytest.mark.parametrize(
     ("flag", "label"),
-    [("loose", fs_comparisons.LOOSE), ("swapped", fs_comparisons.SWAPPED)],
+    [
+        ("loose", fs_comparisons.LOOSE),
+        ("swapped", fs_comparisons.SWAPPED),
+        ("number", fs_comparisons.SAME_NUMBER),
+    ],
 )
 def test_a_model_without_a_later_name_level_still_scores(
     encoded: pl.DataFrame, monkeypatch: pytest.MonkeyPatch, flag: str, label: str

@@ -46,13 +46,13 @@ def test_same_value_gives_the_same_encoding() -> None:
 def test_encoding_is_pinned() -> None:
     # Stored encodings must keep matching new ones: a change to folding,
     # bigrams, key derivation or hashing is a migration, and shows up here.
-    # The sorted birth digits (sealed layout 2) and the names as a pair
-    # (layout 3) came later: the columns before them are pinned as they
-    # were, so stored encodings still match.
+    # The sorted birth digits (sealed layout 2), the names as a pair
+    # (layout 3) and the house number (layout 4) came later: the columns
+    # before them are pinned as they were, so stored encodings still match.
     encoded = FieldEncoder(KEY)(ALICE)
     digest = hashlib.sha256()
     for column in COLUMNS:
-        if column in ("birth_digits_h", "name_pair_h"):
+        if column in ("birth_digits_h", "name_pair_h", "street_number_h"):
             continue
         value = encoded[column]
         digest.update(value if isinstance(value, bytes) else str(value).encode())
@@ -206,6 +206,31 @@ def test_a_transposed_date_keeps_its_sorted_digits() -> None:
     assert digits("1984-05-17") == digits("1948-05-17")
     assert digits("1984-05-17") != digits("1984-05-18")
     assert digits("17/05/1984") is None
+
+
+@pytest.mark.parametrize(
+    ("street", "number"),
+    [
+        ("225 smith shoals", "225"),
+        ("225 smiht shoals", "225"),  # the street mistyped, the number kept
+        ("12 bis rue des lilas", "12"),
+        ("Appartement 4, 12 rue des lilas", "4"),  # the first number
+        ("007 bond street", "7"),  # leading zeros are no difference
+        ("rue des lilas", None),
+        (None, None),
+    ],
+)
+def test_the_house_number_is_the_streets_first_number(
+    street: str | None, number: str | None
+) -> None:
+    assert derived_parts({"street": street})["street_number_h"] == number
+
+
+def test_the_house_number_has_a_key_of_its_own() -> None:
+    digest = hmac.digest(field_key(KEY, "hash/street_number_h"), b"42", hashlib.sha256)
+    assert FieldEncoder(KEY)(ALICE)["street_number_h"] == int.from_bytes(
+        digest[:8], "big"
+    )
 
 
 def test_missing_or_unusable_values_give_none() -> None:

@@ -73,7 +73,11 @@ def test_unpack_refuses_another_layout() -> None:
 
 @pytest.mark.parametrize(
     ("version", "later"),
-    [(1, ("birth_digits_h", "name_pair_h")), (2, ("name_pair_h",))],
+    [
+        (1, ("birth_digits_h", "name_pair_h", "street_number_h")),
+        (2, ("name_pair_h", "street_number_h")),
+        (3, ("street_number_h",)),
+    ],
 )
 def test_a_blob_of_an_earlier_layout_is_still_read(
     version: int, later: tuple[str, ...]
