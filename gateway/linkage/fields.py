@@ -207,8 +207,10 @@ def derived_parts(record: Mapping[str, str | None]) -> dict[str, str | None]:
     # The house number on its own: a mistyped street name ("225 smiht
     # shoals") and a neighbour's address ("87 smith shoals") are equally
     # close by the street's filter, and only the number tells them apart.
+    # Leading zeros stripped as text ("007" is "7"), not through int(),
+    # which refuses digit strings over 4,300 long.
     number = _NUMBER.search(parts["street_h"] or "")
-    parts["street_number_h"] = str(int(number.group())) if number else None
+    parts["street_number_h"] = (number.group().lstrip("0") or "0") if number else None
     postcode = _fold(record.get("postal_code") or "").replace(" ", "")
     parts["postal_code_h"] = postcode or None
     parts["postal_code_p3_h"] = postcode[:3] or None

@@ -20,9 +20,8 @@ when absent). Sealed: a 12-byte nonce, then the ciphertext and its 16-byte
 tag. Each earlier version is this one without the hashes added after it:
 version 3 lacks the house number (`street_number_h`), version 2 also the two
 names taken as a pair (`name_pair_h`), version 1 also the birth date's
-sorted digits. Blobs stored before are still read,
-those parts missing, so records keep linking as they did until a key
-rotation re-encodes them.
+sorted digits. Blobs stored before are still read, those parts missing, so
+records keep linking as they did until a key rotation re-encodes them.
 """
 
 import os

@@ -216,6 +216,8 @@ def test_a_transposed_date_keeps_its_sorted_digits() -> None:
         ("12 bis rue des lilas", "12"),
         ("Appartement 4, 12 rue des lilas", "4"),  # the first number
         ("007 bond street", "7"),  # leading zeros are no difference
+        ("0 rue des lilas", "0"),
+        ("9" * 5000 + " rue des lilas", "9" * 5000),  # no int() limit
         ("rue des lilas", None),
         (None, None),
     ],
