@@ -137,16 +137,12 @@ def _address_comparison(*, number: bool = True) -> dict[str, Any]:
     null = " AND ".join(
         f"({c}_l IS NULL OR {c}_r IS NULL)" for c in ("street_bf", pc, "city_bf")
     )
-    number_level = (
-        [
-            _level(
-                f"{dice_sql('street_bf')} >= 0.7 AND {area} AND "
-                "street_number_h_l = street_number_h_r",
-                SAME_NUMBER,
-            )
-        ]
-        if number
-        else []
+    # A mistyped street name at the same house number, before the levels a
+    # neighbour's address on the same street reaches too.
+    typo_at_number = _level(
+        f"{dice_sql('street_bf')} >= 0.7 AND {area} AND "
+        "street_number_h_l = street_number_h_r",
+        SAME_NUMBER,
     )
     return {
         "output_column_name": "address",
@@ -154,7 +150,7 @@ def _address_comparison(*, number: bool = True) -> dict[str, Any]:
             _level(null, "null", null=True),
             _level(f"{s_ex} AND {pc_ex}", "street+postcode"),
             _level(s_ex, "street"),
-            *number_level,
+            *([typo_at_number] if number else []),
             _level(f"{dice_sql('street_bf')} >= 0.9 AND {area}", "street~0.9+area"),
             _level(f"{dice_sql('street_bf')} >= 0.7 AND {area}", "street~0.7+area"),
             _level(f"{dice_sql('street_bf')} >= 0.9", "street~0.9"),
@@ -255,10 +251,11 @@ def splink_settings(
     """Splink settings: comparisons and blocking rules, no m or u yet.
 
     `ids`: identifier columns present; `new`: only pairs with a new record;
-    `homes`: comparisons that get same-address levels; `rarer`, `loose`
-    and `swapped`: whether the name levels split by rarity, have a
-    "dice>=0.5" level and a level for swapped names (a stored model
-    decides, so it scores as it did).
+    `homes`: comparisons that get same-address levels; `rarer`, `loose`,
+    `swapped` and `number`: whether the name levels split by rarity, have a
+    "dice>=0.5" level and a level for swapped names, and whether the
+    address has a level for a mistyped street at the same house number (a
+    stored model decides, so it scores as it did).
     """
     blocking = [*(list(rule) for rule in BLOCKING_ON_PARTS), *([c] for c in ids)]
     # Incremental: only pairs with a new record on at least one side.
