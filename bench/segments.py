@@ -94,7 +94,6 @@ def population(
             at = last - timedelta(days=int(rng.exponential(30.0)) * (event > 0))
             hour = int(rng.integers(*hours)) if rng.random() < preferred else 3
             purchase = rng.random() < 0.6 or event == 0
-            columns["record_id"].append(f"v{person}-{event}")
             columns["entity_id"].append(ids[person])
             columns["event_type"].append("purchase" if purchase else "view")
             columns["amount"].append(
