@@ -74,6 +74,7 @@ def levels_section(seg: Mapping[str, Any]) -> str:
             d.get("score"),
             d.get("null_min"),
             d.get("p_value"),
+            d.get("bound"),
             d.get("reason"),
         )
         for lv in levels
@@ -82,10 +83,19 @@ def levels_section(seg: Mapping[str, Any]) -> str:
     ]
     caption = (
         "Variables dropped: a Laplacian score (near 0: neighbours on the level's "
-        "other features agree on it; about 1: no more than strangers) no lower "
-        "than every shuffle of the variable"
+        "other features agree on it; about 1: no more than strangers) whose "
+        "permutation p-value misses the bound Holm's procedure sets for it, "
+        "or that comes after one that did (no bound)"
     )
-    headers = ("Level", "Feature", "Score", "Lowest shuffled score", "p-value", "Why")
+    headers = (
+        "Level",
+        "Feature",
+        "Score",
+        "Lowest shuffled score",
+        "p-value",
+        "Holm bound",
+        "Why",
+    )
     return html + (
         render_table(headers, dropped, caption)
         if dropped

@@ -198,7 +198,7 @@ class SegmentConfig:
     n_threads: int | None = None
     levels: tuple[LevelSpec, ...] = ()
     selection_sample: int = 4_000
-    selection_permutations: int = 49
+    selection_permutations: int = 199
 
     def __post_init__(self) -> None:
         for low, high in (self.k_range, self.sub_k_range):

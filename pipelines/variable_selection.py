@@ -10,25 +10,42 @@ Score for Feature Selection", NIPS 2005): on a neighbour graph, a feature
 that varies little between neighbours, relative to its overall variance,
 scores well below 1; a feature unrelated to the graph scores about 1. Here
 each feature is scored on the graph of the *other* features (so it cannot
-vouch for itself), and compared with the same feature shuffled across
-people on that graph: it is kept only when its score is lower than every
-one of `permutations` shuffles (a permutation test at level
-1 / (permutations + 1); no threshold tuned to any data set).
+vouch for itself) and compared with the same feature shuffled across people
+on that graph (a permutation test). A level tests all its features at once,
+so the p-values go through Holm's step-down procedure: the chance that any
+feature without structure is kept stays under `alpha`, however many the
+level has; no threshold is tuned to any data set.
 
 A categorical feature arrives one-hot encoded ("gender=female",
 "gender=male"...): its columns would vouch for one another, so columns are
 grouped into features (`features`), a feature is scored as a whole (its
 columns' roughness over their spread) on the graph of the other features'
-columns, and its columns are shuffled together.
+columns, and its columns are shuffled together. Each feature weighs the
+same in the graph's distances, whatever its number of columns: standard
+scaling alone would let an eleven-valued region outweigh an age band five
+times over and drown it.
+
+Categorical data is full of ties: hundreds of people share an age band,
+tier and gender. A plain k-nearest-neighbour graph breaks them by row
+order, which here is the order of keyed pseudonyms, so the verdicts would
+change with the key; and it piles the edges on whoever comes first. Here a
+person's k neighbour slots go to everyone strictly nearer than the k-th
+distance, and the remaining slots are shared evenly by everyone at exactly
+that distance (`neighbour_graph`). The graph is then a function of the
+data alone, and people with the same features form one node of it.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.neighbors import kneighbors_graph
-from sklearn.preprocessing import StandardScaler
+from sklearn.neighbors import KDTree, NearestNeighbors
+
+# Distances within this relative tolerance of the k-th are ties: equal
+# distances computed in a different order differ in their last bits.
+_TIE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +53,8 @@ class Verdict:
     """Whether one feature is kept for clustering, and why.
 
     `p_value` is the share of shuffles (counting the feature itself) at
-    least as smooth on the graph as the feature: 1 / (permutations + 1) at
-    best.
+    least as smooth on the graph as the feature; `bound` is what Holm's
+    procedure asked of it (None when it was not reached).
     """
 
     feature: str
@@ -47,6 +64,7 @@ class Verdict:
     reason: str
     p_value: float | None = None
     columns: tuple[str, ...] = ()
+    bound: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON values, for a run's summary."""
@@ -56,31 +74,215 @@ class Verdict:
             "score": None if self.score is None else round(self.score, 4),
             "null_min": None if self.null_min is None else round(self.null_min, 4),
             "p_value": None if self.p_value is None else round(self.p_value, 4),
+            "bound": None if self.bound is None else round(self.bound, 4),
             "reason": self.reason,
         }
 
 
-def laplacian_score(values: np.ndarray, graph: sparse.csr_matrix) -> float:
-    """The Laplacian score of one feature on a symmetric 0/1 neighbour graph.
+@dataclass(frozen=True, slots=True)
+class NeighbourGraph:
+    """A symmetric weighted neighbour graph on people, held per distinct point.
+
+    `node[i]` is person i's distinct point; every person of point u is
+    linked to every other person of point v with weight `weights[u, v]`
+    (to the others of their own point with `weights[u, u]`).
+    """
+
+    weights: sparse.csr_matrix
+    node: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def of_people(cls, graph: sparse.csr_matrix) -> "NeighbourGraph":
+        """A graph given person by person (no diagonal), as it is."""
+        rows = graph.shape[0]
+        return cls(sparse.csr_matrix(graph), np.arange(rows), np.ones(rows))
+
+
+def _slack(kth: np.ndarray) -> np.ndarray:
+    """How far from the k-th distance a distance still ties with it."""
+    return _TIE_TOLERANCE * np.maximum(1.0, kth)
+
+
+def _exact_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Euclidean distances, summed term by term.
+
+    The fast (BLAS) form expands |a - b|^2 and loses the last digits, so
+    equal distances stop being equal: ties are judged on these.
+    """
+    return np.sqrt(np.sum((a - b) ** 2, axis=1))
+
+
+def _candidates(
+    distinct: np.ndarray, people: np.ndarray, neighbours: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of points (from, to, exact distance) and each point's k-th distance.
+
+    The nearest points by fast distances first; a point whose list may miss
+    some tied at its k-th distance gets everyone within it from a tree.
+    """
+    count = len(distinct)
+    here = np.arange(count)
+    take = min(count, 3 * neighbours + 1)
+    finder = NearestNeighbors(n_neighbors=take, algorithm="brute").fit(distinct)
+    near = finder.kneighbors(distinct, return_distance=False)
+    near_distance = _exact_distances(
+        distinct[here.repeat(take)], distinct[near.ravel()]
+    ).reshape(count, take)
+    order = np.argsort(near_distance, axis=1, kind="stable")
+    near = np.take_along_axis(near, order, axis=1)
+    near_distance = np.take_along_axis(near_distance, order, axis=1)
+    # People each point reaches, nearest first (a person is not their own).
+    reached = np.cumsum(people[near] - (near == here[:, None]), axis=1)
+    want = min(neighbours, people.sum() - 1)
+    kth = near_distance[here, np.argmax(reached >= want, axis=1)]
+    # The fast distances err far less than `error`: a list whose farthest
+    # is beyond the k-th by more holds everyone tied at the k-th.
+    error = 1e-6 * (1.0 + float(np.abs(distinct).max()) * math.sqrt(distinct.shape[1]))
+    whole = (take == count) | (near_distance[:, -1] > kth + _slack(kth) + 2 * error)
+    rows, cols, dist = (
+        [here[whole].repeat(take)],
+        [near[whole].ravel()],
+        [near_distance[whole].ravel()],
+    )
+    if not whole.all():
+        short = here[~whole]
+        found, found_distance = KDTree(distinct).query_radius(
+            distinct[short],
+            r=kth[short] + _slack(kth[short]),
+            return_distance=True,
+        )
+        rows.append(short.repeat([len(f) for f in found]))
+        cols.append(np.concatenate(found))
+        dist.append(np.concatenate(found_distance))
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(dist), kth
+
+
+def neighbour_graph(points: np.ndarray, neighbours: int) -> NeighbourGraph:
+    """Each person's `neighbours` nearest others, ties at the k-th shared evenly.
+
+    Symmetrised as the mean of the two directions. Distances are taken
+    between distinct points only.
+    """
+    distinct, node, size = np.unique(
+        points, axis=0, return_inverse=True, return_counts=True
+    )
+    count = len(distinct)
+    people = size.astype(float)
+    rows, cols, distance, kth = _candidates(distinct, people, neighbours)
+    others = people[cols] - (cols == rows)
+    bound = kth[rows]
+    slack = _slack(bound)
+    nearer = (distance < bound - slack) & (others > 0)
+    tied = ~nearer & (np.abs(distance - bound) <= slack) & (others > 0)
+    taken = np.bincount(rows, weights=others * nearer, minlength=count)
+    at = np.bincount(rows, weights=others * tied, minlength=count)
+    want = min(neighbours, people.sum() - 1)
+    share = (want - taken) / np.where(at > 0, at, 1.0)
+    weight = np.where(nearer, 1.0, np.where(tied, share[rows], 0.0))
+    keep = weight > 0
+    one_way = sparse.csr_matrix(
+        (weight[keep], (rows[keep], cols[keep])), shape=(count, count)
+    )
+    return NeighbourGraph(((one_way + one_way.T) / 2).tocsr(), node.ravel(), size)
+
+
+def laplacian_score(values: np.ndarray, graph: NeighbourGraph) -> float:
+    """The Laplacian score of one feature on a neighbour graph.
 
     Near 0: neighbours share the feature's value; about 1: they do not more
     than strangers do. NaN for a feature constant on the graph. A 2-D
     `values` (the one-hot columns of one feature) is scored as a whole: the
-    sum of its columns' roughness over the sum of their spread.
+    sum of its columns' roughness over the sum of their spread. Sums over
+    pairs of people are taken per pair of distinct points.
     """
     columns = values.reshape(len(values), -1)
-    degree = np.asarray(graph.sum(axis=1)).ravel()
+    weights, node = graph.weights, graph.node
+    own = weights.diagonal()
+    degree = (weights @ graph.size - own)[node]
     centred = columns - (degree @ columns) / degree.sum()
     spread = float(np.sum(centred * (degree[:, None] * centred)))
     if spread <= 0:
         return float("nan")
-    roughness = spread - float(np.sum(centred * (graph @ centred)))
-    return roughness / spread
+    points = weights.shape[0]
+    total = np.zeros((points, centred.shape[1]))
+    np.add.at(total, node, centred)
+    square = np.bincount(
+        node, weights=np.sum(centred * centred, axis=1), minlength=points
+    )
+    between = float(np.sum(total * (weights @ total))) - float(own @ square)
+    return (spread - between) / spread
 
 
-def _graph(matrix: np.ndarray, neighbours: int) -> sparse.csr_matrix:
-    knn = kneighbors_graph(matrix, neighbours, mode="connectivity", include_self=False)
-    return knn.maximum(knn.T).tocsr()
+def _balanced(data: np.ndarray, groups: dict[str, list[int]]) -> np.ndarray:
+    """Centre, and scale each feature's columns to a total variance of one."""
+    scaled = data - data.mean(axis=0)
+    for columns in groups.values():
+        variance = float(np.sum(data[:, columns].var(axis=0)))
+        if variance > 0:
+            scaled[:, columns] /= math.sqrt(variance)
+    return scaled
+
+
+def _canonical(matrix: np.ndarray) -> np.ndarray:
+    """The rows in an order of their values alone, not of the people's ids."""
+    data = np.ascontiguousarray(matrix, dtype=float)
+    as_bytes = data.view(np.dtype((np.void, data.itemsize * data.shape[1]))).ravel()
+    return data[np.argsort(as_bytes, kind="stable")]
+
+
+def _holm(p_values: dict[str, float], alpha: float) -> dict[str, float | None]:
+    """Holm's step-down bound met by each feature; None past the first failure."""
+    bounds: dict[str, float | None] = dict.fromkeys(p_values)
+    ranked = sorted(p_values, key=p_values.__getitem__)
+    for rank, feature in enumerate(ranked):
+        bounds[feature] = alpha / (len(ranked) - rank)
+        if p_values[feature] > bounds[feature]:
+            break
+    return bounds
+
+
+def _feature_columns(
+    names: Sequence[str], features: Sequence[str] | None
+) -> dict[str, list[int]]:
+    """Each feature's column positions, in order of first column."""
+    owner = list(names) if features is None else list(features)
+    if len(owner) != len(names):
+        raise ValueError("one feature per column")
+    groups: dict[str, list[int]] = {}
+    for column, feature in enumerate(owner):
+        groups.setdefault(feature, []).append(column)
+    return groups
+
+
+def _verdict(
+    feature: str,
+    columns: tuple[str, ...],
+    score: float,
+    floor: float,
+    p_value: float,
+    bound: float | None,
+) -> Verdict:
+    """A tested feature's verdict: kept when its p-value meets Holm's bound."""
+    kept = bound is not None and p_value <= bound
+    reason = (
+        "its neighbours agree on it"
+        if kept
+        else "no more alike between neighbours than between strangers"
+    )
+    return Verdict(feature, kept, score, floor, reason, p_value, columns, bound)
+
+
+def _permutation_test(
+    values: np.ndarray, graph: NeighbourGraph, shuffles: int, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """The feature's score, its shuffles' lowest, and its p-value."""
+    score = laplacian_score(values, graph)
+    null = np.array(
+        [laplacian_score(rng.permutation(values), graph) for _ in range(shuffles)]
+    )
+    p_value = (1 + int(np.sum(null <= score))) / (shuffles + 1)
+    return score, float(np.nanmin(null)), p_value
 
 
 def select_features(
@@ -89,7 +291,8 @@ def select_features(
     *,
     features: Sequence[str] | None = None,
     neighbours: int = 10,
-    permutations: int = 49,
+    permutations: int = 199,
+    alpha: float = 0.05,
     sample: int = 4000,
     seed: int = 0,
 ) -> list[Verdict]:
@@ -101,7 +304,9 @@ def select_features(
         features: The feature each column belongs to (one-hot columns share
             one); each column is its own feature when omitted.
         neighbours: Neighbours per person in the graph.
-        permutations: Shuffles per feature in the permutation test.
+        permutations: Shuffles per feature in the permutation test; raised
+            when too few could ever meet Holm's bound for this many features.
+        alpha: The chance, at most, that any feature without structure is kept.
         sample: People drawn (without replacement) to score on: the test
             needs thousands, not millions.
         seed: Makes the draw and the shuffles reproducible.
@@ -111,17 +316,14 @@ def select_features(
     """
     if matrix.shape[1] != len(names):
         raise ValueError("one name per column")
-    owner = list(names) if features is None else list(features)
-    if len(owner) != len(names):
-        raise ValueError("one feature per column")
-    groups: dict[str, list[int]] = {}
-    for column, feature in enumerate(owner):
-        groups.setdefault(feature, []).append(column)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError("alpha must be in (0, 1)")
+    groups = _feature_columns(names, features)
     rng = np.random.default_rng(seed)
-    rows = matrix.shape[0]
+    data = _canonical(matrix)
+    rows = data.shape[0]
     if rows > sample:
-        matrix = matrix[np.sort(rng.choice(rows, size=sample, replace=False))]
-    data = np.asarray(matrix, dtype=float)
+        data = data[np.sort(rng.choice(rows, size=sample, replace=False))]
     spread = data.std(axis=0)
 
     def cols(feature: str) -> tuple[str, ...]:
@@ -134,42 +336,35 @@ def select_features(
             )
             for f in groups
         ]
-    verdicts: list[Verdict] = []
     varying = spread > 0
-    scaled = np.zeros_like(data)
-    scaled[:, varying] = StandardScaler().fit_transform(data[:, varying])
-    for feature, own in groups.items():
-        if not varying[own].any():
-            verdicts.append(
-                Verdict(feature, False, None, None, "constant", None, cols(feature))
+    live = {
+        f: [i for i in columns if varying[i]]
+        for f, columns in groups.items()
+        if varying[columns].any()
+    }
+    scaled = _balanced(data, live)
+    shuffles = max(permutations, math.ceil(len(live) / alpha) - 1)
+    tested: dict[str, tuple[float, float, float]] = {}
+    verdicts: dict[str, Verdict] = {}
+    for feature in groups:
+        if feature not in live:
+            verdicts[feature] = Verdict(
+                feature, False, None, None, "constant", None, cols(feature)
             )
             continue
-        others = [i for i in range(data.shape[1]) if varying[i] and owner[i] != feature]
+        others = [i for f, columns in live.items() if f != feature for i in columns]
         if not others:
-            verdicts.append(
-                Verdict(
-                    feature, True, None, None, "no other feature", None, cols(feature)
-                )
+            verdicts[feature] = Verdict(
+                feature, True, None, None, "no other feature", None, cols(feature)
             )
             continue
-        graph = _graph(scaled[:, others], neighbours)
-        values = data[:, own]
-        score = laplacian_score(values, graph)
-        null = np.array(
-            [
-                laplacian_score(rng.permutation(values), graph)
-                for _ in range(permutations)
-            ]
+        graph = neighbour_graph(scaled[:, others], neighbours)
+        tested[feature] = _permutation_test(
+            data[:, groups[feature]], graph, shuffles, rng
         )
-        floor = float(np.nanmin(null))
-        p_value = (1 + int(np.sum(null <= score))) / (permutations + 1)
-        kept = score < floor
-        reason = (
-            "its neighbours agree on it"
-            if kept
-            else "no more alike between neighbours than between strangers"
+    bounds = _holm({f: p for f, (_, _, p) in tested.items()}, alpha)
+    for feature, (score, floor, p_value) in tested.items():
+        verdicts[feature] = _verdict(
+            feature, cols(feature), score, floor, p_value, bounds[feature]
         )
-        verdicts.append(
-            Verdict(feature, kept, score, floor, reason, p_value, cols(feature))
-        )
-    return verdicts
+    return [verdicts[f] for f in groups]
