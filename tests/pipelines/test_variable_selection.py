@@ -4,12 +4,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from pipelines.variable_selection import (
-    NeighbourGraph,
-    laplacian_score,
-    neighbour_graph,
-    select_features,
-)
+from pipelines.neighbour_graph import NeighbourGraph
+from pipelines.variable_selection import laplacian_score, select_features
 
 
 def _planted(rows: int, seed: int) -> tuple[np.ndarray, list[str]]:
@@ -143,31 +139,6 @@ def test_the_verdicts_do_not_depend_on_the_order_of_people() -> None:
         for order in range(3)
     ]
     assert runs[0] == runs[1] == runs[2]
-
-
-def test_tied_neighbours_share_the_slots_they_compete_for() -> None:
-    # Two people at 0, five at 1, one at 5; three neighbour slots each.
-    points = np.array([[0.0]] * 2 + [[1.0]] * 5 + [[5.0]])
-    graph = neighbour_graph(points, 3)
-    assert graph.size.tolist() == [2, 5, 1]
-    assert graph.node.tolist() == [0, 0, 1, 1, 1, 1, 1, 2]
-    weights = graph.weights.toarray()
-    # One way: a person at 0 takes the other one at 0, and the two slots
-    # left are shared by the five tied at 1 (2/5 each); a person at 1 shares
-    # three slots among the four others at 1 (3/4 each); the person at 5
-    # shares three among the five at 1 (3/5 each). The graph keeps the mean
-    # of the two directions.
-    expected = np.array(
-        [
-            [1.0, (2 / 5) / 2, 0.0],
-            [(2 / 5) / 2, 3 / 4, (3 / 5) / 2],
-            [0.0, (3 / 5) / 2, 0.0],
-        ]
-    )
-    assert weights == pytest.approx(expected)
-    # Eight people, three slots each: no more, no fewer.
-    degree = weights @ graph.size - np.diag(weights)
-    assert float(degree @ graph.size) == pytest.approx(8 * 3)
 
 
 def test_holm_keeps_no_noise_among_many_features() -> None:
