@@ -29,18 +29,29 @@ class NeighbourGraph:
 
     `node[i]` is person i's distinct point; every person of point u is
     linked to every other person of point v with weight `weights[u, v]`
-    (to the others of their own point with `weights[u, u]`).
+    (to the others of their own point with `weights[u, u]`). `degree[i]` is
+    person i's total weight, kept since every score on the graph needs it.
     """
 
     weights: sparse.csr_matrix
     node: np.ndarray
     size: np.ndarray
+    degree: np.ndarray
+
+    @classmethod
+    def of(
+        cls, weights: sparse.csr_matrix, node: np.ndarray, size: np.ndarray
+    ) -> "NeighbourGraph":
+        """The graph of these point weights, its people's degrees computed."""
+        weights = sparse.csr_matrix(weights)
+        per_point = weights @ size - weights.diagonal()
+        return cls(weights, node, size, np.asarray(per_point)[node])
 
     @classmethod
     def of_people(cls, graph: sparse.csr_matrix) -> "NeighbourGraph":
         """A graph given person by person (no diagonal), as it is."""
         rows = graph.shape[0]
-        return cls(sparse.csr_matrix(graph), np.arange(rows), np.ones(rows))
+        return cls.of(graph, np.arange(rows), np.ones(rows))
 
 
 def _slack(kth: np.ndarray) -> np.ndarray:
@@ -128,4 +139,4 @@ def neighbour_graph(points: np.ndarray, neighbours: int) -> NeighbourGraph:
     one_way = sparse.csr_matrix(
         (weight[keep], (rows[keep], cols[keep])), shape=(count, count)
     )
-    return NeighbourGraph(((one_way + one_way.T) / 2).tocsr(), node.ravel(), size)
+    return NeighbourGraph.of(((one_way + one_way.T) / 2).tocsr(), node.ravel(), size)

@@ -81,16 +81,17 @@ def laplacian_score(values: np.ndarray, graph: NeighbourGraph) -> float:
     pairs of people are taken per pair of distinct points.
     """
     columns = values.reshape(len(values), -1)
-    weights, node = graph.weights, graph.node
+    weights, node, degree = graph.weights, graph.node, graph.degree
     own = weights.diagonal()
-    degree = (weights @ graph.size - own)[node]
     centred = columns - (degree @ columns) / degree.sum()
     spread = float(np.sum(centred * (degree[:, None] * centred)))
     if spread <= 0:
         return float("nan")
     points = weights.shape[0]
-    total = np.zeros((points, centred.shape[1]))
-    np.add.at(total, node, centred)
+    # Per distinct point: its people's summed values, and summed squares.
+    total = np.column_stack(
+        [np.bincount(node, weights=column, minlength=points) for column in centred.T]
+    )
     square = np.bincount(
         node, weights=np.sum(centred * centred, axis=1), minlength=points
     )
