@@ -342,6 +342,7 @@ def test_levels_section_says_what_was_skipped_and_dropped() -> None:
                     "score": 1.002,
                     "null_min": 0.97,
                     "p_value": 0.62,
+                    "bound": 0.0125,
                     "reason": "no more alike between neighbours than between strangers",
                 }
             ],
@@ -366,6 +367,9 @@ def test_levels_section_says_what_was_skipped_and_dropped() -> None:
     assert "no feature shares structure with the others" in section
     assert "<td>gender</td>" in section
     assert "0.62" in section
+    # The bound Holm's procedure set for it, beside its p-value.
+    assert ">Holm bound</th>" in section
+    assert '<td class="n">0.0125</td>' in section
     assert "frequency, recency_days" in section
     model = page.split('<section id="model">')[1].split("</section>")[0]
     assert "Broad profile" not in model
