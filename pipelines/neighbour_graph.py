@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn.metrics.pairwise import paired_euclidean_distances
 from sklearn.neighbors import KDTree, NearestNeighbors
 
 # Distances within this relative tolerance of the k-th are ties: equal
@@ -30,13 +31,15 @@ class NeighbourGraph:
     `node[i]` is person i's distinct point; every person of point u is
     linked to every other person of point v with weight `weights[u, v]`
     (to the others of their own point with `weights[u, u]`). `degree[i]` is
-    person i's total weight, kept since every score on the graph needs it.
+    person i's total weight and `within` the diagonal of `weights`, kept
+    since every score on the graph (hundreds per feature) needs them.
     """
 
     weights: sparse.csr_matrix
     node: np.ndarray
     size: np.ndarray
     degree: np.ndarray
+    within: np.ndarray
 
     @classmethod
     def of(
@@ -44,8 +47,9 @@ class NeighbourGraph:
     ) -> "NeighbourGraph":
         """The graph of these point weights, its people's degrees computed."""
         weights = sparse.csr_matrix(weights)
-        per_point = weights @ size - weights.diagonal()
-        return cls(weights, node, size, np.asarray(per_point)[node])
+        within = weights.diagonal()
+        per_point = weights @ size - within
+        return cls(weights, node, size, np.asarray(per_point)[node], within)
 
     @classmethod
     def of_people(cls, graph: sparse.csr_matrix) -> "NeighbourGraph":
@@ -59,17 +63,8 @@ def _slack(kth: np.ndarray) -> np.ndarray:
     return _TIE_TOLERANCE * np.maximum(1.0, kth)
 
 
-def _exact_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise Euclidean distances, summed term by term.
-
-    The fast (BLAS) form expands |a - b|^2 and loses the last digits, so
-    equal distances stop being equal: ties are judged on these.
-    """
-    return np.sqrt(np.sum((a - b) ** 2, axis=1))
-
-
 def _candidates(
-    distinct: np.ndarray, people: np.ndarray, neighbours: int
+    distinct: np.ndarray, people: np.ndarray, neighbours: int, want: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of points (from, to, exact distance) and each point's k-th distance.
 
@@ -81,7 +76,10 @@ def _candidates(
     take = min(count, 3 * neighbours + 1)
     finder = NearestNeighbors(n_neighbors=take, algorithm="brute").fit(distinct)
     near = finder.kneighbors(distinct, return_distance=False)
-    near_distance = _exact_distances(
+    # Distances of the pairs found, as the norm of their difference: the fast
+    # (BLAS) form expands |a - b|^2 and loses the last digits, so equal
+    # distances would stop being equal, and ties are judged on these.
+    near_distance = paired_euclidean_distances(
         distinct[here.repeat(take)], distinct[near.ravel()]
     ).reshape(count, take)
     order = np.argsort(near_distance, axis=1, kind="stable")
@@ -89,7 +87,6 @@ def _candidates(
     near_distance = np.take_along_axis(near_distance, order, axis=1)
     # People each point reaches, nearest first (a person is not their own).
     reached = np.cumsum(people[near] - (near == here[:, None]), axis=1)
-    want = min(neighbours, people.sum() - 1)
     kth = near_distance[here, np.argmax(reached >= want, axis=1)]
     # The fast distances err far less than `error`: a list whose farthest
     # is beyond the k-th by more holds everyone tied at the k-th.
@@ -124,7 +121,9 @@ def neighbour_graph(points: np.ndarray, neighbours: int) -> NeighbourGraph:
     )
     count = len(distinct)
     people = size.astype(float)
-    rows, cols, distance, kth = _candidates(distinct, people, neighbours)
+    # Slots per person: fewer only when there are fewer others.
+    want = min(neighbours, people.sum() - 1)
+    rows, cols, distance, kth = _candidates(distinct, people, neighbours, want)
     others = people[cols] - (cols == rows)
     bound = kth[rows]
     slack = _slack(bound)
@@ -132,7 +131,6 @@ def neighbour_graph(points: np.ndarray, neighbours: int) -> NeighbourGraph:
     tied = ~nearer & (np.abs(distance - bound) <= slack) & (others > 0)
     taken = np.bincount(rows, weights=others * nearer, minlength=count)
     at = np.bincount(rows, weights=others * tied, minlength=count)
-    want = min(neighbours, people.sum() - 1)
     share = (want - taken) / np.where(at > 0, at, 1.0)
     weight = np.where(nearer, 1.0, np.where(tied, share[rows], 0.0))
     keep = weight > 0

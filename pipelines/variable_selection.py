@@ -81,8 +81,7 @@ def laplacian_score(values: np.ndarray, graph: NeighbourGraph) -> float:
     pairs of people are taken per pair of distinct points.
     """
     columns = values.reshape(len(values), -1)
-    weights, node, degree = graph.weights, graph.node, graph.degree
-    own = weights.diagonal()
+    weights, node, degree, own = graph.weights, graph.node, graph.degree, graph.within
     centred = columns - (degree @ columns) / degree.sum()
     spread = float(np.sum(centred * (degree[:, None] * centred)))
     if spread <= 0:
