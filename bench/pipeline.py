@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from faker.providers.person.en_US import Provider as FakerPerson
+from sqlalchemy import select
 
 sys.path[:0] = [
     str(Path(__file__).resolve().parent),
@@ -52,7 +53,11 @@ from gateway.context import GatewayContext  # noqa: E402
 from gateway.storage import migrate  # noqa: E402
 from gateway.storage.bulk import copy_rows  # noqa: E402
 from gateway.storage.db import make_engine, transaction  # noqa: E402
-from gateway.storage.models import ConsentEventRow, RecordRow  # noqa: E402
+from gateway.storage.models import (  # noqa: E402
+    ConsentEventRow,
+    RecordRow,
+    SubjectKeyRow,
+)
 from tests.databases import scratch_postgres  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,9 +216,23 @@ def _customer_rows(
     return rows, p["archetype"][person_of]
 
 
+def _register(ctx: GatewayContext, subjects: list[str]) -> dict[str, int]:
+    """Number the subjects in the registry, as ingestion does on first sight."""
+    with transaction(ctx.sessions) as session:
+        copy_rows(
+            session,
+            SubjectKeyRow.__table__,
+            ("subject_id", "created_at"),
+            ((s, STAMP) for s in sorted(set(subjects))),
+        )
+        rows = session.execute(select(SubjectKeyRow.subject_id, SubjectKeyRow.number))
+        return {str(subject_id): int(number) for subject_id, number in rows.all()}
+
+
 def _event_chunks(
     rng: np.random.Generator,
     subjects: list[str],
+    numbers: list[int],
     partners: list[str],
     archetypes: np.ndarray,
     total: int,
@@ -221,6 +240,7 @@ def _event_chunks(
     weights = np.array([ARCHETYPES[a][4] for a in archetypes])
     weights /= weights.sum()
     subject_col = np.array(subjects)
+    number_col = np.array(numbers, dtype=np.int64)
     partner_col = np.array(partners)
     for start in range(0, total, CHUNK):
         size = min(CHUNK, total - start)
@@ -247,6 +267,7 @@ def _event_chunks(
             {
                 "n": np.arange(start, start + size),
                 "subject_id": subject_col[who],
+                "subject_no": number_col[who],
                 "client_id": partner_col[who],
                 "event_type": np.where(refund, "refund", "purchase"),
                 "amount": amount,
@@ -268,6 +289,7 @@ def _event_chunks(
             pl.lit("events").alias("dataset"),
             pl.format("e-{}", "n").alias("source_id"),
             "subject_id",
+            "subject_no",
             pl.lit("segmentation").alias("purpose"),
             pl.format("h{}", "n").alias("content_hash"),
             pl.format('{{"customer_id":"{}"}}', "subject_id").alias("identifiers"),
@@ -293,6 +315,9 @@ def load(ctx: GatewayContext, customers: int, events: int, seed: int) -> None:
     rows, archetypes = _customer_rows(ctx, partners, customers, seed)
     took = time.perf_counter() - started
     _say(f"  {len(rows):,} customer records encoded in {took:.0f} s")
+    numbers = _register(ctx, [r["subject_id"] for r in rows])
+    for row in rows:
+        row["subject_no"] = numbers[row["subject_id"]]
     columns = list(rows[0])
     with transaction(ctx.sessions) as session:
         copy_rows(
@@ -313,17 +338,20 @@ def load(ctx: GatewayContext, customers: int, events: int, seed: int) -> None:
             ),
         )  # fmt: skip
     subjects = [r["subject_id"] for r in rows]
+    subject_numbers = [r["subject_no"] for r in rows]
     owners = [r["client_id"] for r in rows]
     del rows
     rng = np.random.default_rng(seed + 1)
     event_columns = [
-        "id", "client_id", "dataset", "source_id", "subject_id", "purpose",
-        "content_hash", "identifiers", "data",
+        "id", "client_id", "dataset", "source_id", "subject_id", "subject_no",
+        "purpose", "content_hash", "identifiers", "data",
     ]  # fmt: skip
     extra = ("policy_version", "version", "created_at", "updated_at")
     tail = (ctx.policies.version, 1, STAMP, STAMP)
     written = 0
-    for frame in _event_chunks(rng, subjects, owners, archetypes, events):
+    for frame in _event_chunks(
+        rng, subjects, subject_numbers, owners, archetypes, events
+    ):
         with transaction(ctx.sessions) as session:
             copy_rows(
                 session,

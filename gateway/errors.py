@@ -41,6 +41,16 @@ class ConflictError(GatewayError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class ConcurrentChangeError(ConflictError):
+    """Rows this request read were changed by a concurrent one before it wrote.
+
+    Raised inside a unit of work that its caller retries whole; seen by a
+    client only when every attempt lost the race.
+    """
+
+    title = "Changed by a concurrent request; retry"
+
+
 class PayloadTooLargeError(GatewayError):
     """The body is over the configured limit."""
 

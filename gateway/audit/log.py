@@ -31,7 +31,7 @@ from gateway.audit.event import (
 from gateway.audit.note import Checkpoint
 from gateway.audit.proofs import STORED_FROM_LEVEL, AuditLogError
 from gateway.ids import uuid7_many
-from gateway.storage import audit_repo
+from gateway.storage import audit_repo, subject_numbers
 from gateway.storage.audit_repo import Node
 from gateway.storage.db import transaction
 
@@ -62,6 +62,12 @@ def append_events(
     """
     if not events:
         return []
+    # Numbered before the head lock is taken: a request registering a new
+    # subject may wait for another that adds the same one, never while
+    # holding the lock that other one needs to commit.
+    numbers = subject_numbers.register(
+        session, {e.subject_id for e in events if e.subject_id is not None}, now
+    )
     head = audit_repo.lock_head(session)
     start = merkle.Frontier.from_bytes(head.frontier)
     if start.size != head.size or merkle.frontier_root(start) != head.root_hash:
@@ -87,7 +93,8 @@ def append_events(
     grown = audit_repo.Head(
         frontier.size, sealed[-1].chain_hash, root, frontier.to_bytes()
     )
-    audit_repo.append(session, [_row(s) for s in sealed], nodes, grown)
+    rows = [_row(s, numbers) for s in sealed]
+    audit_repo.append(session, rows, nodes, grown)
     if signer is not None:
         extended, grown = (head.size, head.root_hash), (frontier.size, root)
         if not checkpoint_appended(session, signer, extended, grown, now):
@@ -95,7 +102,7 @@ def append_events(
     return sealed
 
 
-def _row(sealed: SealedEvent) -> tuple[Any, ...]:
+def _row(sealed: SealedEvent, numbers: dict[str, int]) -> tuple[Any, ...]:
     """A sealed event's stored values, in `audit_repo.EVENT_COLUMNS` order."""
     event = sealed.event
     return (
@@ -105,6 +112,7 @@ def _row(sealed: SealedEvent) -> tuple[Any, ...]:
         event.actor,
         event.action,
         event.subject_id,
+        None if event.subject_id is None else numbers[event.subject_id],
         event.purpose,
         event.dataset,
         event.record_id,
@@ -161,33 +169,49 @@ def _event_of(row: Row[Any]) -> AuditEvent:
     )
 
 
-def _columns_problem(row: Row[Any]) -> str | None:
+COLUMNS_MISMATCH = "columns do not match the canonical bytes"
+NUMBER_MISMATCH = "subject number does not match the subject registry"
+
+
+def _columns_problem(session: Session, row: Row[Any]) -> str | None:
     try:
         event = _event_of(row)
     except ValueError:
         return "details are not valid JSON"
     if canonical_bytes(row.seq, row.event_id, row.occurred_at, event) != row.canonical:
-        return "columns do not match the canonical bytes"
+        return COLUMNS_MISMATCH
+    # The number a search by subject goes by: moved to another subject's,
+    # the event would be hidden from its own subject's access request.
+    if row.subject_no is None:
+        registered = None
+    else:
+        registered = audit_repo.subject_numbered(session, row.subject_no)
+    if registered != row.subject_id:
+        return NUMBER_MISMATCH
     return None
 
 
-def _first_bad_columns(session: Session, size: int) -> int | None:
+def _first_bad_columns(session: Session, size: int) -> tuple[int, str] | None:
     """The first of the first `size` events whose columns and bytes disagree.
 
-    The database names candidates in one pass; each is confirmed here by
+    Or whose subject number is not its subject's in the registry. The
+    database names candidates in one pass; each is confirmed here by
     rebuilding its bytes exactly (the database may escape a rare character
     otherwise than orjson, which is no tampering).
     """
     after = -1
     while candidates := audit_repo.column_candidates(session, after, size):
         for seq in candidates:
-            if _columns_problem(audit_repo.event_row(session, seq)) is not None:
-                return seq
+            problem = _columns_problem(session, audit_repo.event_row(session, seq))
+            if problem is not None:
+                return seq, problem
         after = candidates[-1]
     return None
 
 
-def _first_bad_columns_apart(sessions: sessionmaker[Session], size: int) -> int | None:
+def _first_bad_columns_apart(
+    sessions: sessionmaker[Session], size: int
+) -> tuple[int, str] | None:
     with transaction(sessions) as session:
         return _first_bad_columns(session, size)
 
@@ -284,21 +308,16 @@ def _verify(
             bad_columns = pending.result()
     count, previous = hashed.count, hashed.chain_hash
     if bad_columns is not None and (
-        hashed.bad_seq is None or bad_columns < hashed.bad_seq
+        hashed.bad_seq is None or bad_columns[0] < hashed.bad_seq
     ):
+        bad_seq, problem = bad_columns
         # The events before it passed the hash pass: their chain stands.
         linked = (
-            audit_repo.event_row(session, bad_columns - 1).chain_hash
-            if bad_columns
+            audit_repo.event_row(session, bad_seq - 1).chain_hash
+            if bad_seq
             else GENESIS_CHAIN
         )
-        return VerifyReport(
-            False,
-            bad_columns,
-            linked.hex(),
-            bad_columns,
-            "columns do not match the canonical bytes",
-        )
+        return VerifyReport(False, bad_seq, linked.hex(), bad_seq, problem)
     if hashed.problem is not None:
         return VerifyReport(False, count, previous.hex(), count, hashed.problem)
     if checkpoint is not None and hashed.root_at_size is None:

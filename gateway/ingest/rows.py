@@ -23,7 +23,7 @@ from gateway.ingest.validate import ValidRecord
 from gateway.linkage.encoder import NO_ENCODING, linkage_fields, linkage_values
 from gateway.linkage.pool import EncodingPool, Pending
 from gateway.policy.datasets import Dataset
-from gateway.storage import records_repo
+from gateway.storage import records_repo, subject_numbers
 from gateway.storage.models import ClientRow
 from gateway.vault import VaultWriter
 
@@ -104,6 +104,10 @@ def store(
     )
     vault = VaultWriter(session, ctx.keyring, now)
     vault.load(form.subject_id for _, form in kept if form.vault)
+    # After the keys: a new subject's key row is its registry row, numbered.
+    numbers = subject_numbers.register(
+        session, (form.subject_id for _, form in kept), now
+    )
     # Record id -> the record's index in the request, for its encodings.
     written: dict[str, int] = {}
     # Ids for the records that turn out new: one random read for the batch.
@@ -120,6 +124,7 @@ def store(
             row = _record_row(
                 ctx, client, dataset, purpose, form, source_id, previous, new_ids
             )
+            row["subject_no"] = numbers[form.subject_id]
             row["created_at"] = row["updated_at"] = now
             record_id = row["id"]
             if previous is None:

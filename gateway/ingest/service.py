@@ -19,6 +19,7 @@ from gateway.audit import AuditEvent, append_events
 from gateway.consent.pseudonyms import resolver
 from gateway.consent.service import decide_many, record_objections
 from gateway.context import GatewayContext
+from gateway.errors import ConcurrentChangeError
 from gateway.ingest.batch import (
     SubmitRecords,
     allowed_purpose,
@@ -83,7 +84,7 @@ def ingest(ctx: GatewayContext, client: ClientRow, batch: SubmitRecords) -> Rece
                         session, client.id, idempotency_key, digest, done, ctx.clock()
                     )
             return done
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError, ConcurrentChangeError):
             if attempt == MAX_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover

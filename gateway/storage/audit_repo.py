@@ -9,13 +9,14 @@ from sqlalchemy import Row, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gateway.storage.bulk import insert_tuples
-from gateway.storage.lookup import member_of
 from gateway.storage.models import (
     AuditCheckpointRow,
     AuditEventRow,
     AuditHeadRow,
     AuditNodeRow,
+    SubjectKeyRow,
 )
+from gateway.storage.subject_numbers import of_subjects
 
 HEAD_ID = 1
 
@@ -76,6 +77,7 @@ EVENT_COLUMNS = (
     "actor",
     "action",
     "subject_id",
+    "subject_no",
     "purpose",
     "dataset",
     "record_id",
@@ -223,10 +225,20 @@ _POSTGRES_REBUILT = (
 )
 
 
+# The subject id registered under an event's number (null without one): an
+# event whose number is not its subject's would escape searches by subject.
+_REGISTERED = (
+    "(SELECT k.subject_id FROM subject_keys k WHERE k.number = audit_events.subject_no)"
+)
+
+
 def column_candidates(
     session: Session, after: int, size: int, limit: int = 100
 ) -> list[int]:
-    """Events in (after, size) whose bytes the database rebuilds otherwise."""
+    """Events in (after, size) whose bytes the database rebuilds otherwise.
+
+    Or whose subject number is not registered to their subject.
+    """
     rebuilt = (
         _POSTGRES_REBUILT
         if session.get_bind().dialect.name == "postgresql"
@@ -234,10 +246,18 @@ def column_candidates(
     )
     stmt = text(
         "SELECT seq FROM audit_events WHERE seq > :after AND seq < :size"  # noqa: S608 - constants
-        f" AND canonical <> {rebuilt} ORDER BY seq LIMIT :limit"
+        f" AND (canonical <> {rebuilt} OR {_REGISTERED} IS DISTINCT FROM subject_id)"
+        " ORDER BY seq LIMIT :limit"
     )
     params = {"after": after, "size": size, "limit": limit}
     return list(session.execute(stmt, params).scalars())
+
+
+def subject_numbered(session: Session, number: int) -> str | None:
+    """The subject id registered under `number`, if any."""
+    stmt = select(SubjectKeyRow.subject_id).where(SubjectKeyRow.number == number)
+    found: str | None = session.execute(stmt).scalar_one_or_none()
+    return found
 
 
 def event_row(session: Session, seq: int) -> Row[Any]:
@@ -337,7 +357,7 @@ def find_events(
     stmt = select(AuditEventRow).where(AuditEventRow.seq > after_seq)
     if subject_ids is not None:
         stmt = stmt.where(
-            member_of(session, AuditEventRow.subject_id, list(subject_ids))
+            of_subjects(session, AuditEventRow.subject_no, list(subject_ids))
         )
     if action is not None:
         stmt = stmt.where(AuditEventRow.action == action)

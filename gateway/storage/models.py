@@ -81,12 +81,24 @@ class ConsentEventRow(Base):
 
 
 class SubjectKeyRow(Base):
-    """A data subject's data key, wrapped by the master key; erasure destroys it."""
+    """A data subject's number and data key (wrapped by the master key).
+
+    The registry of subjects: every subject id a record or an audit event
+    names has a row, numbered when first seen. Records and audit events are
+    indexed by that number, not by the pseudonym: a new subject's entries
+    then land at the right edge of those indexes instead of on a random page
+    each (migration 0012). Rows are never deleted, so a number is never
+    reused. A subject first seen without personal data to seal (a rejected
+    record, a consent-only subject) has no key yet: `master_kid` and
+    `wrapped_key` are null and `destroyed_at` too; erasure destroys a key by
+    nulling `wrapped_key` and setting `destroyed_at`.
+    """
 
     __tablename__ = "subject_keys"
 
-    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), primary_key=True)
-    master_kid: Mapped[str] = mapped_column(String(16))
+    number: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), unique=True)
+    master_kid: Mapped[str | None] = mapped_column(String(16))
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -108,7 +120,10 @@ class RecordRow(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
     dataset: Mapped[str] = mapped_column(String(64))
     source_id: Mapped[str] = mapped_column(String(128))
-    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN), index=True)
+    subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
+    # The subject's number in `subject_keys`: what a subject's records are
+    # found by (access, erasure, retention).
+    subject_no: Mapped[int] = mapped_column(BigInteger, index=True)
     purpose: Mapped[str] = mapped_column(String(64))
     content_hash: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
     identifiers: Mapped[dict[str, Any]] = mapped_column(JSONType)
@@ -139,7 +154,7 @@ class VaultEntryRow(Base):
         ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
     )
     # Not indexed: the vault is read by record id, a subject's records are
-    # found through records.subject_id (migration 0002).
+    # found through records.subject_no (migrations 0002, 0012).
     subject_id: Mapped[str] = mapped_column(String(PSEUDONYM_LEN))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -148,7 +163,8 @@ class AuditEventRow(Base):
     """One audit event; triggers refuse UPDATE and DELETE (append-only).
 
     Every column is either part of `canonical` or derived from it, so that a
-    change to any column is caught by recomputing the log.
+    change to any column is caught by recomputing the log; `subject_no` is
+    derived through the subject registry, and checked against it.
     """
 
     __tablename__ = "audit_events"
@@ -160,7 +176,11 @@ class AuditEventRow(Base):
     occurred_at: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(48))
-    subject_id: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN), index=True)
+    subject_id: Mapped[str | None] = mapped_column(String(PSEUDONYM_LEN))
+    # Not in the canonical bytes: `subject_id`'s number in `subject_keys`,
+    # which `audit verify` checks against the registry. The DPO's searches
+    # find a subject's events by it.
+    subject_no: Mapped[int | None] = mapped_column(BigInteger, index=True)
     purpose: Mapped[str | None] = mapped_column(String(64))
     dataset: Mapped[str | None] = mapped_column(String(64))
     record_id: Mapped[str | None] = mapped_column(String(36))

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from gateway.errors import ConcurrentChangeError
 from gateway.storage.bulk import insert_rows
 from gateway.storage.lookup import (
     key_batches,
@@ -46,7 +47,8 @@ _SQLITE_BY_SOURCE = (
     " WHERE client_id = ? AND dataset = ? AND source_id IN ({marks})"
 )
 _SQLITE_KEYS = (
-    "SELECT subject_id, master_kid, wrapped_key, destroyed_at FROM subject_keys"
+    "SELECT subject_id, number, master_kid, wrapped_key, destroyed_at"
+    " FROM subject_keys"
     " WHERE subject_id IN ({marks})"
 )
 
@@ -70,10 +72,15 @@ def existing_by_source(
 
 @dataclass(frozen=True, slots=True)
 class StoredKey:
-    """A subject's data key as stored: wrapped by a master key, or destroyed."""
+    """A subject's registry row: its number, and its data key if it has one.
+
+    The key is wrapped by a master key, destroyed (`destroyed_at` set), or
+    was never made (the subject was registered without personal data).
+    """
 
     subject_id: str
-    master_kid: str
+    number: int
+    master_kid: str | None
     wrapped_key: bytes | None
     destroyed_at: datetime | None
 
@@ -83,9 +90,10 @@ _KEYS = SubjectKeyRow.__table__
 
 def _keys_statement(
     dialect_name: str,
-) -> Select[tuple[str, str, bytes | None, datetime | None]]:
+) -> Select[tuple[str, int, str | None, bytes | None, datetime | None]]:
     return select(
         _KEYS.c.subject_id,
+        _KEYS.c.number,
         _KEYS.c.master_kid,
         _KEYS.c.wrapped_key,
         _KEYS.c.destroyed_at,
@@ -97,7 +105,7 @@ _SUBJECT_KEYS = _keys_statement("postgresql")
 
 
 def subject_keys(session: Session, subject_ids: Iterable[str]) -> dict[str, StoredKey]:
-    """The stored data keys of these subjects."""
+    """The registry rows (numbers, stored data keys) of these subjects."""
     found: dict[str, StoredKey] = {}
     sqlite = session.get_bind().dialect.name == "sqlite"
     moment = sqlite_reader(session, _KEYS.c.destroyed_at) if sqlite else None
@@ -107,10 +115,10 @@ def subject_keys(session: Session, subject_ids: Iterable[str]) -> dict[str, Stor
             if sqlite
             else session.execute(_SUBJECT_KEYS, {"subject_ids": chunk})
         )
-        for subject_id, kid, wrapped, destroyed in rows:
+        for subject_id, number, kid, wrapped, destroyed in rows:
             wrapped_key = None if wrapped is None else bytes(wrapped)
             when = destroyed if moment is None else moment(destroyed)
-            found[subject_id] = StoredKey(subject_id, kid, wrapped_key, when)
+            found[subject_id] = StoredKey(subject_id, number, kid, wrapped_key, when)
     return found
 
 
@@ -144,15 +152,42 @@ def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> No
     insert_rows(session, VaultEntryRow.__table__, rows, binary=True)
 
 
+# By number, and only while the row still has no live key: of two requests
+# keying the same subject at once, the second changes nothing (and retries)
+# instead of replacing the key the first one's vault rows are sealed under.
+_RENEW = (
+    update(_KEYS)
+    .where(_KEYS.c.number == bindparam("key_number"), _KEYS.c.wrapped_key.is_(None))
+    .values(
+        master_kid=bindparam("new_kid"),
+        wrapped_key=bindparam("new_wrapped"),
+        destroyed_at=None,
+    )
+)
+
+
 def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Give erased subjects a new data key for data received after the erasure."""
-    for row in rows:
-        values = {k: v for k, v in row.items() if k != "subject_id"}
-        session.execute(
-            update(SubjectKeyRow)
-            .where(SubjectKeyRow.subject_id == row["subject_id"])
-            .values(values)
-        )
+    """Give registered subjects without a live key (erased, or never keyed) one.
+
+    `rows` hold each subject's `number`, `master_kid` and `wrapped_key`; one
+    executemany for them all.
+
+    Raises:
+        ConcurrentChangeError: A concurrent request keyed one of them first.
+    """
+    if not rows:
+        return
+    params = [
+        {
+            "key_number": row["number"],
+            "new_kid": row["master_kid"],
+            "new_wrapped": row["wrapped_key"],
+        }
+        for row in rows
+    ]
+    changed = session.connection().execute(_RENEW, params).rowcount
+    if changed != len(rows):
+        raise ConcurrentChangeError("a subject was given a data key concurrently")
 
 
 def lacking_linkage(

@@ -86,7 +86,7 @@ def _unprotecting(kept: ColumnElement[bool]) -> ColumnElement[bool]:
     """A live data key none of whose subject's records passes `kept`."""
     return and_(
         SubjectKeyRow.wrapped_key.is_not(None),
-        ~exists().where(RecordRow.subject_id == SubjectKeyRow.subject_id, kept),
+        ~exists().where(RecordRow.subject_no == SubjectKeyRow.number, kept),
     )
 
 

@@ -28,6 +28,7 @@ from gateway.storage.models import (
     SubjectKeyRow,
     VaultEntryRow,
 )
+from gateway.storage.subject_numbers import of_subjects
 
 
 def _in_batches(session: Session, stmt_for: Any, values: Iterable[str]) -> list[Any]:
@@ -71,7 +72,9 @@ def records_of(session: Session, subjects: Iterable[str]) -> list[RecordRow]:
     """Every record of these subjects, oldest first."""
     found: list[RecordRow] = []
     for chunk in key_batches(session, subjects):
-        stmt = select(RecordRow).where(member_of(session, RecordRow.subject_id, chunk))
+        stmt = select(RecordRow).where(
+            of_subjects(session, RecordRow.subject_no, chunk)
+        )
         found.extend(session.scalars(stmt))
     return sorted(found, key=lambda row: (row.created_at, row.id))
 
@@ -90,11 +93,16 @@ def vault_of(session: Session, record_ids: Iterable[str]) -> dict[str, VaultEntr
 def subject_key_rows(
     session: Session, subjects: Iterable[str]
 ) -> dict[str, SubjectKeyRow]:
-    """Subject key rows (wrapped data keys) by subject id."""
+    """Subject key rows (wrapped data keys) by subject id.
+
+    Only subjects that hold or held a data key: a subject registered without
+    personal data (`master_kid` null) has none to report.
+    """
     found: dict[str, SubjectKeyRow] = {}
     for chunk in key_batches(session, subjects):
         stmt = select(SubjectKeyRow).where(
-            member_of(session, SubjectKeyRow.subject_id, chunk)
+            member_of(session, SubjectKeyRow.subject_id, chunk),
+            SubjectKeyRow.master_kid.is_not(None),
         )
         found.update((row.subject_id, row) for row in session.scalars(stmt))
     return found
@@ -116,7 +124,7 @@ def audit_events_of(session: Session, pseudonyms: Iterable[str]) -> list[AuditEv
     found: list[AuditEventRow] = []
     for chunk in key_batches(session, pseudonyms):
         stmt = select(AuditEventRow).where(
-            member_of(session, AuditEventRow.subject_id, chunk)
+            of_subjects(session, AuditEventRow.subject_no, chunk)
         )
         found.extend(session.scalars(stmt))
     return sorted(found, key=lambda row: row.seq)

@@ -15,7 +15,7 @@ from gateway.crypto.envelope import (
 )
 from gateway.crypto.keyring import Key, KeyPurpose, Keyring
 from gateway.errors import DecryptionError, KeyringError
-from gateway.storage import records_repo
+from gateway.storage import records_repo, subject_numbers
 from gateway.storage.records_repo import StoredKey
 
 
@@ -26,7 +26,7 @@ def _data_key(keyring: Keyring, subject_id: str, row: StoredKey) -> bytes:
         KeyringError: The keyring lacks that master key.
         DecryptionError: The wrapped key was tampered with or moved.
     """
-    if row.wrapped_key is None:
+    if row.wrapped_key is None or row.master_kid is None:
         raise DecryptionError("the data key was destroyed")
     master = keyring.get(KeyPurpose.MASTER, row.master_kid)
     return unwrap_data_key(master, row.wrapped_key, subject_id)
@@ -47,9 +47,16 @@ class VaultWriter:
         self._ciphers: dict[str, FieldCipher] = {}
 
     def load(self, subject_ids: Iterable[str]) -> None:
-        """Fetch existing keys in one query; make keys for new or erased subjects."""
-        wanted = set(subject_ids) - set(self._ciphers)
+        """Fetch existing keys in one query; make keys for new or erased subjects.
+
+        Keys are added in subject order: concurrent requests adding the same
+        new subjects take their locks in the same order.
+        """
+        wanted = sorted(set(subject_ids) - set(self._ciphers))
         stored = records_repo.subject_keys(self._session, wanted)
+        subject_numbers.remember(
+            self._session, {s: row.number for s, row in stored.items()}
+        )
         fresh: list[dict[str, Any]] = []
         renewed: list[dict[str, Any]] = []
         # Looked up once, when a first subject needs a new key: a batch of
@@ -61,19 +68,34 @@ class VaultWriter:
                 dek = _data_key(self._keyring, subject_id, row)
             else:
                 # An erased subject's old key is gone for good; data lawfully
-                # received after the erasure gets a new key.
+                # received after the erasure gets a new key. A subject
+                # registered without personal data gets its first one.
                 dek = new_data_key()
                 if active is None:
                     active = self._keyring.active(KeyPurpose.MASTER)
                 master = active
-                entry = {
-                    "subject_id": subject_id,
-                    "master_kid": master.kid,
-                    "wrapped_key": wrap_data_key(master, dek, subject_id),
-                    "created_at": self._now,
-                    "destroyed_at": None,
-                }
-                (renewed if row is not None else fresh).append(entry)
+                wrapped = wrap_data_key(master, dek, subject_id)
+                if row is None:
+                    fresh.append(
+                        {
+                            "subject_id": subject_id,
+                            "master_kid": master.kid,
+                            "wrapped_key": wrapped,
+                            "created_at": self._now,
+                            "destroyed_at": None,
+                        }
+                    )
+                else:
+                    # Registered already (first seen in a consent or a
+                    # rejection, or erased): the row keeps its number and
+                    # the time it was first seen.
+                    renewed.append(
+                        {
+                            "number": row.number,
+                            "master_kid": master.kid,
+                            "wrapped_key": wrapped,
+                        }
+                    )
             self._ciphers[subject_id] = FieldCipher(dek)
         records_repo.add_subject_keys(self._session, fresh)
         records_repo.renew_subject_keys(self._session, renewed)

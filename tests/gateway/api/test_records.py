@@ -52,7 +52,7 @@ def _vault_fields(ctx: GatewayContext, record_id: str) -> dict[str, Any]:
     with transaction(ctx.read_sessions) as session:
         row = session.get_one(RecordRow, record_id)
         vault = session.get_one(VaultEntryRow, row.id)
-        key = session.get_one(SubjectKeyRow, row.subject_id)
+        key = session.get_one(SubjectKeyRow, row.subject_no)
     master = ctx.keyring.get(KeyPurpose.MASTER, key.master_kid)
     cipher = FieldCipher(unwrap_data_key(master, key.wrapped_key, row.subject_id))
     return open_entry(cipher, row.id, row.subject_id, vault.ciphertext)
@@ -73,7 +73,7 @@ def test_accepts_record_with_consent_and_stores_no_clear_values(
     with transaction(ctx.read_sessions) as session:
         row = session.get_one(RecordRow, result["record_id"])
         vault = session.get_one(VaultEntryRow, row.id)
-        key = session.get_one(SubjectKeyRow, row.subject_id)
+        key = session.get_one(SubjectKeyRow, row.subject_no)
     assert row.data["birth_date"] == "1984"
     assert row.data["postal_code"] == "75"
     assert "city" not in row.data

@@ -102,6 +102,10 @@ TAMPERS = [
     ("leaf_hash = :v", {"v": bytes(32)}),
     ("chain_hash = :v", {"v": bytes(32)}),
     ("seq = :v", {"v": 1000}),
+    # The number searches by subject go by: moved to another subject's, or
+    # removed, the event would be hidden from its own subject's access.
+    ("subject_no = (SELECT e.subject_no FROM audit_events e WHERE e.seq = 0)", {}),
+    ("subject_no = NULL", {}),
 ]
 
 
@@ -121,6 +125,17 @@ def test_any_altered_column_is_caught(
         report = verify(session, columns_sessions)
     assert not report.ok
     assert report.first_bad_seq == 2
+
+
+@BOTH
+def test_a_moved_subject_number_is_named_as_such(fresh_ctx: GatewayContext) -> None:
+    _append(fresh_ctx, 5)
+    _tamper(fresh_ctx, "subject_no = subject_no + 1", {})
+    with transaction(fresh_ctx.read_sessions) as session:
+        report = verify(session, fresh_ctx.read_sessions)
+    assert not report.ok
+    assert report.first_bad_seq == 2
+    assert report.problem == "subject number does not match the subject registry"
 
 
 @BOTH

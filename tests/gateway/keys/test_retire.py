@@ -30,7 +30,10 @@ def test_an_old_master_key_is_retired_only_once_no_data_key_needs_it(
         grant(http, partner, late)
         assert send_records(http, partner, [first]).status_code == 200
         with transaction(ctx.read_sessions) as session:
-            backup = list(session.scalars(select(SubjectKeyRow)))  # a DB backup
+            # A DB backup of the data keys (subjects registered with none
+            # have nothing to open).
+            keyed = select(SubjectKeyRow).where(SubjectKeyRow.master_kid.is_not(None))
+            backup = list(session.scalars(keyed))
         rotation = rotate(ctx, KeyKind.MASTER, path)
         # A server not restarted yet wraps a new subject's key under the old key.
         assert send_records(http, partner, [late]).status_code == 200
@@ -49,7 +52,7 @@ def test_an_old_master_key_is_retired_only_once_no_data_key_needs_it(
     masters = [k.kid for k in keyring.keys if k.purpose == KeyPurpose.MASTER]
     assert masters == [rotation.new_kid]
     with transaction(ctx.read_sessions) as session:
-        rows = list(session.scalars(select(SubjectKeyRow)))
+        rows = list(session.scalars(keyed))
         assert set(subject_ciphers(session, keyring, {r.subject_id for r in rows})) == {
             r.subject_id for r in rows
         }

@@ -40,6 +40,7 @@ def _record(n: int, client_id: str, dataset: str) -> dict[str, object]:
         "dataset": dataset,
         "source_id": f"src-{n:05d}",
         "subject_id": f"k.subject-{n:05d}",
+        "subject_no": n,
         "purpose": "segmentation",
         "content_hash": f"k.content-{client_id}-{dataset}-{n:05d}",
         "identifiers": {},
@@ -82,6 +83,7 @@ def test_subject_keys_read_as_the_orm_reads_them(ctx: GatewayContext) -> None:
     for subject_id, key in found.items():
         row = orm[subject_id]
         assert key.subject_id == subject_id
+        assert key.number == row.number
         assert key.master_kid == row.master_kid
         assert key.wrapped_key == (
             None if row.wrapped_key is None else bytes(row.wrapped_key)
