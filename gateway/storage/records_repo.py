@@ -5,7 +5,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import (
+    BigInteger,
+    LargeBinary,
+    Select,
+    String,
+    bindparam,
+    delete,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from gateway.errors import ConcurrentChangeError
@@ -155,37 +166,48 @@ def insert_vault_entries(session: Session, rows: Sequence[dict[str, Any]]) -> No
 # By number, and only while the row still has no live key: of two requests
 # keying the same subject at once, the second changes nothing (and retries)
 # instead of replacing the key the first one's vault rows are sealed under.
-_RENEW = (
-    update(_KEYS)
-    .where(_KEYS.c.number == bindparam("key_number"), _KEYS.c.wrapped_key.is_(None))
-    .values(
-        master_kid=bindparam("new_kid"),
-        wrapped_key=bindparam("new_wrapped"),
-        destroyed_at=None,
-    )
+# One statement for the batch on each database: SQLite's driver runs it per
+# row (a fifth of what SQLAlchemy's executemany took), PostgreSQL joins the
+# keys as arrays.
+_SQLITE_RENEW = (
+    "UPDATE subject_keys SET master_kid = ?, wrapped_key = ?, destroyed_at = NULL"
+    " WHERE number = ? AND wrapped_key IS NULL"
+)
+_POSTGRES_RENEW = text(
+    "UPDATE subject_keys AS k SET master_kid = v.kid, wrapped_key = v.wrapped,"
+    " destroyed_at = NULL"
+    " FROM unnest(:numbers, :kids, :wrapped) AS v(number, kid, wrapped)"
+    " WHERE k.number = v.number AND k.wrapped_key IS NULL"
+).bindparams(
+    bindparam("numbers", type_=ARRAY(BigInteger)),
+    bindparam("kids", type_=ARRAY(String)),
+    bindparam("wrapped", type_=ARRAY(LargeBinary)),
 )
 
 
 def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Give registered subjects without a live key (erased, or never keyed) one.
 
-    `rows` hold each subject's `number`, `master_kid` and `wrapped_key`; one
-    executemany for them all.
+    `rows` hold each subject's `number`, `master_kid` and `wrapped_key`.
 
     Raises:
         ConcurrentChangeError: A concurrent request keyed one of them first.
     """
     if not rows:
         return
-    params = [
-        {
-            "key_number": row["number"],
-            "new_kid": row["master_kid"],
-            "new_wrapped": row["wrapped_key"],
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        params = {
+            "numbers": [row["number"] for row in rows],
+            "kids": [row["master_kid"] for row in rows],
+            "wrapped": [row["wrapped_key"] for row in rows],
         }
-        for row in rows
-    ]
-    changed = session.connection().execute(_RENEW, params).rowcount
+        changed = connection.execute(_POSTGRES_RENEW, params).rowcount
+    else:
+        changed = connection.exec_driver_sql(
+            _SQLITE_RENEW,
+            [(row["master_kid"], row["wrapped_key"], row["number"]) for row in rows],
+        ).rowcount
     if changed != len(rows):
         raise ConcurrentChangeError("a subject was given a data key concurrently")
 
