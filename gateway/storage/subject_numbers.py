@@ -11,20 +11,15 @@ and the audit events of one request look each subject up once; a rollback
 forgets them, since the numbers it gave are gone with it.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, event, select
+from sqlalchemy import ColumnElement, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from gateway.storage.lookup import (
-    key_batches,
-    member_of,
-    member_of_param,
-    sqlite_rows,
-)
+from gateway.storage.lookup import key_batches, member_of, sqlite_rows
 from gateway.storage.models import SubjectKeyRow
 
 _KEYS = SubjectKeyRow.__table__
@@ -34,14 +29,14 @@ _SQLITE_NUMBERS = (
 )
 
 
-def _numbers_statement(dialect_name: str) -> Select[tuple[str, int]]:
-    return select(_KEYS.c.subject_id, _KEYS.c.number).where(
-        member_of_param(dialect_name, _KEYS.c.subject_id, "subject_ids")
-    )
-
-
-# Built once: each ingested batch and each audit append look numbers up.
-_POSTGRES_NUMBERS = _numbers_statement("postgresql")
+# PostgreSQL: sent unprepared, so each lookup is planned with its own keys.
+# A prepared statement falls back to a generic plan after five executions,
+# and one planned while the registry was nearly empty (a fresh database
+# taking its first consents) scans the whole table for every key once the
+# registry has grown: a second per lookup at 40,000 subjects.
+_POSTGRES_NUMBERS = (
+    "SELECT subject_id, number FROM subject_keys WHERE subject_id = ANY(%s)"
+)
 
 
 def _remembered(session: Session) -> dict[str, int]:
@@ -71,11 +66,15 @@ def lookup(session: Session, subject_ids: Iterable[str]) -> dict[str, int]:
             wanted.append(subject_id)
     sqlite_db = session.get_bind().dialect.name == "sqlite"
     for chunk in key_batches(session, wanted):
-        rows = (
-            sqlite_rows(session, _SQLITE_NUMBERS, (), chunk)
-            if sqlite_db
-            else session.execute(_POSTGRES_NUMBERS, {"subject_ids": chunk})
-        )
+        if sqlite_db:
+            rows: Iterable[Sequence[Any]] = sqlite_rows(
+                session, _SQLITE_NUMBERS, (), chunk
+            )
+        else:
+            driver = session.connection().connection.driver_connection
+            rows = driver.execute(  # type: ignore[union-attr]
+                _POSTGRES_NUMBERS, (chunk,), prepare=False
+            ).fetchall()
         found.update((subject_id, number) for subject_id, number in rows)
     remembered.update(found)
     return found
