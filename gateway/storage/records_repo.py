@@ -6,17 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    LargeBinary,
     Select,
-    String,
     bindparam,
     delete,
     select,
-    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from gateway.errors import ConcurrentChangeError
@@ -173,15 +168,12 @@ _SQLITE_RENEW = (
     "UPDATE subject_keys SET master_kid = ?, wrapped_key = ?, destroyed_at = NULL"
     " WHERE number = ? AND wrapped_key IS NULL"
 )
-_POSTGRES_RENEW = text(
+_POSTGRES_RENEW = (
     "UPDATE subject_keys AS k SET master_kid = v.kid, wrapped_key = v.wrapped,"
     " destroyed_at = NULL"
-    " FROM unnest(:numbers, :kids, :wrapped) AS v(number, kid, wrapped)"
+    " FROM unnest(%s::bigint[], %s::varchar[], %s::bytea[])"
+    " AS v(number, kid, wrapped)"
     " WHERE k.number = v.number AND k.wrapped_key IS NULL"
-).bindparams(
-    bindparam("numbers", type_=ARRAY(BigInteger)),
-    bindparam("kids", type_=ARRAY(String)),
-    bindparam("wrapped", type_=ARRAY(LargeBinary)),
 )
 
 
@@ -197,12 +189,15 @@ def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None
         return
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        params = {
-            "numbers": [row["number"] for row in rows],
-            "kids": [row["master_kid"] for row in rows],
-            "wrapped": [row["wrapped_key"] for row in rows],
-        }
-        changed = connection.execute(_POSTGRES_RENEW, params).rowcount
+        driver = connection.connection.driver_connection
+        params = (
+            [row["number"] for row in rows],
+            [row["master_kid"] for row in rows],
+            [row["wrapped_key"] for row in rows],
+        )
+        # Binary, so the keys go as bytes rather than hex text.
+        cursor = driver.cursor(binary=True)  # type: ignore[union-attr]
+        changed = cursor.execute(_POSTGRES_RENEW, params).rowcount
     else:
         changed = connection.exec_driver_sql(
             _SQLITE_RENEW,

@@ -203,6 +203,9 @@ def upgrade() -> None:
         op.execute("ALTER TABLE subject_keys ADD PRIMARY KEY (number)")
         op.execute("ALTER TABLE subject_keys ADD UNIQUE (subject_id)")
         op.execute("ALTER TABLE subject_keys ALTER COLUMN master_kid DROP NOT NULL")
+        # Room for a registered subject's row to take its key in place (a
+        # HOT update, no new index entry).
+        op.execute("ALTER TABLE subject_keys SET (fillfactor = 50)")
     else:
         _rebuild_sqlite_keys(numbered=True)
     _register_seen()
@@ -240,6 +243,7 @@ def downgrade() -> None:
         )
         op.execute("ALTER TABLE subject_keys ADD PRIMARY KEY (subject_id)")
         op.execute("ALTER TABLE subject_keys ALTER COLUMN master_kid SET NOT NULL")
+        op.execute("ALTER TABLE subject_keys RESET (fillfactor)")
     else:
         _rebuild_sqlite_records(numbered=False)
         _rebuild_sqlite_keys(numbered=False)
