@@ -128,11 +128,6 @@ def subject_keys(session: Session, subject_ids: Iterable[str]) -> dict[str, Stor
     return found
 
 
-def add_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert new subjects' wrapped data keys (text, bytes, aware datetimes)."""
-    insert_rows(session, SubjectKeyRow.__table__, rows, binary=True)
-
-
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new records."""
     insert_rows(session, RecordRow.__table__, rows)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, event, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from gateway.storage.lookup import key_batches, member_of, sqlite_rows
@@ -85,26 +85,119 @@ def register(
 ) -> dict[str, int]:
     """Every one of these subjects' numbers, numbering those first seen now.
 
-    A subject first seen here gets a registry row without a data key. Rows
-    go in in pseudonym order and a row another transaction is adding is
-    waited for, then taken as it is: two requests registering the same
-    subjects take their locks in the same order and never both insert.
+    A subject first seen here gets a registry row without a data key.
     Call it before `gateway.audit.append_events` takes the log's head lock.
     """
     wanted = sorted(set(subject_ids))
-    found = lookup(session, wanted)
-    missing = [s for s in wanted if s not in found]
-    if missing:
-        rows = [{"subject_id": s, "created_at": now} for s in missing]
-        dialect = (
-            postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    remembered = _remembered(session)
+    unknown = [s for s in wanted if s not in remembered]
+    if unknown:
+        if session.get_bind().dialect.name == "postgresql":
+            _add_postgres(session, unknown, now)
+        else:
+            _add_sqlite(session, unknown, now)
+    return {s: remembered[s] for s in wanted}
+
+
+_SQLITE_TOP = "SELECT coalesce(max(number), 0) FROM subject_keys"
+_SQLITE_ADD = (
+    "INSERT INTO subject_keys (number, subject_id, created_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (subject_id) DO NOTHING"
+)
+_POSTGRES_ADD = (
+    postgresql.insert(_KEYS)
+    .on_conflict_do_nothing(index_elements=[_KEYS.c.subject_id])
+    .returning(_KEYS.c.subject_id, _KEYS.c.number)
+)
+
+
+def _add_sqlite(session: Session, unknown: list[str], now: datetime) -> None:
+    """Register these subjects unless they are; every one's number remembered.
+
+    The transaction holds the database's write lock from its start (BEGIN
+    IMMEDIATE): no one else numbers a subject meanwhile, so the new rows take
+    the numbers after the largest, in pseudonym order. When every row went
+    in (new subjects, the usual case) no number needs reading back; a
+    subject registered already keeps its row, and then all are read.
+    """
+    connection = session.connection()
+    top = int(connection.exec_driver_sql(_SQLITE_TOP).scalar_one())
+    stamp = _stamp(connection.dialect)(now)
+    numbers = {s: top + n for n, s in enumerate(unknown, start=1)}
+    added = connection.exec_driver_sql(
+        _SQLITE_ADD, [(n, s, stamp) for s, n in numbers.items()]
+    ).rowcount
+    if added == len(unknown):
+        remember(session, numbers)
+    else:
+        lookup(session, unknown)
+
+
+def _add_postgres(session: Session, unknown: list[str], now: datetime) -> None:
+    """Register these subjects unless they are; every one's number remembered.
+
+    Rows go in in pseudonym order, and a row another transaction is adding
+    is waited for, then taken as it is: two requests registering the same
+    subjects take their locks in the same order and never both insert. The
+    rows added here come back with their numbers; the others are read.
+    """
+    rows = [{"subject_id": s, "created_at": now} for s in unknown]
+    added = {str(s): int(n) for s, n in session.execute(_POSTGRES_ADD, rows).all()}
+    remember(session, added)
+    if len(added) < len(unknown):
+        lookup(session, [s for s in unknown if s not in added])
+
+
+def add_keyed(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Register new subjects with their data keys; their numbers remembered.
+
+    `rows` hold `subject_id`, `master_kid`, `wrapped_key` and `created_at`,
+    for subjects the caller found unregistered in this transaction. One
+    registered by a concurrent request meanwhile (PostgreSQL) makes the
+    insert fail with an IntegrityError, and the caller's unit of work is
+    retried whole (`gateway.ingest.service`): its key must not be replaced.
+    """
+    if not rows:
+        return
+    ordered = sorted(rows, key=lambda row: row["subject_id"])
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        added = session.execute(_POSTGRES_ADD_KEYED, ordered).all()
+        remember(session, {str(s): int(n) for s, n in added})
+        return
+    top = int(connection.exec_driver_sql(_SQLITE_TOP).scalar_one())
+    stamp = _stamp(connection.dialect)
+    numbers: dict[str, int] = {}
+    values = []
+    for n, row in enumerate(ordered, start=1):
+        numbers[row["subject_id"]] = top + n
+        values.append(
+            (
+                top + n,
+                row["subject_id"],
+                row["master_kid"],
+                row["wrapped_key"],
+                stamp(row["created_at"]),
+            )
         )
-        statement = dialect.insert(_KEYS).on_conflict_do_nothing(
-            index_elements=[_KEYS.c.subject_id]
-        )
-        session.execute(statement, rows)
-        found.update(lookup(session, missing))
-    return found
+    connection.exec_driver_sql(_SQLITE_ADD_KEYED, values)
+    remember(session, numbers)
+
+
+_SQLITE_ADD_KEYED = (
+    "INSERT INTO subject_keys"
+    " (number, subject_id, master_kid, wrapped_key, created_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_POSTGRES_ADD_KEYED = postgresql.insert(_KEYS).returning(
+    _KEYS.c.subject_id, _KEYS.c.number
+)
+
+
+def _stamp(dialect: Any) -> Any:
+    """How SQLite stores `created_at` (SQLAlchemy's own format for the column)."""
+    column_type = _KEYS.c.created_at.type.dialect_impl(dialect)
+    return column_type.bind_processor(dialect) or (lambda value: value)
 
 
 def of_subjects(

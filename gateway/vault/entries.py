@@ -82,7 +82,6 @@ class VaultWriter:
                             "master_kid": master.kid,
                             "wrapped_key": wrapped,
                             "created_at": self._now,
-                            "destroyed_at": None,
                         }
                     )
                 else:
@@ -97,7 +96,7 @@ class VaultWriter:
                         }
                     )
             self._ciphers[subject_id] = FieldCipher(dek)
-        records_repo.add_subject_keys(self._session, fresh)
+        subject_numbers.add_keyed(self._session, fresh)
         records_repo.renew_subject_keys(self._session, renewed)
 
     def entry(
