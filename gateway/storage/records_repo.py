@@ -5,13 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    bindparam,
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.errors import ConcurrentChangeError
@@ -191,8 +185,8 @@ def renew_subject_keys(session: Session, rows: Sequence[dict[str, Any]]) -> None
             [row["wrapped_key"] for row in rows],
         )
         # Binary, so the keys go as bytes rather than hex text.
-        cursor = driver.cursor(binary=True)  # type: ignore[union-attr]
-        changed = cursor.execute(_POSTGRES_RENEW, params).rowcount
+        with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+            changed = cursor.execute(_POSTGRES_RENEW, params).rowcount
     else:
         changed = connection.exec_driver_sql(
             _SQLITE_RENEW,

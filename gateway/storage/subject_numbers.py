@@ -72,9 +72,10 @@ def lookup(session: Session, subject_ids: Iterable[str]) -> dict[str, int]:
             )
         else:
             driver = session.connection().connection.driver_connection
-            rows = driver.execute(  # type: ignore[union-attr]
+            with driver.execute(  # type: ignore[union-attr]
                 _POSTGRES_NUMBERS, (chunk,), prepare=False
-            ).fetchall()
+            ) as cursor:
+                rows = cursor.fetchall()
         found.update((subject_id, number) for subject_id, number in rows)
     remembered.update(found)
     return found
