@@ -318,7 +318,8 @@ def load(ctx: GatewayContext, customers: int, events: int, seed: int) -> None:
     numbers = _register(ctx, [r["subject_id"] for r in rows])
     for row in rows:
         row["subject_no"] = numbers[row["subject_id"]]
-    columns = list(rows[0])
+    # In the table's order, as copy_rows binds them.
+    columns = [c.name for c in RecordRow.__table__.columns if c.name in rows[0]]
     with transaction(ctx.sessions) as session:
         copy_rows(
             session,
