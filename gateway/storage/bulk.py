@@ -24,7 +24,7 @@ COPY_CHUNK = 50_000
 BULK_CACHE_MIB = 768
 
 
-def _bind_processor(
+def bind_processor(
     column_type: TypeEngine[Any], dialect: Dialect
 ) -> Callable[[Any], Any] | None:
     """The column's bind processor, or None where the driver takes the value as is.
@@ -99,7 +99,7 @@ def _compiled_insert(
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
     positional = bool(compiled.positional)
     order = list(compiled.positiontup or []) if positional else list(keys)
-    processors = [_bind_processor(table.c[name].type, dialect) for name in order]
+    processors = [bind_processor(table.c[name].type, dialect) for name in order]
     made = (str(compiled), positional, order, processors)
     cache[table.name, keys] = made
     return made

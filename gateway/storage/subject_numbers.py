@@ -11,14 +11,15 @@ and the audit events of one request look each subject up once; a rollback
 forgets them, since the numbers it gave are gone with it.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, select
+from sqlalchemy import ColumnElement, Connection, event, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from gateway.storage.bulk import bind_processor
 from gateway.storage.lookup import key_batches, member_of, sqlite_rows
 from gateway.storage.models import SubjectKeyRow
 
@@ -115,16 +116,13 @@ _POSTGRES_ADD = (
 def _add_sqlite(session: Session, unknown: list[str], now: datetime) -> None:
     """Register these subjects unless they are; every one's number remembered.
 
-    The transaction holds the database's write lock from its start (BEGIN
-    IMMEDIATE): no one else numbers a subject meanwhile, so the new rows take
-    the numbers after the largest, in pseudonym order. When every row went
-    in (new subjects, the usual case) no number needs reading back; a
-    subject registered already keeps its row, and then all are read.
+    When every row went in (new subjects, the usual case) no number needs
+    reading back; a subject registered already keeps its row, and then all
+    are read.
     """
     connection = session.connection()
-    top = int(connection.exec_driver_sql(_SQLITE_TOP).scalar_one())
-    stamp = _stamp(connection.dialect)(now)
-    numbers = {s: top + n for n, s in enumerate(unknown, start=1)}
+    numbers = _next_numbers(connection, unknown)
+    stamp = _created_at(connection)(now)
     added = connection.exec_driver_sql(
         _SQLITE_ADD, [(n, s, stamp) for s, n in numbers.items()]
     ).rowcount
@@ -132,6 +130,23 @@ def _add_sqlite(session: Session, unknown: list[str], now: datetime) -> None:
         remember(session, numbers)
     else:
         lookup(session, unknown)
+
+
+def _next_numbers(connection: Connection, subject_ids: list[str]) -> dict[str, int]:
+    """SQLite: the numbers after the largest, in the given order.
+
+    The transaction holds the database's write lock from its start (BEGIN
+    IMMEDIATE): no one else numbers a subject meanwhile, and rows are never
+    deleted, so none of these numbers is taken or was ever given.
+    """
+    top = int(connection.exec_driver_sql(_SQLITE_TOP).scalar_one())
+    return {s: top + n for n, s in enumerate(subject_ids, start=1)}
+
+
+def _created_at(connection: Connection) -> Callable[[datetime], Any]:
+    """A time as SQLite stores `created_at` (SQLAlchemy's format for it)."""
+    processor = bind_processor(_KEYS.c.created_at.type, connection.dialect)
+    return processor or (lambda moment: moment)
 
 
 def _add_postgres(session: Session, unknown: list[str], now: datetime) -> None:
@@ -166,21 +181,18 @@ def add_keyed(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         added = session.execute(_POSTGRES_ADD_KEYED, ordered).all()
         remember(session, {str(s): int(n) for s, n in added})
         return
-    top = int(connection.exec_driver_sql(_SQLITE_TOP).scalar_one())
-    stamp = _stamp(connection.dialect)
-    numbers: dict[str, int] = {}
-    values = []
-    for n, row in enumerate(ordered, start=1):
-        numbers[row["subject_id"]] = top + n
-        values.append(
-            (
-                top + n,
-                row["subject_id"],
-                row["master_kid"],
-                row["wrapped_key"],
-                stamp(row["created_at"]),
-            )
+    numbers = _next_numbers(connection, [row["subject_id"] for row in ordered])
+    stamp = _created_at(connection)
+    values = [
+        (
+            numbers[row["subject_id"]],
+            row["subject_id"],
+            row["master_kid"],
+            row["wrapped_key"],
+            stamp(row["created_at"]),
         )
+        for row in ordered
+    ]
     connection.exec_driver_sql(_SQLITE_ADD_KEYED, values)
     remember(session, numbers)
 
@@ -193,12 +205,6 @@ _SQLITE_ADD_KEYED = (
 _POSTGRES_ADD_KEYED = postgresql.insert(_KEYS).returning(
     _KEYS.c.subject_id, _KEYS.c.number
 )
-
-
-def _stamp(dialect: Any) -> Any:
-    """How SQLite stores `created_at` (SQLAlchemy's own format for the column)."""
-    column_type = _KEYS.c.created_at.type.dialect_impl(dialect)
-    return column_type.bind_processor(dialect) or (lambda value: value)
 
 
 def of_subjects(

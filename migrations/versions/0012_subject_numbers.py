@@ -132,9 +132,8 @@ def _rebuild_sqlite_records(numbered: bool) -> None:
     if numbered:
         op.execute(
             f"INSERT INTO records_rebuilt ({RECORD_COLUMNS}, subject_no)"  # noqa: S608 - constants
-            f" SELECT {', '.join('r.' + c.strip() for c in RECORD_COLUMNS.split(','))},"
-            " k.number FROM records r"
-            " JOIN subject_keys k ON k.subject_id = r.subject_id"
+            f" SELECT {RECORD_COLUMNS}, (SELECT k.number FROM subject_keys k"
+            " WHERE k.subject_id = records.subject_id) FROM records"
         )
     else:
         op.execute(
