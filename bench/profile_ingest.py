@@ -1,13 +1,14 @@
 """Profile gateway.ingest.service.ingest in-process on one 500-record batch.
 
     .venv/bin/python bench/profile_ingest.py [--postgres URL] [--top 25]
-        [--batch 500] [--timed 4] [--sort cumulative]
+        [--batch 500] [--timed 4] [--sort cumulative] [--stages]
 
 The context is built as tests/databases.py `gateway_context` does (throwaway
 database migrated to head, fresh keyring, the project's policies), a partner is
 made through the service, consents are granted beforehand, one warm-up batch
 is ingested (imports, phone metadata, statement caches), then a few batches are
-timed without the profiler and one batch is run under cProfile. Prints the
+timed without the profiler (with --stages, each stage's wall time as well:
+bench/stage_clock.py) and one batch is run under cProfile. Prints the
 wall time per batch, the top functions by cumulative time and a breakdown by
 stage. Everything it creates (temp dir, PostgreSQL database) is removed.
 """
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,8 @@ from sqlalchemy.orm import Session
 from gateway.consent import service as consent_service
 from gateway.consent.events import RecordConsents, parse_events
 from gateway.context import GatewayContext
+from gateway.ingest import service
 from gateway.ingest.batch import SubmitRecords
-from gateway.ingest.service import ingest
 from gateway.storage import bulk
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow
@@ -43,6 +44,7 @@ sys.path[:0] = [
 ]
 from benchctx import bench_context, bench_partner  # noqa: E402
 from benchdata import batches, consent_event, people  # noqa: E402
+from stage_clock import StageClock  # noqa: E402
 
 from tests.databases import scratch_postgres  # noqa: E402
 
@@ -183,6 +185,11 @@ def main() -> int:
     parser.add_argument("--timed", type=int, default=4, help="unprofiled batches timed")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="time the stages of the timed batches too (bench/stage_clock.py)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="gw-prof-") as tmp:
@@ -212,7 +219,8 @@ def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
     groups = batches(records, args.batch)
 
     def one(group: list[dict[str, Any]]) -> None:
-        out = ingest(ctx, client, SubmitRecords("customers", "segmentation", group))
+        submitted = SubmitRecords("customers", "segmentation", group)
+        out = service.ingest(ctx, client, submitted)
         if out.accepted != len(group):
             raise SystemExit(
                 f"only {out.accepted}/{len(group)} accepted: {out.results[0]}"
@@ -220,13 +228,15 @@ def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
 
     one(groups[0])  # warm-up
     times, in_driver = [], []
-    with DriverClock(ctx.engine) as clock:
+    stages = StageClock()
+    with DriverClock(ctx.engine) as clock, stages if args.stages else nullcontext():
         for group in groups[1:-1]:
             clock.seconds = 0.0
             start = time.perf_counter()
             one(group)
             times.append(time.perf_counter() - start)
             in_driver.append(clock.seconds)
+            stages.mark()
     order = sorted(range(len(times)), key=times.__getitem__)
     middle = order[len(order) // 2]
     med, med_driver = times[middle], in_driver[middle]
@@ -241,6 +251,9 @@ def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
         f"{med_driver * 1000:.1f} ms = {med_driver / args.batch * 1e6:.0f} us/rec; "
         f"Python: {(med - med_driver) / args.batch * 1e6:.0f} us/rec"
     )
+    if args.stages:
+        print("stages, unprofiled (median per batch; share of ingest()):")
+        print("\n".join(stages.table()))
 
     profiler = cProfile.Profile()
     start = time.perf_counter()
