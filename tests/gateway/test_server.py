@@ -1,4 +1,10 @@
-"""The real server process: `gateway serve --workers N`, and a SIGKILL mid-load."""
+"""The single-process server (`gateway serve`, one worker) killed mid-load.
+
+Several workers under concurrent clients, and a SIGKILL of the whole
+process group, are `tests/gateway/test_concurrency.py` and
+`tests/gateway/test_crash_consistency.py`; here the default, one process
+serving the port, dies alone.
+"""
 
 import os
 import signal
@@ -48,35 +54,6 @@ def _stored(database: Database, source_ids: list[str]) -> int:
             return session.scalar(stmt) or 0
     finally:
         engine.dispose()
-
-
-@BOTH
-def test_serve_with_two_workers_takes_concurrent_clients(
-    fresh_database: Database, tmp_path: Path
-) -> None:
-    env, headers = _setup(fresh_database, tmp_path / "home")
-    with serve(env, workers=2) as server:
-        base = server.base
-        batches = _consented_batches(base, headers, batches=8, size=50)
-        results: list[int] = []
-
-        def push(batch: list[dict[str, Any]]) -> None:
-            body = {"purpose": "segmentation", "records": batch}
-            response = httpx.post(
-                f"{base}/v1/datasets/customers/records",
-                json=body,
-                headers=headers,
-                timeout=60,
-            )
-            results.append(response.json()["accepted"])
-
-        threads = [threading.Thread(target=push, args=(b,)) for b in batches]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert results == [50] * 8
-    assert cli(env, "audit", "verify", "--json")["ok"] is True
 
 
 @BOTH
