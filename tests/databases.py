@@ -1,9 +1,19 @@
 """Throwaway databases for tests: an SQLite file, or a PostgreSQL database."""
 
+import atexit
 import os
+import shutil
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import (
+    AbstractContextManager,
+    ExitStack,
+    closing,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,17 +63,21 @@ def postgres_admin_url() -> str:
 
 
 @contextmanager
-def scratch_postgres(admin_url: str, prefix: str = "gateway_test") -> Iterator[str]:
+def scratch_postgres(
+    admin_url: str, prefix: str = "gateway_test", template: str | None = None
+) -> Iterator[str]:
     """Create a PostgreSQL database, yield its URL, drop it (WITH FORCE) after.
 
     Shared with bench/, whose scripts make their own databases the same way.
+    With `template`, the new database is a copy of that one.
     """
     admin = make_url(admin_url)
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         try:
             yield admin.set(database=name).render_as_string(hide_password=False)
         finally:
@@ -73,24 +87,67 @@ def scratch_postgres(admin_url: str, prefix: str = "gateway_test") -> Iterator[s
         engine.dispose()
 
 
+def _migrate(url: str, migrate_to: str) -> None:
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine, migrate_to)
+    finally:
+        engine.dispose()
+
+
+# A database migrated to head once per test process and backend, which each
+# test's database then copies (a file copy, or CREATE DATABASE ... TEMPLATE):
+# the same schema and alembic_version that the migrations give, without
+# running them again for each of several hundred tests (0.1 s on SQLite,
+# 0.3 s on PostgreSQL). The migrations themselves are tested on their own
+# (`tests/gateway/storage/test_migrations.py`).
+_HEAD_TEMPLATES: dict[str, str] = {}
+
+
+def _sqlite_head_template() -> Path:
+    if "sqlite" not in _HEAD_TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="gateway-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = folder / "gateway.db"
+        _migrate(f"sqlite:///{path}", "head")
+        # Everything in the database file itself, so that a copy of the file
+        # alone is the whole database.
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _HEAD_TEMPLATES["sqlite"] = str(path)
+    return Path(_HEAD_TEMPLATES["sqlite"])
+
+
+def _postgres_head_template() -> str:
+    if "postgres" not in _HEAD_TEMPLATES:
+        dropped = ExitStack()
+        atexit.register(dropped.close)
+        url = dropped.enter_context(
+            scratch_postgres(postgres_admin_url(), "gateway_template")
+        )
+        _migrate(url, "head")
+        _HEAD_TEMPLATES["postgres"] = make_url(url).database or ""
+    return _HEAD_TEMPLATES["postgres"]
+
+
 @contextmanager
 def throwaway_database(
     backend: str, directory: Path, migrate_to: str = "head"
 ) -> Iterator[Database]:
     """A new database migrated to `migrate_to`, removed afterwards."""
+    at_head = migrate_to == "head"
     if backend == "sqlite":
         directory.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{directory / 'gateway.db'}"
-        urls: AbstractContextManager[str] = nullcontext(url)
+        path = directory / "gateway.db"
+        if at_head:
+            shutil.copyfile(_sqlite_head_template(), path)
+        urls: AbstractContextManager[str] = nullcontext(f"sqlite:///{path}")
     else:
-        urls = scratch_postgres(postgres_admin_url())
+        template = _postgres_head_template() if at_head else None
+        urls = scratch_postgres(postgres_admin_url(), template=template)
     with urls as url:
-        engine = make_engine(url)
-        try:
-            if migrate_to:
-                migrate.upgrade(engine, migrate_to)
-        finally:
-            engine.dispose()
+        if migrate_to and not at_head:
+            _migrate(url, migrate_to)
         yield Database(backend, url)
 
 
