@@ -65,7 +65,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_record(
     sent: list[list[str]] = []
     with serve(env, workers=1) as server:
         base = server.base
-        batches = _consented_batches(base, headers, batches=60, size=100)
+        batches = _consented_batches(base, headers, batches=30, size=100)
         stop = threading.Event()
 
         def load() -> None:
