@@ -236,7 +236,8 @@ def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
             one(group)
             times.append(time.perf_counter() - start)
             in_driver.append(clock.seconds)
-            stages.mark()
+            if args.stages:
+                stages.mark()
     order = sorted(range(len(times)), key=times.__getitem__)
     middle = order[len(order) // 2]
     med, med_driver = times[middle], in_driver[middle]
