@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -162,6 +163,17 @@ def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
         _checkpoint_beside(engine)
 
 
+def _configure_postgres(engine: Engine) -> None:
+    # Arrays go in binary: psycopg writes a list in text form element by
+    # element in Python (quoting each string, hex-escaping each bytea), about
+    # 3 us an element, and an ingested batch sends some 4,000 (its keys'
+    # lookups, the data keys it stores). Binary costs a tenth of that, and
+    # PostgreSQL reads the same typed array either way: only the wire changes.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
+
+
 def _json_text(value: Any) -> str:
     # orjson is several times faster than json.dumps on the ingest hot path
     # (two JSON columns per record); the stored text is plain JSON either way.
@@ -181,7 +193,10 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine, read_only=read_only)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if engine.dialect.driver == "psycopg":
+        _configure_postgres(engine)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
