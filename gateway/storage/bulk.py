@@ -144,7 +144,9 @@ def _copy_in(
     again: an ingested batch's audit events and vault rows (hashes,
     canonical bytes, ciphertexts) cost the driver and the server about half
     as much. Only for callers whose values are exactly those types (text,
-    int, bytes, bool, timezone-aware datetime, None): binary COPY refuses
+    int, bytes, bool, timezone-aware datetime, None; for JSONB, the
+    object itself or its column's bind processor's wrapper, never JSON
+    text, which would be stored as one JSON string): binary COPY refuses
     anything else instead of converting it.
 
     A driver error (a unique key taken by a concurrent twin, a deadlock) is
@@ -182,6 +184,9 @@ _BINARY_SAFE = frozenset(
         "character varying",
         "bytea",
         "timestamp with time zone",
+        # Dumped by psycopg's JSONB dumper with the engine's serializer: the
+        # same JSON text, behind JSONB's one-byte version header.
+        "jsonb",
     }
 )
 # Column types as the database has them (not as the models say), by table.

@@ -9,7 +9,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from gateway.context import GatewayContext
-from gateway.storage.bulk import bulk_cache, insert_rows, insert_tuples
+from gateway.storage.bulk import (
+    _binary_types,
+    bulk_cache,
+    insert_rows,
+    insert_tuples,
+)
 from gateway.storage.db import transaction
 from gateway.storage.models import ClientRow, SubjectKeyRow
 
@@ -65,13 +70,20 @@ def _client_row(n: int, at: datetime) -> dict[str, object]:
     }
 
 
-def test_insert_rows_round_trips_awkward_values(ctx: GatewayContext) -> None:
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_insert_rows_round_trips_awkward_values(
+    ctx: GatewayContext, binary: bool
+) -> None:
     """Text, bytes, JSON, times and nulls come back as sent (COPY on PostgreSQL)."""
     at = datetime(2026, 12, 4, 9, 30, 15, 123456, tzinfo=UTC)
     rows = [_client_row(n, at) for n in range(3)]
     with ctx.sessions() as session, session.begin():
-        insert_rows(session, ClientRow.__table__, rows)
         table = ClientRow.__table__
+        connection = session.connection()
+        if binary and connection.dialect.name == "postgresql":
+            # Every column of the table can go in binary: the COPY is binary.
+            assert _binary_types(connection, table, list(rows[0])) is not None
+        insert_rows(session, table, rows, binary=binary)
         stored = session.execute(
             select(table).where(table.c.id.like("bulk-test-%")).order_by(table.c.id)
         ).all()
