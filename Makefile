@@ -31,9 +31,11 @@ lint: install
 demo: install
 	$(BIN)/python -m gateway.demo
 
+# One pytest process per core (at most four: each loads the NLP pipelines),
+# each test file in one of them whole, so its module fixtures are built once.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n logical --maxprocesses 4 --dist loadfile
 
 bench: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
