@@ -1,6 +1,6 @@
 """A run starts from the previous run's segmentation unless something changed.
 
-One world (ingested once over HTTP, on SQLite: see below) and four runs of the
+One world per backend (ingested once over HTTP) and four runs of the
 default audience: the first fits (no previous model), the second on the
 same data assigns everyone with the first one's model, the third, 150 days
 later with no new event (everyone's recency moves), refits for drifted
@@ -36,14 +36,9 @@ class Runs:
     outs: list[Path]
 
 
-# One backend per world: each costs 15 to 35 s to build, and what the runs
-# check is the pipelines' behaviour; their reads and writes are the storage
-# layer's, run end to end on both backends by test_run.py and test_roles.py.
-# The three worlds share the backends out: predictive and continuity on
-# PostgreSQL, assignment on SQLite.
 @pytest.fixture(
     scope="module",
-    params=["sqlite"],
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -1,8 +1,8 @@
 """Segment ids across runs end to end: kept when the segment is the same people.
 
-One world (ingested once over HTTP, on PostgreSQL: see below), three runs of
-the pipeline: the second on the same data, the third after a new partner's
-customers arrived and some people withdrew. The figures each run records are checked
+One world per backend (ingested once over HTTP), three runs of the pipeline:
+the second on the same data, the third after a new partner's customers
+arrived and some people withdrew. The figures each run records are checked
 against the memberships the database holds.
 """
 
@@ -55,14 +55,9 @@ def _run(ctx: GatewayContext, out: Path, runs: Runs) -> None:
     runs.reports.append((out / "report.html").read_text())
 
 
-# One backend per world: each costs 15 to 35 s to build, and what the runs
-# check is the pipelines' behaviour; their reads and writes are the storage
-# layer's, run end to end on both backends by test_run.py and test_roles.py.
-# The three worlds share the backends out: predictive and continuity on
-# PostgreSQL, assignment on SQLite.
 @pytest.fixture(
     scope="module",
-    params=[pytest.param("postgres", marks=pytest.mark.postgres)],
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

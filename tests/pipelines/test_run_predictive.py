@@ -1,6 +1,6 @@
 """Predictive segments end to end: propensity, drift, holdout and themes in a run.
 
-One world (ingested once over HTTP, on PostgreSQL: see below), three runs of
+One world per backend (ingested once over HTTP), three runs of
 `pipeline run`: the first fits the planted propensity, the second on the
 same data measures no drift, the third, 150 days later with no new event
 (everyone's recency moves), is flagged as drifted. Beside them, one run of a
@@ -174,14 +174,9 @@ def _pull_by_level(http: TestClient, destination: Any) -> dict[int, set[str]]:
     return pulled
 
 
-# One backend per world: each costs 15 to 35 s to build, and what the runs
-# check is the pipelines' behaviour; their reads and writes are the storage
-# layer's, run end to end on both backends by test_run.py and test_roles.py.
-# The three worlds share the backends out: predictive and continuity on
-# PostgreSQL, assignment on SQLite.
 @pytest.fixture(
     scope="module",
-    params=[pytest.param("postgres", marks=pytest.mark.postgres)],
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
