@@ -31,7 +31,7 @@ lint: install
 demo: install
 	$(BIN)/python -m gateway.demo
 
-# One pytest process per core (at most four: each loads the NLP pipelines),
+# One pytest process per logical CPU (at most four: each loads the NLP pipelines),
 # each test file in one of them whole, so its module fixtures are built once.
 test: install
 	$(BIN)/ruff check .
