@@ -49,9 +49,9 @@ def test_arrays_of_every_kind_the_gateway_sends_read_back_equal(
             assert [bytes(b) for b in row[1]] == blobs
             assert list(row[2]) == numbers
             found = connection.execute(
-                text("SELECT count(*) FROM unnest(CAST(:keys AS varchar[])) AS k")
-                .bindparams(bindparam("keys", type_=ARRAY(String)))
-                .columns(),
+                text(
+                    "SELECT count(*) FROM unnest(CAST(:keys AS varchar[])) AS k"
+                ).bindparams(bindparam("keys", type_=ARRAY(String))),
                 {"keys": strings},
             ).scalar_one()
             assert found == len(strings)
