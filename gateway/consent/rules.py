@@ -1,9 +1,8 @@
 """Consent decisions: pure functions over the stored events of one purpose."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 CONSENT_MISSING = "consent_missing"
 
@@ -21,9 +20,11 @@ class ConsentFactLike(Protocol):
     def event_time(self) -> datetime: ...  # noqa: D102
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Whether a purpose may use a subject's data, and on what footing."""
+class Decision(NamedTuple):
+    """Whether a purpose may use a subject's data, and on what footing.
+
+    A NamedTuple (immutable, built in C): one is made per ingested record.
+    """
 
     allowed: bool
     explicit: bool = False

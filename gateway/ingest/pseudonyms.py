@@ -8,7 +8,6 @@ an older key is found.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from gateway.consent.identifiers import IdentifierKind
 from gateway.consent.pseudonyms import PseudonymResolver
@@ -48,7 +47,7 @@ def settle(
             identifiers[name] = found.pseudonym
             others.update(found.known)
         settled.append(
-            replace(form, identifiers=identifiers, subject_id=identifiers[subject_key])
+            form._replace(identifiers=identifiers, subject_id=identifiers[subject_key])
         )
         aliases.append(tuple(sorted(others - set(identifiers.values()))))
     return settled, aliases

@@ -7,8 +7,7 @@ scan; free_text → PII spans replaced by typed placeholders, never stored raw.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -131,9 +130,13 @@ def redact_texts(
     return redacted
 
 
-@dataclass(frozen=True, slots=True)
-class StoredForm:
-    """A record as the gateway keeps it: pseudonymous data plus vault plaintexts."""
+class StoredForm(NamedTuple):
+    """A record as the gateway keeps it: pseudonymous data plus vault plaintexts.
+
+    A NamedTuple, immutable like a frozen dataclass and built in C, where a
+    frozen dataclass sets each field through a Python call: one is made per
+    ingested record.
+    """
 
     subject_id: str
     identifiers: dict[str, str]
@@ -141,9 +144,9 @@ class StoredForm:
     vault: dict[str, str]
     special_fields: tuple[str, ...]
     content_hash: str
-    warnings: list[FieldIssue] = field(default_factory=list)
+    warnings: list[FieldIssue]
     # Field name -> entity types redacted from it (types only, for the audit).
-    pii_found: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pii_found: dict[str, tuple[str, ...]]
     # The content hash under each older pseudonym key (after a rotation), so
     # that the same content sent again is still told a duplicate.
     older_hashes: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session
@@ -18,9 +19,11 @@ from gateway.storage.lookup import (
 from gateway.storage.models import ConsentEventRow
 
 
-@dataclass(frozen=True, slots=True)
-class ConsentFact:
-    """One stored consent event, as the decision rules need it."""
+class ConsentFact(NamedTuple):
+    """One stored consent event, as the decision rules need it.
+
+    A NamedTuple (immutable, built in C): each ingested record reads one or more.
+    """
 
     identifier_key: str
     granted: bool

@@ -1,9 +1,8 @@
 """SQL for records, their vault entries and the subjects' data keys."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -70,9 +69,10 @@ def existing_by_source(
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class StoredKey:
+class StoredKey(NamedTuple):
     """A subject's registry row: its number, and its data key if it has one.
+
+    A NamedTuple (immutable, built in C): one is read per ingested subject.
 
     The key is wrapped by a master key, destroyed (`destroyed_at` set), or
     was never made (the subject was registered without personal data).
