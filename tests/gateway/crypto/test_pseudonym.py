@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.crypto.keyring import KeyPurpose, create_keyring
-from gateway.crypto.pseudonym import Pseudonymizer, hmac_sha256, pseudonymize
+from gateway.crypto.pseudonym import (
+    Pseudonymizer,
+    hmac_sha256,
+    keyed_sha256_states,
+    pseudonymize,
+)
 from gateway.errors import KeyringError
 from tests.kat import CRYPTO_KAT
 
@@ -71,3 +76,23 @@ def test_pseudonymizer_repr_hides_material() -> None:
     key = create_keyring(NOW).active(KeyPurpose.PSEUDONYM)
     assert key.material.hex() not in repr(Pseudonymizer(key))
     assert key.kid in repr(Pseudonymizer(key))
+
+
+def test_keyed_states_make_hmac_sha256_for_every_key_length() -> None:
+    # Up to two blocks: keys shorter than, equal to and longer than SHA-256's
+    # 64-byte block (a longer key is hashed first).
+    message = b"email\x1fada@example.org"
+    for length in range(0, 130):
+        key = bytes((7 * i + length) % 256 for i in range(length))
+        inner, outer = keyed_sha256_states(key)
+        inner.update(message)
+        outer.update(inner.digest())
+        assert outer.digest() == hmac.new(key, message, hashlib.sha256).digest()
+
+
+def test_keyed_states_are_copied_not_spent() -> None:
+    key = create_keyring(NOW).active(KeyPurpose.PSEUDONYM)
+    pseudonymizer = Pseudonymizer(key)
+    first = [pseudonymizer("email", f"user{i}@example.org") for i in range(50)]
+    again = [pseudonymize(key, "email", f"user{i}@example.org") for i in range(50)]
+    assert first == again
