@@ -173,7 +173,18 @@ def node_hashes(
     return found
 
 
-def canonical_bytes(session: Session, batch: int = 20000) -> Iterator[bytes]:
+# Rows per fetch when the whole log is read (verify, export). A fetch's rows
+# and the driver's buffers are freed after it, but the C allocator keeps the
+# high-water mark of each thread's arena, and requests run on many threads:
+# with 20,000 rows a fetch (some 30 MB), five minutes of `bench/load.py`
+# (a whole-log verify every 30 s) left each worker a third larger while the
+# Python heap stayed flat (tracemalloc); with 2,000, under 4 % larger. A
+# million-event verify takes 5.98 s instead of 5.59 on PostgreSQL, the same
+# on SQLite.
+STREAM_BATCH = 2000
+
+
+def canonical_bytes(session: Session, batch: int = STREAM_BATCH) -> Iterator[bytes]:
     """Every event's canonical bytes in log order."""
     stmt = select(AuditEventRow.canonical).order_by(AuditEventRow.seq)
     for data in session.execute(stmt.execution_options(yield_per=batch)).scalars():
@@ -267,7 +278,7 @@ def event_row(session: Session, seq: int) -> Row[Any]:
 
 
 def stream_hashes(
-    session: Session, batch: int = 20000
+    session: Session, batch: int = STREAM_BATCH
 ) -> Iterator[tuple[int, bytes, bytes, bytes]]:
     """(seq, canonical, leaf hash, chain hash) of every event, in log order.
 
