@@ -59,7 +59,7 @@ def keyed_sha256_states(key: bytes) -> tuple[HashState, HashState]:
     states per message gives the same MAC as `hmac.new(key, m, sha256)`
     (`tests/gateway/crypto/test_pseudonym.py` checks it for every key length
     to two blocks): hashlib's copies are C calls, where `hmac.HMAC.copy`
-    wraps its C state in Python, at about half the cost a pseudonym.
+    wraps its C state in Python objects: about half the cost per pseudonym.
     """
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
