@@ -11,8 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchdata import batches, consent_event, people
+
 from gateway.auth.clients import create_client
 from gateway.bootstrap import build_context
+from gateway.consent import service as consent_service
+from gateway.consent.events import RecordConsents, parse_events
 from gateway.context import GatewayContext
 from gateway.crypto.keyring import ensure_keyring
 from gateway.settings import Settings
@@ -59,3 +63,19 @@ def bench_partner(ctx: GatewayContext, name: str, datasets: list[str]) -> Client
         )
     with transaction(ctx.sessions) as session:
         return clients_repo.by_id(session, made.client_id)
+
+
+def consented_batches(
+    ctx: GatewayContext, client: ClientRow, seed: int, count: int, size: int, tag: str
+) -> list[list[dict[str, Any]]]:
+    """`count` batches of `size` new people, each granted segmentation consent.
+
+    The consents go in first, 500 events a transaction through the consent
+    service, so that every record of the batches is accepted when ingested.
+    """
+    records = people(seed, 0, size * count, tag=tag)
+    for chunk in batches([consent_event(r) for r in records], 500):
+        with transaction(ctx.sessions) as session:
+            events = RecordConsents(parse_events(chunk))
+            consent_service.record(session, ctx, client, events)
+    return batches(records, size)

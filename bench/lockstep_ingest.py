@@ -44,13 +44,11 @@ def child(args: argparse.Namespace) -> int:
     # The tree under test first, then this bench directory (its helpers only):
     # never this tree's root, which would shadow the base tree's gateway.
     sys.path[:0] = [str(Path(args.tree).resolve()), str(HERE.parent)]
-    from benchctx import bench_context, bench_partner
-    from benchdata import batches, consent_event, people
-    from profile_ingest import database, grant
+    from benchctx import bench_context, bench_partner, consented_batches
+    from profile_ingest import database
 
     from gateway.ingest import service
     from gateway.ingest.batch import SubmitRecords
-    from gateway.storage.db import transaction
 
     with (
         tempfile.TemporaryDirectory(prefix="gw-lockstep-") as tmp,
@@ -58,11 +56,7 @@ def child(args: argparse.Namespace) -> int:
         bench_context(Path(tmp), url, rate_limit_per_minute=10_000_000) as ctx,
     ):
         client = bench_partner(ctx, "bench-partner", ["customers"])
-        records = people(SEED, 0, args.batch * (args.batches + 1), tag="p")
-        for chunk in batches([consent_event(r) for r in records], 500):
-            with transaction(ctx.sessions) as session:
-                grant(session, ctx, client, chunk)
-        groups = batches(records, args.batch)
+        groups = consented_batches(ctx, client, SEED, args.batches + 1, args.batch, "p")
 
         def one(group: list[dict[str, Any]]) -> None:
             out = service.ingest(

@@ -31,7 +31,6 @@ from sqlalchemy.engine import make_url
 from gateway.ingest import service
 from gateway.ingest.batch import SubmitRecords
 from gateway.storage import bulk, records_repo
-from gateway.storage.db import transaction
 from gateway.storage.models import RecordRow
 
 # bench/ is not a package: its modules import once the path has it.
@@ -39,9 +38,8 @@ sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parents[1]),
 ]
-from benchctx import bench_context, bench_partner  # noqa: E402
-from benchdata import batches, consent_event, people  # noqa: E402
-from profile_ingest import database, grant  # noqa: E402
+from benchctx import bench_context, bench_partner, consented_batches  # noqa: E402
+from profile_ingest import database  # noqa: E402
 
 SEED = 20261206
 
@@ -107,11 +105,7 @@ def alternate(url: str, n_batches: int) -> None:
             event.listen(ctx.engine, "connect", lambda c, _r: connections.append(c))
             ctx.engine.dispose()
             client = bench_partner(ctx, "bench-partner", ["customers"])
-            records = people(SEED, 0, 500 * (n_batches + 1), tag="w")
-            for chunk in batches([consent_event(r) for r in records], 500):
-                with transaction(ctx.sessions) as session:
-                    grant(session, ctx, client, chunk)
-            groups = batches(records, 500)
+            groups = consented_batches(ctx, client, SEED, n_batches + 1, 500, "w")
             service.ingest(
                 ctx, client, SubmitRecords("customers", "segmentation", groups[0])
             )

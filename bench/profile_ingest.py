@@ -26,24 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
-from gateway.consent import service as consent_service
-from gateway.consent.events import RecordConsents, parse_events
 from gateway.context import GatewayContext
 from gateway.ingest import service
 from gateway.ingest.batch import SubmitRecords
 from gateway.storage import bulk
-from gateway.storage.db import transaction
-from gateway.storage.models import ClientRow
 
 # bench/ is not a package: its modules import once the path has it.
 sys.path[:0] = [
     str(Path(__file__).resolve().parent),
     str(Path(__file__).resolve().parents[1]),
 ]
-from benchctx import bench_context, bench_partner  # noqa: E402
-from benchdata import batches, consent_event, people  # noqa: E402
+from benchctx import bench_context, bench_partner, consented_batches  # noqa: E402
 from stage_clock import StageClock  # noqa: E402
 
 from tests.databases import scratch_postgres  # noqa: E402
@@ -201,22 +195,10 @@ def main() -> int:
             return run(ctx, args)
 
 
-def grant(
-    session: Session, ctx: GatewayContext, client: ClientRow, events: list[Any]
-) -> None:
-    """Record consent events, as the typed commands the service takes."""
-    consent_service.record(session, ctx, client, RecordConsents(parse_events(events)))
-
-
 def run(ctx: GatewayContext, args: argparse.Namespace) -> int:
     """Ingest warm-up, timed and profiled batches; print the figures."""
     client = bench_partner(ctx, "bench-partner", ["customers"])
-    n_batches = 2 + args.timed
-    records = people(SEED, 0, args.batch * n_batches, tag="p")
-    for chunk in batches([consent_event(r) for r in records], 500):
-        with transaction(ctx.sessions) as session:
-            grant(session, ctx, client, chunk)
-    groups = batches(records, args.batch)
+    groups = consented_batches(ctx, client, SEED, 2 + args.timed, args.batch, "p")
 
     def one(group: list[dict[str, Any]]) -> None:
         submitted = SubmitRecords("customers", "segmentation", group)
