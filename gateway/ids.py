@@ -39,8 +39,9 @@ def uuid7_many(now: datetime, count: int) -> list[str]:
     each through a 128-bit integer cost about a microsecond.
     """
     millis = (int(now.timestamp() * 1000) & _MILLIS_MASK).to_bytes(6, "big")
-    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16)
-    raw = raw.copy()
+    # A bytearray, so that the array over it can be written in place.
+    noise = bytearray(os.urandom(16 * count))
+    raw = np.frombuffer(noise, dtype=np.uint8).reshape(count, 16)
     raw[:, :6] = np.frombuffer(millis, dtype=np.uint8)
     raw[:, 6] = 0x70 | (raw[:, 6] & 0x0F)  # version 7
     raw[:, 8] = 0x80 | (raw[:, 8] & 0x3F)  # variant 10 (RFC 9562)
